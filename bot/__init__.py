@@ -1,0 +1,1 @@
+"""civicbot: the LINE bot core (webhook intake, worker, chat router, composition root)."""

@@ -1,0 +1,144 @@
+"""Settings (pydantic-settings, env prefix ``CIVICBOT_``) and the tenants file.
+
+Secrets never live in the repo: a tenant names the environment variables that hold its LINE channel
+secret and access token. Literal secrets are accepted only for tenants marked ``demo: true`` and only
+when ``CIVICBOT_DEMO=1`` (``make demo``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_TENANTS = REPO_ROOT / "config" / "tenants.demo.yaml"
+
+Language = Literal["ja", "ja-easy", "en", "zh-Hans", "ko", "vi"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class OfficeHours(BaseModel):
+    """Weekly opening spans in the tenant's timezone, e.g. ``mon: "09:00-17:30"``; missing day = closed."""
+
+    timezone: str = "Asia/Tokyo"
+    weekly: dict[str, str] = Field(default_factory=dict)
+    cutoff_minutes: int = 30  # no new consultations this long before closing
+    holidays: list[dt.date] = Field(default_factory=list)
+
+    @field_validator("weekly")
+    @classmethod
+    def _check_spans(cls, value: dict[str, str]) -> dict[str, str]:
+        for day, span in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
+            if not _SPAN.match(span):
+                raise ValueError(f"office hours for {day} must look like 09:00-17:30, got {span!r}")
+        return value
+
+
+class LineChannel(BaseModel):
+    channel_secret_env: str | None = None
+    channel_token_env: str | None = None
+    channel_secret: SecretStr | None = None  # demo tenants only
+    channel_token: SecretStr | None = None  # demo tenants only
+
+
+class Tenant(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    display_name: str
+    lg_code: str = Field(pattern=r"^\d{5,6}$", description="全国地方公共団体コード (5 digits, or 6 with check digit)")
+    languages: list[Language] = Field(default_factory=lambda: ["ja"])
+    office_hours: OfficeHours = Field(default_factory=OfficeHours)
+    line: LineChannel = Field(default_factory=LineChannel)
+    demo: bool = False
+    log_message_bodies: bool = False  # consultations are never logged unless a tenant opts in
+    hotlines: list[dict[str, str]] = Field(default_factory=list)
+    # resolved at load time from the environment (or demo literals)
+    channel_secret: SecretStr = SecretStr("")
+    channel_token: SecretStr = SecretStr("")
+
+    @property
+    def jis5(self) -> str:
+        return self.lg_code[:5]
+
+
+class TenantsFile(BaseModel):
+    tenants: list[Tenant]
+
+    @model_validator(mode="after")
+    def _unique(self) -> "TenantsFile":
+        ids = [t.id for t in self.tenants]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"duplicate tenant ids: {sorted(dupes)}")
+        return self
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CIVICBOT_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    emulator_port: int = 9090
+    line_api_url: str | None = None  # unset = LINE itself
+    tenants: Path | None = None
+    demo: bool = False
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    inbox_shards: int = 16
+    webhook_max_body: int = 1024 * 1024
+    dedup_ttl_seconds: int = 7 * 24 * 3600
+    loading_after_seconds: float = 0.4
+    nlu_url: str = "http://127.0.0.1:5005"
+    nlu_timeout_seconds: float = 0.6
+    public_base_url: str | None = None
+
+    def tenants_path(self) -> Path:
+        if self.tenants:
+            return self.tenants
+        if self.demo:
+            return DEMO_TENANTS
+        raise ConfigError("set CIVICBOT_TENANTS to your tenants file (see config/tenants.example.yaml)")
+
+
+def load_tenants(path: Path, *, demo: bool, environ: dict[str, str] | None = None) -> dict[str, Tenant]:
+    """Parse the tenants file and resolve every channel secret/token; fail loudly on anything missing."""
+    environ = os.environ if environ is None else environ
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read tenants file {path}: {exc}") from exc
+    try:
+        parsed = TenantsFile.model_validate(raw)
+    except ValueError as exc:
+        raise ConfigError(f"invalid tenants file {path}: {exc}") from exc
+    out: dict[str, Tenant] = {}
+    for tenant in parsed.tenants:
+        secret = _resolve(tenant, "secret", environ, demo)
+        token = _resolve(tenant, "token", environ, demo)
+        out[tenant.id] = tenant.model_copy(update={"channel_secret": SecretStr(secret), "channel_token": SecretStr(token)})
+    return out
+
+
+def _resolve(tenant: Tenant, what: str, environ, demo: bool) -> str:
+    literal: SecretStr | None = getattr(tenant.line, f"channel_{what}")
+    env_name: str | None = getattr(tenant.line, f"channel_{what}_env")
+    if literal is not None:
+        if not (tenant.demo and demo):
+            raise ConfigError(f"tenant {tenant.id}: literal channel_{what} is only allowed for demo tenants in demo mode")
+        return literal.get_secret_value()
+    if env_name and environ.get(env_name):
+        return environ[env_name]
+    raise ConfigError(f"tenant {tenant.id}: environment variable {env_name or '(channel_' + what + '_env unset)'} is not set")
