@@ -1,0 +1,35 @@
+"""The audience of a delivery: a query, resolved by whoever owns the people (subscriptions, friends).
+
+Shared vocabulary between `alerts/` (which knows who subscribed to what, where) and `broadcasts/`
+(which delivers). The composition root hands the delivery engine an ``AudienceSource``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class AudienceQuery:
+    tenant: str
+    area_codes: tuple[str, ...] = ()  # JMA 7-digit area codes (jis5 + "00") or 5-digit municipality codes; empty = no area filter
+    categories: tuple[str, ...] = ()  # subscription category ids (alerts.categories); empty = any
+    languages: tuple[str, ...] = ()  # empty = any
+    center: tuple[float, float] | None = None  # (lat, lng) for a radius search
+    radius_m: float | None = None
+    all_friends: bool = False  # every active friend of the tenant (broadcast --all), categories ignored
+    ignore_quiet_hours: bool = False  # emergencies reach people in their quiet hours too
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: str
+    language: str = "ja"
+
+
+class AudienceSource(Protocol):
+    def resolve(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
+        """Yield each active recipient at most once."""
+        ...
