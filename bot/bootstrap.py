@@ -1,0 +1,111 @@
+"""The composition root: the one place that builds clients and wires rooms together.
+
+Every process (web, worker, scheduler, CLI) calls ``open_container``; nothing else creates clients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from bot.config import Settings, Tenant, load_tenants
+from bot.inbox import RedisInbox
+from bot.leases import RedisLeases
+from bot.line import LineGateway, SdkLineGateway
+from bot.redis_server import embedded_redis
+from bot.router import Dispatcher, Rooms
+from bot.users import RedisUserStore
+
+log = logging.getLogger("civicbot.bootstrap")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    tenants: dict[str, Tenant]
+    redis: aioredis.Redis
+    users: RedisUserStore
+    inbox: RedisInbox
+    leases: RedisLeases
+    line: LineGateway
+    rooms: Rooms
+    dispatcher: Dispatcher
+    extras: dict[str, Any] = field(default_factory=dict)
+    _closers: list[Any] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def redis_for(settings: Settings) -> Iterator[str]:
+    """REDIS_URL when set; otherwise attach to (or start) the embedded server under the data dir."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    with embedded_redis(settings.data_dir / "redis") as handle:
+        if handle.owned:
+            log.info("embedded Redis started", extra={"url": handle.url})
+        yield handle.url
+
+
+async def build_rooms(settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, line: LineGateway, users, closers: list) -> Rooms:
+    """Wire the feature rooms. Each is optional so the core keeps running while a room is missing."""
+    return Rooms()
+
+
+@contextlib.asynccontextmanager
+async def open_container(settings: Settings, redis_url: str, *, line: LineGateway | None = None) -> AsyncIterator[Container]:
+    tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
+    owns_line = line is None
+    gateway: LineGateway = line or SdkLineGateway(tenants, settings.line_api_url)
+    users = RedisUserStore(client)
+    closers: list = []
+    rooms = await build_rooms(settings, tenants, client, gateway, users, closers)
+    container = Container(
+        settings=settings,
+        tenants=tenants,
+        redis=client,
+        users=users,
+        inbox=RedisInbox(client, settings.inbox_shards, settings.dedup_ttl_seconds),
+        leases=RedisLeases(client),
+        line=gateway,
+        rooms=rooms,
+        dispatcher=Dispatcher(users, rooms),
+        _closers=closers,
+    )
+    try:
+        yield container
+    finally:
+        for closer in reversed(closers):
+            with contextlib.suppress(Exception):
+                await closer()
+        if owns_line and hasattr(gateway, "aclose"):
+            await gateway.aclose()
+        await client.aclose()
+
+
+CONTAINER = web.AppKey("container", Container)
+
+
+def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | None = None) -> web.Application:
+    """The web process: webhook, health, and the rooms' web pages."""
+    from bot import webhook
+
+    app = web.Application(client_max_size=settings.webhook_max_body)
+
+    async def container_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with open_container(settings, redis_url, line=line) as container:
+            app[CONTAINER] = container
+            app[webhook.TENANTS] = container.tenants
+            app[webhook.INBOX] = container.inbox
+            app[webhook.PARSERS] = webhook.make_parsers(container.tenants)
+            yield
+
+    app.cleanup_ctx.append(container_ctx)
+    app.add_routes(webhook.routes())
+    return app

@@ -1,0 +1,235 @@
+"""The `civicbot` command: run processes and operate the system.
+
+    civicbot serve web|worker|scheduler     run one production process
+    civicbot emulator                       LINE platform emulator + resident simulator
+    civicbot demo                           everything on embedded defaults (make demo)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.config import REPO_ROOT, ConfigError, Settings, load_tenants
+from bot.logs import setup_logging
+
+log = logging.getLogger("civicbot.cli")
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+# ---------------------------------------------------------------- processes
+
+
+async def _serve_web(settings: Settings, redis_url: str) -> None:
+    from aiohttp import web
+
+    from bot.bootstrap import create_web_app
+
+    app = create_web_app(settings, redis_url)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    await site.start()
+    log.info("web listening", extra={"url": f"http://{settings.web_host}:{settings.web_port}"})
+    try:
+        await _stop_event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def _serve_worker(settings: Settings, redis_url: str) -> None:
+    from bot.bootstrap import open_container
+    from bot.worker import WorkerDeps, run_worker
+
+    async with open_container(settings, redis_url) as c:
+        stop = _stop_event()
+        deps = WorkerDeps(c.tenants, c.inbox, c.leases, c.dispatcher, c.line, settings.loading_after_seconds)
+        tasks = [asyncio.create_task(run_worker(deps, stop))]
+        for name, factory in c.extras.get("worker_tasks", {}).items():
+            tasks.append(asyncio.create_task(factory(stop), name=name))
+        await stop.wait()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _serve_scheduler(settings: Settings, redis_url: str) -> None:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.bootstrap import open_container
+
+    async with open_container(settings, redis_url) as c:
+        scheduler = AsyncIOScheduler(timezone="Asia/Tokyo")
+
+        async def heartbeat() -> None:
+            await c.redis.set("cb:scheduler:heartbeat", str(time.time()))
+
+        scheduler.add_job(heartbeat, "interval", seconds=15, id="heartbeat", next_run_time=None)
+        for register in c.extras.get("scheduler_jobs", []):
+            register(scheduler)
+        scheduler.start()
+        await heartbeat()
+        log.info("scheduler started", extra={"jobs": [j.id for j in scheduler.get_jobs()]})
+        try:
+            await _stop_event().wait()
+        finally:
+            scheduler.shutdown(wait=False)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import redis_for
+
+    setup_logging(args.process)
+    runner = {"web": _serve_web, "worker": _serve_worker, "scheduler": _serve_scheduler}[args.process]
+    with redis_for(settings) as redis_url:
+        asyncio.run(runner(settings, redis_url))
+    return 0
+
+
+def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
+    from emulator.app import EmulatorOptions, run
+
+    setup_logging("emulator")
+    tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
+    bot_url = args.bot_url or f"http://127.0.0.1:{settings.web_port}"
+    run(tenants, bot_url, host=args.host, port=args.port or settings.emulator_port, options=EmulatorOptions())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Start embedded Redis, the emulator + simulator, web, worker, scheduler and (when installed) Rasa."""
+    from bot.redis_server import embedded_redis
+
+    setup_logging("demo")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("CIVICBOT_DEMO", "1")
+    env["CIVICBOT_DEMO"] = "1"
+    env.setdefault("CIVICBOT_LINE_API_URL", f"http://127.0.0.1:{settings.emulator_port}")
+    exe = [sys.executable, "-m", "bot.cli"]
+    procs: list[tuple[str, subprocess.Popen]] = []
+    logs_dir = settings.data_dir / "logs"
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    with embedded_redis(settings.data_dir / "redis") as handle:
+        env["REDIS_URL"] = handle.url
+        for hook in _demo_prepare_hooks():
+            hook(env)
+        commands = [
+            ("emulator", exe + ["emulator"]),
+            ("web", exe + ["serve", "web"]),
+            ("worker", exe + ["serve", "worker"]),
+            ("scheduler", exe + ["serve", "scheduler"]),
+        ]
+        rasa_serve = REPO_ROOT / "nlu" / "scripts" / "serve.sh"
+        if rasa_serve.exists() and (REPO_ROOT / ".venv-rasa").exists() and not args.no_rasa:
+            commands.append(("nlu", ["bash", str(rasa_serve), env.get("CIVICBOT_NLU_PORT", "5005")]))
+        try:
+            for name, cmd in commands:
+                out = open(logs_dir / f"{name}.log", "ab")
+                procs.append((name, subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)))
+            print(
+                "\n civicbot demo is running (Ctrl-C stops everything)\n"
+                f"   resident simulator : http://127.0.0.1:{settings.emulator_port}/\n"
+                f"   webhook            : http://127.0.0.1:{settings.web_port}/callback/demo\n"
+                f"   counsellor console : http://127.0.0.1:{settings.web_port}/console\n"
+                f"   admin              : http://127.0.0.1:{settings.web_port}/admin\n"
+                f"   public dashboard   : http://127.0.0.1:{settings.web_port}/dashboard\n"
+                f"   logs               : {logs_dir}/\n",
+                flush=True,
+            )
+            stop = {"now": False}
+
+            def _stop(*_: object) -> None:
+                stop["now"] = True
+
+            signal.signal(signal.SIGINT, _stop)
+            signal.signal(signal.SIGTERM, _stop)
+            while not stop["now"]:
+                for name, proc in procs:
+                    if proc.poll() is not None and name != "nlu":
+                        print(f" {name} exited with {proc.returncode}; see {logs_dir / (name + '.log')}", flush=True)
+                        stop["now"] = True
+                time.sleep(0.3)
+        finally:
+            for _, proc in procs:
+                if proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for _, proc in procs:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                if proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+            print(" stopped.", flush=True)
+    return 0
+
+
+def _demo_prepare_hooks() -> list:
+    """Rooms that load demo data before the processes start (FAQ sample, staff accounts...)."""
+    hooks = []
+    with contextlib.suppress(ImportError):
+        from bot.demo import prepare_demo
+
+        hooks.append(prepare_demo)
+    return hooks
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="civicbot", description="LINE chatbot for Osaka's municipalities")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run a production process")
+    s.add_argument("process", choices=["web", "worker", "scheduler"])
+    s.set_defaults(func=cmd_serve)
+
+    e = sub.add_parser("emulator", help="LINE platform emulator and resident simulator")
+    e.add_argument("--host", default="127.0.0.1")
+    e.add_argument("--port", type=int, default=None)
+    e.add_argument("--bot-url", default=None, help="where the bot's webhook listens (default http://127.0.0.1:$CIVICBOT_WEB_PORT)")
+    e.set_defaults(func=cmd_emulator)
+
+    d = sub.add_parser("demo", help="start the whole system on embedded defaults")
+    d.add_argument("--no-rasa", action="store_true", help="do not start the Rasa server (the fallback NLU answers)")
+    d.set_defaults(func=cmd_demo)
+
+    from bot import commands
+
+    commands.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+        return int(args.func(args, settings) or 0)
+    except ConfigError as exc:
+        print(f"civicbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""The durable inbox between the webhook and the worker.
+
+The webhook de-duplicates each event on its ``webhookEventId`` and appends it to one of N shard streams, chosen by
+the conversation (tenant + source), so one conversation's events are handled in order while different
+conversations run in parallel. Dedup and append happen atomically (one Lua call), so an event is either queued
+once or not at all — LINE's redelivery of an event we never queued is then accepted.
+
+The worker side: each shard is read by exactly one consumer at a time (a lease in Redis); the consumer name is
+the shard's name, so a worker that takes over a shard after a crash first re-reads that shard's pending entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, ResponseError
+
+GROUP = "workers"
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    shard: int
+    entry_id: str  # stream id
+    tenant: str
+    event: dict
+    attempts: int = 0
+
+
+def shard_for(tenant: str, source_key: str, shards: int) -> int:
+    return zlib.crc32(f"{tenant}\x00{source_key}".encode()) % shards
+
+
+def source_key(event: dict) -> str:
+    source = event.get("source") or {}
+    for key in ("userId", "groupId", "roomId"):
+        if isinstance(source.get(key), str):
+            return source[key]
+    return str(event.get("webhookEventId", ""))
+
+
+class Inbox(Protocol):
+    shards: int
+
+    async def enqueue(self, tenant: str, events: Sequence[dict]) -> int:
+        """Queue events not seen before (by webhookEventId); return how many were new."""
+        ...
+
+    async def read(self, shard: int, count: int = 16, block_ms: int = 1000) -> list[InboxEntry]:
+        """Pending (unacknowledged) entries of the shard first, then new ones."""
+        ...
+
+    async def ack(self, entry: InboxEntry) -> None: ...
+
+    async def retry_later(self, entry: InboxEntry, error: str, max_attempts: int = 3) -> bool:
+        """Record a failed attempt; after max_attempts the entry moves to the dead-letter list. True = dead."""
+        ...
+
+    async def depth(self) -> int: ...
+
+
+# KEYS[1] dedup key, KEYS[2] stream; ARGV[1] ttl, ARGV[2] tenant, ARGV[3] event json
+_ENQUEUE_LUA = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], '*', 't', ARGV[2], 'e', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
+class RedisInbox:
+    def __init__(self, client: aioredis.Redis, shards: int = 16, dedup_ttl: int = 7 * 24 * 3600) -> None:
+        self._r = client
+        self.shards = shards
+        self._ttl = dedup_ttl
+        self._sha: str | None = None
+        self._groups_ready: set[int] = set()
+        self._pending_done: set[int] = set()
+        self._outstanding: dict[int, set[str]] = defaultdict(set)  # handed out here, not yet acknowledged
+
+    @staticmethod
+    def stream_key(shard: int) -> str:
+        return f"cb:{{inbox-{shard}}}:stream"
+
+    @staticmethod
+    def _seen_key(shard: int, tenant: str, event_id: str) -> str:
+        return f"cb:{{inbox-{shard}}}:seen:{tenant}:{event_id}"
+
+    @staticmethod
+    def _attempts_key(shard: int) -> str:
+        return f"cb:{{inbox-{shard}}}:attempts"
+
+    @staticmethod
+    def dead_key(shard: int) -> str:
+        return f"cb:{{inbox-{shard}}}:dead"
+
+    async def enqueue(self, tenant: str, events: Sequence[dict]) -> int:
+        if not events:
+            return 0
+        calls = []
+        for event in events:
+            shard = shard_for(tenant, source_key(event), self.shards)
+            event_id = str(event.get("webhookEventId") or "")
+            calls.append(
+                (self._seen_key(shard, tenant, event_id), self.stream_key(shard), self._ttl, tenant,
+                 json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+            )
+        for attempt in (0, 1):
+            if self._sha is None:
+                self._sha = await self._r.script_load(_ENQUEUE_LUA)
+            try:
+                async with self._r.pipeline(transaction=False) as pipe:
+                    for call in calls:
+                        pipe.evalsha(self._sha, 2, *call)
+                    results = await pipe.execute()
+                return sum(int(x) for x in results)
+            except NoScriptError:  # Redis restarted and lost its script cache
+                self._sha = None
+                if attempt:
+                    raise
+        return 0
+
+    async def _ensure_group(self, shard: int) -> None:
+        if shard in self._groups_ready:
+            return
+        try:
+            await self._r.xgroup_create(self.stream_key(shard), GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._groups_ready.add(shard)
+
+    async def read(self, shard: int, count: int = 16, block_ms: int = 1000) -> list[InboxEntry]:
+        await self._ensure_group(shard)
+        key = self.stream_key(shard)
+        consumer = f"shard-{shard}"
+        entries: list = []
+        if shard not in self._pending_done or self._outstanding[shard]:
+            # entries delivered to this shard's consumer but never acknowledged (ours, or a crashed worker's)
+            resp = await self._r.xreadgroup(GROUP, consumer, {key: "0"}, count=count)
+            entries = resp[0][1] if resp else []
+            if not entries:
+                self._pending_done.add(shard)
+        if not entries:
+            resp = await self._r.xreadgroup(GROUP, consumer, {key: ">"}, count=count, block=block_ms)
+            entries = resp[0][1] if resp else []
+        if not entries:
+            return []
+        attempts = await self._r.hmget(self._attempts_key(shard), [eid for eid, _ in entries])
+        out = []
+        for (entry_id, fields), tries in zip(entries, attempts):
+            if not fields:  # trimmed/deleted entry still pending
+                await self._r.xack(key, GROUP, entry_id)
+                continue
+            try:
+                event = json.loads(fields["e"])
+            except (KeyError, ValueError):
+                await self._r.xack(key, GROUP, entry_id)
+                continue
+            out.append(InboxEntry(shard, entry_id, fields.get("t", ""), event, int(tries or 0)))
+            self._outstanding[shard].add(entry_id)
+        return out
+
+    def release(self, shard: int) -> None:
+        """Forget local progress so the next owner (maybe us again) re-reads pending entries."""
+        self._pending_done.discard(shard)
+        self._outstanding.pop(shard, None)
+
+    async def ack(self, entry: InboxEntry) -> None:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream_key(entry.shard), GROUP, entry.entry_id)
+            pipe.xdel(self.stream_key(entry.shard), entry.entry_id)
+            pipe.hdel(self._attempts_key(entry.shard), entry.entry_id)
+            await pipe.execute()
+        self._outstanding[entry.shard].discard(entry.entry_id)
+
+    async def retry_later(self, entry: InboxEntry, error: str, max_attempts: int = 3) -> bool:
+        tries = await self._r.hincrby(self._attempts_key(entry.shard), entry.entry_id, 1)
+        if tries >= max_attempts:
+            await self._r.xadd(
+                self.dead_key(entry.shard),
+                {"t": entry.tenant, "e": json.dumps(entry.event, ensure_ascii=False), "error": error[:500], "at": str(time.time())},
+                maxlen=10000,
+            )
+            await self.ack(entry)
+            return True
+        self._pending_done.discard(entry.shard)  # re-read it from the pending list
+        return False
+
+    async def depth(self) -> int:
+        total = 0
+        async with self._r.pipeline(transaction=False) as pipe:
+            for shard in range(self.shards):
+                pipe.xlen(self.stream_key(shard))
+            for n in await pipe.execute():
+                total += int(n)
+        return total
+
+
+class MemoryInbox:
+    """In-process inbox with the same semantics (dedup, per-shard order, pending redelivery, dead letters)."""
+
+    def __init__(self, shards: int = 16) -> None:
+        self.shards = shards
+        self._seen: set[tuple[str, str]] = set()
+        self._streams: dict[int, list[InboxEntry]] = defaultdict(list)
+        self._delivered: dict[int, int] = defaultdict(int)  # entries handed out but not acked
+        self._attempts: dict[str, int] = defaultdict(int)
+        self.dead: list[tuple[InboxEntry, str]] = []
+        self._seq = 0
+        self._cond = asyncio.Condition()
+
+    async def enqueue(self, tenant: str, events: Sequence[dict]) -> int:
+        new = 0
+        async with self._cond:
+            for event in events:
+                key = (tenant, str(event.get("webhookEventId") or ""))
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+                self._seq += 1
+                shard = shard_for(tenant, source_key(event), self.shards)
+                self._streams[shard].append(InboxEntry(shard, f"{self._seq}-0", tenant, json.loads(json.dumps(event))))
+                new += 1
+            self._cond.notify_all()
+        return new
+
+    async def read(self, shard: int, count: int = 16, block_ms: int = 1000) -> list[InboxEntry]:
+        async with self._cond:
+            if not self._streams[shard]:
+                try:
+                    await asyncio.wait_for(self._cond.wait_for(lambda: bool(self._streams[shard])), block_ms / 1000)
+                except TimeoutError:
+                    return []
+            batch = self._streams[shard][:count]
+            return [InboxEntry(e.shard, e.entry_id, e.tenant, e.event, self._attempts[e.entry_id]) for e in batch]
+
+    def release(self, shard: int) -> None:
+        pass
+
+    async def ack(self, entry: InboxEntry) -> None:
+        async with self._cond:
+            self._streams[entry.shard] = [e for e in self._streams[entry.shard] if e.entry_id != entry.entry_id]
+            self._attempts.pop(entry.entry_id, None)
+
+    async def retry_later(self, entry: InboxEntry, error: str, max_attempts: int = 3) -> bool:
+        self._attempts[entry.entry_id] += 1
+        if self._attempts[entry.entry_id] >= max_attempts:
+            self.dead.append((entry, error))
+            await self.ack(entry)
+            return True
+        return False
+
+    async def depth(self) -> int:
+        return sum(len(s) for s in self._streams.values())

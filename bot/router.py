@@ -1,0 +1,173 @@
+"""The chat router: one resident event in, LINE messages out.
+
+Cross-cutting concerns are middlewares (aiogram style: ``async def mw(handler, incoming, data)``), in this order:
+user loading → counsellor-held conversations (bot silent) → crisis layer → routing to the rooms.
+Rooms are optional so that the bot runs (honestly) before every room exists; the composition root passes them in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.chat import Incoming
+from bot.messages import main_menu, menu_text, t
+from bot.users import User, UserStore
+
+log = logging.getLogger("civicbot.router")
+
+Handler = Callable[[Incoming, dict[str, Any]], Awaitable[list[dict] | None]]
+Middleware = Callable[[Handler, Incoming, dict[str, Any]], Awaitable[list[dict] | None]]
+
+
+class ChatRoom(Protocol):
+    """What a room offers the router; every method may return None = not mine."""
+
+    async def on_text(self, incoming: Incoming, parse: Any) -> list[dict] | None: ...
+    async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None: ...
+
+
+@dataclass
+class Rooms:
+    """Optional collaborators, wired by the composition root."""
+
+    nlu: Any = None  # nlu port: async parse(text) -> Parse
+    crisis: Any = None  # CrisisLayer: assess(text) and hotline messages
+    faq: Any = None
+    alerts: Any = None
+    handoff: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Dispatcher:
+    def __init__(self, users: UserStore, rooms: Rooms, middlewares: list[Middleware] | None = None) -> None:
+        self.users = users
+        self.rooms = rooms
+        self.middlewares: list[Middleware] = middlewares if middlewares is not None else default_middlewares()
+
+    async def process(self, incoming: Incoming) -> list[dict]:
+        handler: Handler = self._route
+        for mw in reversed(self.middlewares):
+            handler = _bind(mw, handler)
+        data: dict[str, Any] = {"rooms": self.rooms, "users": self.users}
+        return (await handler(incoming, data)) or []
+
+    async def _route(self, incoming: Incoming, data: dict[str, Any]) -> list[dict] | None:
+        rooms = self.rooms
+        city = incoming.tenant.display_name
+        lang = incoming.language
+        if incoming.kind == "follow":
+            return [menu_text("welcome", lang, city=city)]
+        if incoming.kind == "unfollow":
+            return None
+        if incoming.kind == "postback":
+            room = incoming.postback.get("room", "")
+            target = {"faq": rooms.faq, "alerts": rooms.alerts, "handoff": rooms.handoff}.get(room) or rooms.extra.get(room)
+            if target is not None:
+                out = await target.on_postback(incoming, incoming.postback)
+                if out is not None:
+                    return out
+            return [menu_text("not_yet", lang)]
+        if incoming.kind == "location":
+            if rooms.alerts is not None:
+                out = await rooms.alerts.on_location(incoming)
+                if out is not None:
+                    return out
+            return [menu_text("not_yet", lang)]
+        if incoming.kind == "text" and incoming.text:
+            parse = data.get("parse")
+            if parse is None and rooms.nlu is not None:
+                parse = await rooms.nlu.parse(incoming.text)
+                data["parse"] = parse
+            intent = getattr(parse, "intent", None)
+            if intent in ("greet", "greeting", "挨拶"):
+                return [menu_text("greeting", lang, city=city)]
+            if intent in ("thanks", "thank"):
+                return [menu_text("thanks", lang)]
+            if intent in ("help",):
+                return [menu_text("help", lang)]
+            for room in (rooms.handoff, rooms.alerts, rooms.faq):
+                if room is None:
+                    continue
+                out = await room.on_text(incoming, parse)
+                if out is not None:
+                    return out
+            if rooms.handoff is not None:
+                out = await rooms.handoff.on_unanswered(incoming)
+                if out is not None:
+                    return out
+            return [menu_text("not_yet", lang)]
+        return [menu_text("unsupported", lang)]
+
+
+def _bind(mw: Middleware, handler: Handler) -> Handler:
+    async def bound(incoming: Incoming, data: dict[str, Any]) -> list[dict] | None:
+        return await mw(handler, incoming, data)
+
+    return bound
+
+
+async def user_middleware(handler: Handler, incoming: Incoming, data: dict[str, Any]) -> list[dict] | None:
+    """Load (or create) the resident; unfollow marks them inactive so nothing is ever pushed again."""
+    users: UserStore = data["users"]
+    tenant = incoming.tenant.id
+    user = await users.get(tenant, incoming.user_id)
+    if incoming.kind == "unfollow":
+        await users.set_active(tenant, incoming.user_id, False)
+        rooms: Rooms = data["rooms"]
+        for room in (rooms.alerts, rooms.handoff):
+            if room is not None and hasattr(room, "on_unfollow"):
+                await room.on_unfollow(tenant, incoming.user_id)
+        return await handler(incoming, data)
+    if user is None or not user.active or incoming.kind == "follow":
+        user = user or User(tenant=tenant, user_id=incoming.user_id)
+        user.active = True
+        await users.save(user)
+    incoming.language = user.language or "ja"
+    data["user"] = user
+    return await handler(incoming, data)
+
+
+async def held_middleware(handler: Handler, incoming: Incoming, data: dict[str, Any]) -> list[dict] | None:
+    """While a counsellor holds the conversation the bot stays silent: the message goes to the counsellor."""
+    handoff = data["rooms"].handoff
+    if handoff is None or incoming.kind not in ("text", "postback", "location", "image", "sticker", "other"):
+        return await handler(incoming, data)
+    if await handoff.is_held(incoming.tenant.id, incoming.user_id):
+        crisis = data["rooms"].crisis
+        assessment = crisis.assess(incoming.text) if (crisis is not None and incoming.text) else None
+        await handoff.on_resident_message(incoming, assessment)
+        if assessment is not None:
+            log.warning("crisis signal in held conversation", extra={"tenant": incoming.tenant.id, "category": assessment.category})
+        return []
+    return await handler(incoming, data)
+
+
+async def crisis_middleware(handler: Handler, incoming: Incoming, data: dict[str, Any]) -> list[dict] | None:
+    """People in danger first: deterministic check on every text, before (and independent of) the NLU."""
+    rooms: Rooms = data["rooms"]
+    if rooms.crisis is None or incoming.kind != "text" or not incoming.text:
+        return await handler(incoming, data)
+    assessment = rooms.crisis.assess(incoming.text)
+    if assessment is None:
+        return await handler(incoming, data)
+    log.warning(
+        "crisis detected",
+        extra={"tenant": incoming.tenant.id, "category": assessment.category, "rule": getattr(assessment, "rule_id", "")},
+    )
+    messages = rooms.crisis.messages(assessment, incoming.tenant, incoming.language)
+    if rooms.handoff is not None:
+        try:
+            messages += await rooms.handoff.request_from_crisis(incoming, assessment)
+        except Exception:  # the hotline reply must go out even if the queue is down
+            log.exception("could not queue crisis handoff", extra={"tenant": incoming.tenant.id})
+    return messages[:5]
+
+
+def default_middlewares() -> list[Middleware]:
+    return [user_middleware, held_middleware, crisis_middleware]
+
+
+__all__ = ["Dispatcher", "Rooms", "main_menu", "t"]

@@ -1,0 +1,206 @@
+"""The chat worker: takes events from the inbox, runs the router, answers through LINE.
+
+Order per conversation is kept because each inbox shard is worked by one task of one worker at a time (leases).
+An event is acknowledged only after its reply went out; a crash before that means the next owner of the shard
+handles it again, and the push fallback then reuses the same ``X-Line-Retry-Key`` (derived from the event id), so
+LINE delivers it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.chat import Incoming, parse_postback
+from bot.config import Tenant
+from bot.inbox import Inbox, InboxEntry
+from bot.leases import Leases
+from bot.line import LineApiError, LineGateway
+from bot.router import Dispatcher
+
+log = logging.getLogger("civicbot.worker")
+
+REPLY_TOKEN_TTL = 50.0  # LINE's reply tokens live about a minute; leave a margin
+_RETRY_NS = uuid.UUID("6f1c2a3e-8d4b-4c8e-9a57-3b1f0c2d9e11")
+
+KNOWN_KINDS = {"message", "postback", "follow", "unfollow"}
+
+
+def to_incoming(tenant: Tenant, event: dict) -> Incoming | None:
+    """Normalize a webhook event into what handlers see; None for events the bot does not act on."""
+    etype = event.get("type")
+    source = event.get("source") or {}
+    user_id = source.get("userId")
+    if etype not in KNOWN_KINDS or not isinstance(user_id, str) or source.get("type", "user") != "user":
+        return None
+    base = dict(
+        tenant=tenant,
+        user_id=user_id,
+        webhook_event_id=str(event.get("webhookEventId", "")),
+        timestamp_ms=int(event.get("timestamp") or 0),
+        reply_token=event.get("replyToken"),
+        raw=event,
+    )
+    if etype in ("follow", "unfollow"):
+        return Incoming(kind=etype, **base)
+    if etype == "postback":
+        pb = event.get("postback") or {}
+        return Incoming(kind="postback", postback=parse_postback(str(pb.get("data", ""))), postback_params=pb.get("params") or {}, **base)
+    message = event.get("message") or {}
+    mtype = message.get("type")
+    if mtype == "text":
+        return Incoming(kind="text", text=str(message.get("text", "")), message_id=message.get("id"), **base)
+    if mtype == "location":
+        try:
+            loc = (float(message["latitude"]), float(message["longitude"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return Incoming(kind="location", location=loc, address=message.get("address"), message_id=message.get("id"), **base)
+    if mtype in ("image", "sticker"):
+        return Incoming(kind=mtype, message_id=message.get("id"), **base)
+    return Incoming(kind="other", message_id=message.get("id"), **base)
+
+
+def retry_key_for(incoming: Incoming, part: int = 0) -> str:
+    return str(uuid.uuid5(_RETRY_NS, f"{incoming.tenant.id}:{incoming.webhook_event_id}:{part}"))
+
+
+class Responder:
+    """Reply with the token while it is fresh; otherwise push with a retry key stable across reprocessing."""
+
+    def __init__(self, line: LineGateway, clock: Callable[[], float] = time.time) -> None:
+        self._line = line
+        self._clock = clock
+
+    async def send(self, incoming: Incoming, messages: list[dict]) -> str:
+        if not messages:
+            return "none"
+        chunks = [messages[i : i + 5] for i in range(0, len(messages), 5)]
+        age = self._clock() - incoming.timestamp_ms / 1000 if incoming.timestamp_ms else 0.0
+        first = chunks[0]
+        how = "reply"
+        if incoming.reply_token and age < REPLY_TOKEN_TTL:
+            try:
+                await self._line.reply(incoming.tenant.id, incoming.reply_token, first)
+            except LineApiError as exc:
+                if not exc.invalid_reply_token:
+                    raise
+                if age < 5:  # fresh token refused = already used by an earlier attempt of this event
+                    log.info("reply token already used; not sending twice", extra={"tenant": incoming.tenant.id})
+                    return "already-replied"
+                await self._push(incoming, first, 0)
+                how = "push"
+        else:
+            await self._push(incoming, first, 0)
+            how = "push"
+        for n, chunk in enumerate(chunks[1:], start=1):
+            await self._push(incoming, chunk, n)
+        return how
+
+    async def _push(self, incoming: Incoming, messages: list[dict], part: int) -> None:
+        try:
+            await self._line.push(incoming.tenant.id, incoming.user_id, messages, retry_key_for(incoming, part))
+        except LineApiError as exc:
+            if exc.accepted_before:
+                return
+            raise
+
+
+@dataclass
+class WorkerDeps:
+    tenants: dict[str, Tenant]
+    inbox: Inbox
+    leases: Leases
+    dispatcher: Dispatcher
+    line: LineGateway
+    loading_after: float = 0.4
+
+
+async def handle_entry(deps: WorkerDeps, responder: Responder, entry: InboxEntry) -> None:
+    tenant = deps.tenants.get(entry.tenant)
+    if tenant is None:
+        log.warning("event for unknown tenant dropped", extra={"tenant": entry.tenant})
+        return
+    incoming = to_incoming(tenant, entry.event)
+    if incoming is None:
+        return
+    work = asyncio.ensure_future(deps.dispatcher.process(incoming))
+    done, _ = await asyncio.wait({work}, timeout=deps.loading_after)
+    if not done and incoming.kind in ("text", "postback", "location"):
+        with contextlib.suppress(LineApiError, Exception):
+            await deps.line.show_loading(tenant.id, incoming.user_id, 5)
+    messages = await work
+    if incoming.kind == "unfollow":
+        return
+    await responder.send(incoming, messages)
+
+
+async def run_shard(deps: WorkerDeps, shard: int, owner: str, stop: asyncio.Event, responder: Responder) -> None:
+    """Work one shard while we hold its lease."""
+    lease_name = f"inbox-{shard}"
+    try:
+        while not stop.is_set():
+            if not await deps.leases.acquire(lease_name, owner, 15_000):
+                return
+            entries = await deps.inbox.read(shard, count=16, block_ms=500)
+            for entry in entries:
+                if stop.is_set():
+                    return
+                try:
+                    await handle_entry(deps, responder, entry)
+                except Exception as exc:  # one bad event must not block the conversation forever
+                    log.exception("event failed", extra={"tenant": entry.tenant, "shard": shard})
+                    dead = await deps.inbox.retry_later(entry, repr(exc))
+                    if not dead:
+                        await asyncio.sleep(0.5)
+                    break  # keep order: re-read pending before anything newer
+                await deps.inbox.ack(entry)
+    finally:
+        release = getattr(deps.inbox, "release", None)
+        if release:
+            release(shard)
+
+
+async def run_worker(deps: WorkerDeps, stop: asyncio.Event, owner: str | None = None) -> None:
+    """Acquire a fair share of shards and work them until ``stop`` is set."""
+    owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    responder = Responder(deps.line)
+    tasks: dict[int, asyncio.Task] = {}
+    shards = deps.inbox.shards
+    log.info("worker started", extra={"owner": owner, "shards": shards})
+    try:
+        while not stop.is_set():
+            alive = max(1, await deps.leases.heartbeat(owner, 10_000))
+            fair = -(-shards // alive)
+            for shard, task in list(tasks.items()):
+                if task.done():
+                    del tasks[shard]
+            for shard in range(shards):
+                if len(tasks) >= fair or shard in tasks:
+                    continue
+                if await deps.leases.acquire(f"inbox-{shard}", owner, 15_000):
+                    tasks[shard] = asyncio.create_task(run_shard(deps, shard, owner, stop, responder))
+            while len(tasks) > fair:  # give shards back when more workers joined
+                shard, task = tasks.popitem()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                await deps.leases.release(f"inbox-{shard}", owner)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 2.0)
+    finally:
+        stop.set()
+        for task in tasks.values():
+            task.cancel()
+        for shard, task in tasks.items():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            await deps.leases.release(f"inbox-{shard}", owner)
+        log.info("worker stopped", extra={"owner": owner})

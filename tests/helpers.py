@@ -1,0 +1,62 @@
+"""Test helpers: LINE webhook bodies and signatures, tenants."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+
+from pydantic import SecretStr
+
+from bot.config import Tenant
+
+
+def tenant(tid: str = "demo", secret: str = "demo-secret", token: str = "demo-token", **kw) -> Tenant:
+    return Tenant(
+        id=tid,
+        display_name=kw.pop("display_name", "デモ市"),
+        lg_code=kw.pop("lg_code", "271004"),
+        channel_secret=SecretStr(secret),
+        channel_token=SecretStr(token),
+        **kw,
+    )
+
+
+def sign(body: bytes, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def text_event(user: str = "U" + "1" * 32, text: str = "こんにちは", event_id: str | None = None, redelivery: bool = False, ts_ms: int | None = None) -> dict:
+    return {
+        "type": "message",
+        "mode": "active",
+        "timestamp": ts_ms if ts_ms is not None else int(time.time() * 1000),
+        "source": {"type": "user", "userId": user},
+        "webhookEventId": event_id or uuid.uuid4().hex.upper()[:26],
+        "deliveryContext": {"isRedelivery": redelivery},
+        "replyToken": uuid.uuid4().hex,
+        "message": {"id": str(uuid.uuid4().int)[:18], "type": "text", "text": text, "quoteToken": "q"},
+    }
+
+
+def follow_event(user: str = "U" + "1" * 32) -> dict:
+    e = text_event(user)
+    e["type"] = "follow"
+    e.pop("message")
+    e["follow"] = {"isUnblocked": False}
+    return e
+
+
+def unfollow_event(user: str = "U" + "1" * 32) -> dict:
+    e = text_event(user)
+    e["type"] = "unfollow"
+    e.pop("message")
+    e.pop("replyToken")
+    return e
+
+
+def body(*events: dict) -> bytes:
+    return json.dumps({"destination": "Uxxxxxxxx", "events": list(events)}, ensure_ascii=False).encode()

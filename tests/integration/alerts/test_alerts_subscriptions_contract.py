@@ -1,0 +1,156 @@
+"""One contract suite for the subscription store and its audience, run on the memory fake and on Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from alerts.categories import earthquake_targets
+from alerts.geo import Gazetteer
+from alerts.subscriptions import (
+    MemorySubscriptionStore,
+    Place,
+    QuietHours,
+    RedisSubscriptionStore,
+    Subscription,
+    SubscriptionAudience,
+    SubscriptionError,
+)
+from bot.users import MemoryUserStore, RedisUserStore, User
+from broadcasts.audience import AudienceQuery
+
+T = "demo"
+# 2026-11-25 23:30 JST: inside 22:00-07:00 quiet hours
+NIGHT = dt.datetime(2026, 11, 25, 14, 30, tzinfo=dt.timezone.utc)
+NOON = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def env(request):
+    g = Gazetteer.load()
+    clock = {"now": NOON}
+    if request.param == "memory":
+        store, users = MemorySubscriptionStore(g), MemoryUserStore()
+    else:
+        client = request.getfixturevalue("redis")
+        store, users = RedisSubscriptionStore(client, g), RedisUserStore(client)
+    audience = SubscriptionAudience(store, users, g, clock=lambda: clock["now"])
+    return store, users, audience, clock
+
+
+async def _sub(store, users, uid, places, **kw):
+    await users.save(User(tenant=T, user_id=uid, language=kw.get("language", "ja")))
+    sub = Subscription(tenant=T, user_id=uid, places=places, **kw)
+    await store.save(sub)
+    return sub
+
+
+async def _ids(audience, **kw) -> set[str]:
+    return {r.user_id async for r in audience.resolve(AudienceQuery(tenant=T, **kw))}
+
+
+async def test_roundtrip_and_delete(env):
+    store, users, audience, _ = env
+    sub = await _sub(store, users, "U1", [Place("p1", "自宅", "27205")], language="en", quiet_hours=QuietHours())
+    got = await store.get(T, "U1")
+    assert got.places == sub.places and got.language == "en" and got.quiet_hours == QuietHours()
+    assert await store.count(T) == 1
+    await store.delete(T, "U1")
+    assert await store.get(T, "U1") is None
+    assert await _ids(audience, area_codes=("2720500",)) == set()
+
+
+async def test_area_and_category_targeting(env):
+    store, users, audience, _ = env
+    await _sub(store, users, "suita_rain", [Place("p1", "自宅", "27205")], categories=["rain_flood"])
+    await _sub(store, users, "suita_wind", [Place("p1", "自宅", "27205")], categories=["wind_snow"])
+    await _sub(store, users, "toyonaka", [Place("p1", "自宅", "27203")], categories=["rain_flood"])
+    assert await _ids(audience, area_codes=("2720500",), categories=("rain_flood",)) == {"suita_rain"}
+    assert await _ids(audience, area_codes=("27205",)) == {"suita_rain", "suita_wind"}
+    assert await _ids(audience, categories=("rain_flood",)) == {"suita_rain", "toyonaka"}
+
+
+async def test_ward_city_rollup_both_ways(env):
+    store, users, audience, _ = env
+    await _sub(store, users, "konohana", [Place("p1", "自宅", "27104")])
+    await _sub(store, users, "osaka_city", [Place("p1", "職場", "27100")])
+    await _sub(store, users, "kita", [Place("p1", "学校", "27127")])
+    # a city-level warning reaches everybody in the city, whatever the ward
+    assert await _ids(audience, area_codes=("2710000",)) == {"konohana", "osaka_city", "kita"}
+    # a ward-level earthquake report reaches that ward and those who chose the whole city
+    assert await _ids(audience, area_codes=("2710400",)) == {"konohana", "osaka_city"}
+    # 地震 細分区域 大阪府北部 covers 大阪市; 南部 does not
+    assert await _ids(audience, area_codes=("520",)) == {"konohana", "osaka_city", "kita"}
+    assert await _ids(audience, area_codes=("521",)) == set()
+
+
+async def test_earthquake_threshold(env):
+    store, users, audience, _ = env
+    await _sub(store, users, "t3", [Place("p1", "自宅", "27205")], categories=["earthquake"], threshold="3")
+    await _sub(store, users, "t5", [Place("p1", "自宅", "27205")], categories=["earthquake"], threshold="5-")
+    assert await _ids(audience, area_codes=("2720500",), categories=earthquake_targets(4)) == {"t3"}
+    assert await _ids(audience, area_codes=("2720500",), categories=earthquake_targets(5)) == {"t3", "t5"}
+    assert await _ids(audience, area_codes=("2720500",), categories=("earthquake",)) == {"t3", "t5"}
+
+
+async def test_quiet_hours_and_bypass(env):
+    store, users, audience, clock = env
+    await _sub(store, users, "sleeper", [Place("p1", "自宅", "27205")], quiet_hours=QuietHours("22:00", "07:00"))
+    await _sub(store, users, "owl", [Place("p1", "自宅", "27205")])
+    clock["now"] = NIGHT
+    assert await _ids(audience, area_codes=("2720500",)) == {"owl"}
+    assert await _ids(audience, area_codes=("2720500",), ignore_quiet_hours=True) == {"sleeper", "owl"}
+    clock["now"] = NOON
+    assert await _ids(audience, area_codes=("2720500",)) == {"sleeper", "owl"}
+
+
+async def test_inactive_users_and_languages(env):
+    store, users, audience, _ = env
+    await _sub(store, users, "gone", [Place("p1", "自宅", "27205")])
+    await _sub(store, users, "en", [Place("p1", "自宅", "27205")], language="en")
+    await users.set_active(T, "gone", False)
+    got = [r async for r in audience.resolve(AudienceQuery(tenant=T, area_codes=("27205",)))]
+    assert [(r.user_id, r.language) for r in got] == [("en", "en")]
+    assert await _ids(audience, area_codes=("27205",), languages=("ja",)) == set()
+
+
+async def test_location_place_radius_and_change(env):
+    store, users, audience, _ = env
+    g = Gazetteer.load()
+    loc = g.locate(34.7025, 135.4959)  # 梅田
+    sub = await _sub(store, users, "umeda", [Place("p1", "職場", loc.code, 34.7025, 135.4959, loc.town.name)])
+    assert await _ids(audience, center=(34.7030, 135.4960), radius_m=500) == {"umeda"}
+    assert await _ids(audience, center=(34.60, 135.50), radius_m=500) == set()
+    assert await _ids(audience, area_codes=("2710000",)) == {"umeda"}  # reached through the containing city
+    # moving the place removes the old index entries
+    sub.places = [Place("p1", "職場", "27205")]
+    await store.save(sub)
+    assert await _ids(audience, center=(34.7030, 135.4960), radius_m=500) == set()
+    assert await _ids(audience, area_codes=("2710000",)) == set()
+    assert await _ids(audience, area_codes=("2720500",)) == {"umeda"}
+
+
+async def test_paused_subscription_is_not_targeted_but_kept(env):
+    store, users, audience, _ = env
+    sub = await _sub(store, users, "U1", [Place("p1", "自宅", "27205")])
+    sub.paused = True
+    await store.save(sub)
+    assert await _ids(audience, area_codes=("27205",)) == set()
+    assert (await store.get(T, "U1")).places[0].code == "27205"
+
+
+async def test_limits_validated(env):
+    store, users, *_ = env
+    with pytest.raises(SubscriptionError):
+        await store.save(Subscription(T, "U1", places=[Place(f"p{i}", "x", "27205") for i in range(6)]))
+    with pytest.raises(SubscriptionError):
+        await store.save(Subscription(T, "U1", categories=["volcano"]))
+
+
+async def test_all_friends(env):
+    store, users, audience, _ = env
+    await users.save(User(tenant=T, user_id="friend", language="ko"))
+    await _sub(store, users, "sub", [Place("p1", "自宅", "27205")], language="vi")
+    got = {(r.user_id, r.language) async for r in audience.resolve(AudienceQuery(tenant=T, all_friends=True))}
+    assert got == {("friend", "ko"), ("sub", "vi")}

@@ -1,0 +1,132 @@
+"""One contract suite per core port, run against the in-memory fake and the Redis adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.inbox import MemoryInbox, RedisInbox
+from bot.leases import MemoryLeases, RedisLeases
+from bot.users import MemoryUserStore, RedisUserStore, User
+from tests.helpers import text_event
+
+
+@pytest.fixture(params=["memory", "redis"])
+def inbox(request):
+    if request.param == "memory":
+        return MemoryInbox(shards=4)
+    return RedisInbox(request.getfixturevalue("redis"), shards=4)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def leases(request):
+    if request.param == "memory":
+        return MemoryLeases()
+    return RedisLeases(request.getfixturevalue("redis"))
+
+
+@pytest.fixture(params=["memory", "redis"])
+def users(request):
+    if request.param == "memory":
+        return MemoryUserStore()
+    return RedisUserStore(request.getfixturevalue("redis"))
+
+
+async def _shard_with_entries(inbox):
+    for shard in range(inbox.shards):
+        if await inbox.read(shard, block_ms=10):
+            return shard
+    raise AssertionError("no shard has entries")
+
+
+async def _drain(inbox, shard):
+    out = []
+    while True:
+        batch = await inbox.read(shard, count=100, block_ms=10)
+        if not batch:
+            return out
+        for entry in batch:
+            out.append(entry)
+            await inbox.ack(entry)
+
+
+async def test_inbox_dedups_by_event_id(inbox):
+    e = text_event()
+    assert await inbox.enqueue("demo", [e]) == 1
+    assert await inbox.enqueue("demo", [e, e]) == 0
+    assert await inbox.depth() == 1
+
+
+async def test_inbox_same_event_id_in_two_tenants_is_two_events(inbox):
+    e = text_event()
+    assert await inbox.enqueue("demo", [e]) == 1
+    assert await inbox.enqueue("suita", [e]) == 1
+
+
+async def test_inbox_keeps_order_per_user(inbox):
+    user = "U" + "a" * 32
+    events = [text_event(user, f"m{i}") for i in range(20)]
+    await inbox.enqueue("demo", events)
+    shard = await _shard_with_entries(inbox)
+    got = await _drain(inbox, shard)
+    assert [e.event["message"]["text"] for e in got] == [f"m{i}" for i in range(20)]
+
+
+async def test_inbox_unacked_entries_are_read_again(inbox):
+    await inbox.enqueue("demo", [text_event()])
+    shard = await _shard_with_entries(inbox)
+    first = await inbox.read(shard, block_ms=10)
+    assert len(first) == 1  # still there: not acknowledged
+    await inbox.ack(first[0])
+    assert await inbox.read(shard, block_ms=10) == []
+    assert await inbox.depth() == 0
+
+
+async def test_inbox_poison_event_goes_to_dead_letters_after_three_attempts(inbox):
+    await inbox.enqueue("demo", [text_event()])
+    shard = await _shard_with_entries(inbox)
+    results = []
+    for _ in range(3):
+        entry = (await inbox.read(shard, block_ms=10))[0]
+        results.append(await inbox.retry_later(entry, "boom"))
+    assert results == [False, False, True]
+    assert await inbox.read(shard, block_ms=10) == []
+
+
+async def test_leases_are_exclusive_until_released(leases):
+    assert await leases.acquire("inbox-1", "a", 10_000)
+    assert not await leases.acquire("inbox-1", "b", 10_000)
+    assert await leases.acquire("inbox-1", "a", 10_000)  # renew
+    await leases.release("inbox-1", "b")  # not the owner: no effect
+    assert not await leases.acquire("inbox-1", "b", 10_000)
+    await leases.release("inbox-1", "a")
+    assert await leases.acquire("inbox-1", "b", 10_000)
+
+
+async def test_leases_expire(leases):
+    assert await leases.acquire("inbox-2", "a", 1)
+    import asyncio
+
+    await asyncio.sleep(0.02)
+    assert await leases.acquire("inbox-2", "b", 10_000)
+
+
+async def test_heartbeat_counts_live_workers(leases):
+    assert await leases.heartbeat("w1", 10_000) == 1
+    assert await leases.heartbeat("w2", 10_000) == 2
+
+
+async def test_users_follow_unfollow(users):
+    await users.save(User(tenant="demo", user_id="U1", language="en"))
+    assert await users.is_active("demo", "U1")
+    got = await users.get("demo", "U1")
+    assert got.language == "en" and got.active
+    await users.set_active("demo", "U1", False)
+    assert not await users.is_active("demo", "U1")
+    assert [u async for u in users.active_ids("demo")] == []
+    assert await users.count_active("demo") == 0
+
+
+async def test_users_are_per_tenant(users):
+    await users.save(User(tenant="demo", user_id="U1"))
+    assert await users.get("suita", "U1") is None
+    assert [u async for u in users.active_ids("demo")] == ["U1"]
