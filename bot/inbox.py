@@ -40,7 +40,9 @@ def shard_for(tenant: str, source_key: str, shards: int) -> int:
 
 
 def source_key(event: dict) -> str:
-    source = event.get("source") or {}
+    source = event.get("source")
+    if not isinstance(source, dict):
+        source = {}
     for key in ("userId", "groupId", "roomId"):
         if isinstance(source.get(key), str):
             return source[key]

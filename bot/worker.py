@@ -36,27 +36,27 @@ KNOWN_KINDS = {"message", "postback", "follow", "unfollow"}
 def to_incoming(tenant: Tenant, event: dict) -> Incoming | None:
     """Normalize a webhook event into what handlers see; None for events the bot does not act on."""
     etype = event.get("type")
-    source = event.get("source") or {}
+    source = event.get("source") if isinstance(event.get("source"), dict) else {}
     user_id = source.get("userId")
-    if etype not in KNOWN_KINDS or not isinstance(user_id, str) or source.get("type", "user") != "user":
+    if not isinstance(etype, str) or etype not in KNOWN_KINDS or not isinstance(user_id, str) or source.get("type", "user") != "user":
         return None
     base = dict(
         tenant=tenant,
         user_id=user_id,
         webhook_event_id=str(event.get("webhookEventId", "")),
-        timestamp_ms=int(event.get("timestamp") or 0),
-        reply_token=event.get("replyToken"),
+        timestamp_ms=event["timestamp"] if isinstance(event.get("timestamp"), int) else 0,
+        reply_token=event["replyToken"] if isinstance(event.get("replyToken"), str) else None,
         raw=event,
     )
     if etype in ("follow", "unfollow"):
         return Incoming(kind=etype, **base)
     if etype == "postback":
-        pb = event.get("postback") or {}
-        return Incoming(kind="postback", postback=parse_postback(str(pb.get("data", ""))), postback_params=pb.get("params") or {}, **base)
-    message = event.get("message") or {}
+        pb = event.get("postback") if isinstance(event.get("postback"), dict) else {}
+        return Incoming(kind="postback", postback=parse_postback(str(pb.get("data", ""))), postback_params=pb["params"] if isinstance(pb.get("params"), dict) else {}, **base)
+    message = event.get("message") if isinstance(event.get("message"), dict) else {}
     mtype = message.get("type")
     if mtype == "text":
-        return Incoming(kind="text", text=str(message.get("text", "")), message_id=message.get("id"), **base)
+        return Incoming(kind="text", text=str(message.get("text", "")), message_id=str(message.get("id", "")), **base)
     if mtype == "location":
         try:
             loc = (float(message["latitude"]), float(message["longitude"]))

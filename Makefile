@@ -1,0 +1,39 @@
+# civicbot — two commands on a fresh machine: `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test test-fast nlu rasa-venv bench clean browser-deps
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# The Rasa NLU server lives in its own Python 3.10 venv (.venv-rasa); see nlu/README.md.
+rasa-venv:
+	@if [ -x nlu/scripts/setup_venv.sh ] || [ -f nlu/scripts/setup_venv.sh ]; then bash nlu/scripts/setup_venv.sh; fi
+
+nlu: rasa-venv
+	@if [ -f nlu/scripts/train.sh ]; then bash nlu/scripts/train.sh --force; fi
+
+demo: venv rasa-venv
+	@if [ -f nlu/scripts/train.sh ]; then bash nlu/scripts/train.sh; fi
+	$(BIN)/civicbot demo
+
+test: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not browser and not rasa and not slow"
+
+bench: venv
+	$(BIN)/python bench/webhook.py
+
+clean:
+	-$(BIN)/python -c "from bot.redis_server import stop_pidfile_server; stop_pidfile_server('var/redis')" 2>/dev/null
+	rm -rf var .pytest_cache
