@@ -1,0 +1,123 @@
+"""Run the real processes (embedded Redis, emulator, web, worker) for integration and e2e tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status < 500:
+                    return
+        except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+            last = exc
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up: {last}")
+
+
+class System:
+    """Processes of one civicbot deployment on loopback; each can be stopped, killed and restarted."""
+
+    def __init__(self, tmp: Path, redis_url: str, extra_env: dict[str, str] | None = None) -> None:
+        self.tmp = tmp
+        self.web_port = free_port()
+        self.emulator_port = free_port()
+        self.env = dict(
+            os.environ,
+            CIVICBOT_DEMO="1",
+            REDIS_URL=redis_url,
+            CIVICBOT_DATA_DIR=str(tmp),
+            CIVICBOT_WEB_PORT=str(self.web_port),
+            CIVICBOT_EMULATOR_PORT=str(self.emulator_port),
+            CIVICBOT_LINE_API_URL=f"http://127.0.0.1:{self.emulator_port}",
+            CIVICBOT_NLU_URL="http://127.0.0.1:9",  # no Rasa: the in-process fallback answers
+            **(extra_env or {}),
+        )
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    @property
+    def emulator(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+    @property
+    def web(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def start(self, name: str) -> None:
+        cmd = {
+            "emulator": ["emulator"],
+            "web": ["serve", "web"],
+            "worker": ["serve", "worker"],
+            "scheduler": ["serve", "scheduler"],
+        }[name]
+        log = open(self.tmp / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", "bot.cli", *cmd], env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        if name == "emulator":
+            wait_http(self.emulator + "/_emulator/stats")
+        elif name == "web":
+            wait_http(self.web + "/healthz")
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop(name, None)
+        if proc and proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+    def log(self, name: str) -> str:
+        path = self.tmp / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    # ------------------------------------------------------------ talking to the emulator
+    def post(self, path: str, payload: dict | None = None) -> dict | list:
+        data = json.dumps(payload or {}).encode()
+        req = urllib.request.Request(self.emulator + path, data=data, headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"null")
+
+    def get(self, path: str) -> dict | list:
+        with urllib.request.urlopen(self.emulator + path, timeout=10) as r:
+            return json.loads(r.read())
+
+    def say(self, user: str, text: str, tenant: str = "demo") -> dict:
+        return self.post("/_emulator/send", {"tenant": tenant, "user_id": user, "text": text})
+
+    def messages_to(self, user: str) -> list[dict]:
+        return self.get(f"/_emulator/messages?to={user}")
+
+    def wait_messages(self, user: str, count: int, timeout: float = 15) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        got: list[dict] = []
+        while time.monotonic() < deadline:
+            got = self.messages_to(user)
+            if len(got) >= count:
+                return got
+            time.sleep(0.1)
+        raise AssertionError(f"expected {count} deliveries to {user}, got {len(got)}: {got}")
