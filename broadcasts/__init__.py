@@ -1,0 +1,31 @@
+"""Delivery engine: rate-limited, exactly-once fan-out of alerts and broadcasts to LINE.
+
+The door: ``RedisDeliverer`` (submit/status/cancel), ``DeliveryWorker`` / ``run_delivery_worker``, the LINE port
+(``SdkLinePort``, ``FakeLinePort``), ``FriendsAudience`` and the CLI service functions.
+"""
+
+from broadcasts.audience import AudienceQuery, AudienceSource, Recipient
+from broadcasts.engine import DeliveryWorker, EngineOptions, RedisDeliverer
+from broadcasts.friends import FriendsAudience
+from broadcasts.jobs import Deliverer, DeliveryJob, MemoryDeliverer, Priority
+from broadcasts.line import FakeLinePort, LinePort, QuotaReading, SdkLinePort, SendOutcome
+from broadcasts.quota import QuotaGuard, QuotaPolicy
+from broadcasts.ratelimit import DEFAULT_RATES, MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from broadcasts.service import (
+    DeliveryDeps,
+    broadcast_status,
+    format_status,
+    run_delivery_worker,
+    seed_subscribers,
+    send_broadcast,
+    synthetic_user_id,
+)
+from broadcasts.store import JobStatus
+
+__all__ = [
+    "AudienceQuery", "AudienceSource", "Recipient", "DeliveryWorker", "EngineOptions", "RedisDeliverer",
+    "FriendsAudience", "Deliverer", "DeliveryJob", "MemoryDeliverer", "Priority", "FakeLinePort", "LinePort",
+    "QuotaReading", "SdkLinePort", "SendOutcome", "QuotaGuard", "QuotaPolicy", "DEFAULT_RATES", "MemoryRateLimiter",
+    "RateLimiter", "RedisRateLimiter", "DeliveryDeps", "broadcast_status", "format_status", "run_delivery_worker",
+    "seed_subscribers", "send_broadcast", "synthetic_user_id", "JobStatus",
+]

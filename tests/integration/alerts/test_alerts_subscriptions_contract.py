@@ -27,14 +27,13 @@ NOON = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def env(request):
+async def env(request, redis):
     g = Gazetteer.load()
     clock = {"now": NOON}
     if request.param == "memory":
         store, users = MemorySubscriptionStore(g), MemoryUserStore()
     else:
-        client = request.getfixturevalue("redis")
-        store, users = RedisSubscriptionStore(client, g), RedisUserStore(client)
+        store, users = RedisSubscriptionStore(redis, g), RedisUserStore(redis)
     audience = SubscriptionAudience(store, users, g, clock=lambda: clock["now"])
     return store, users, audience, clock
 

@@ -1,0 +1,165 @@
+"""FAQ in the chat: answer a resident's question, offer choices when unsure, record 👍/👎.
+
+The router calls ``answer`` only after the NLU's crisis and consultation paths declined the message (those always win).
+Replies are LINE message dicts built with ``bot.chat`` helpers and kept within LINE's limits: ≤ 5 messages per reply,
+≤ 5,000 characters per text, ≤ 13 quick replies, labels ≤ 20 characters, postback data ≤ 300 characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.chat import Incoming, postback_data, qr_message, qr_postback, text
+from faq.index import Hit, LiveIndex
+from faq.models import FaqEntry, FaqFeedback, query_hash
+from faq.store import FaqStore
+
+TEXT_LIMIT = 5000
+MAX_MESSAGES = 5
+
+
+@dataclass(frozen=True)
+class ConfidencePolicy:
+    """When to answer directly, when to offer choices, when to admit we found nothing.
+
+    Thresholds on ``Hit.confidence`` (score / best reachable score for the query) and on the lead over the runner-up,
+    chosen on pseudo-queries made from the FAQ itself (bench/faq_localgovfaq.py --calibrate), not on dev queries.
+    """
+
+    answer_min: float = 0.45  # top hit at least this confident …
+    answer_lead: float = 1.25  # … and this many times the runner-up's score
+    nothing_below: float = 0.12  # below this, no entry is worth showing
+
+
+@dataclass
+class FaqDeps:
+    index: LiveIndex
+    store: FaqStore
+    policy: ConfidencePolicy = ConfidencePolicy()
+
+
+def _handoff_replies() -> list[dict]:
+    return [qr_message("相談する", "相談したい"), qr_message("人と話す", "人と話したい")]
+
+
+def split_text(body: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split at paragraph, then line, then sentence boundaries so no part exceeds ``limit`` characters."""
+    parts: list[str] = []
+    rest = body.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind("。") + 1 if "。" in window else -1)
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def answer_messages(entry: FaqEntry, qhash: str) -> list[dict]:
+    """The entry's answer (split to LINE's limits), its URL, and the 「役に立ちましたか？」 buttons."""
+    body = f"Q. {entry.question}\n\n{entry.answer}"
+    parts = split_text(body)
+    room_for_text = MAX_MESSAGES - 1
+    if len(parts) > room_for_text:
+        parts = parts[:room_for_text]
+        tail = "\n…(続きは下のページをご覧ください)" if entry.url else "\n…(以下省略)"
+        parts[-1] = parts[-1][: TEXT_LIMIT - len(tail)] + tail
+    if entry.url:
+        more = f"\n\n詳しくはこちら:\n{entry.url}"
+        if len(parts[-1]) + len(more) <= TEXT_LIMIT:
+            parts[-1] += more
+        elif len(parts) < room_for_text:
+            parts.append(more.strip())
+    messages = [text(p) for p in parts]
+
+    def vote(v: str) -> str:
+        return postback_data("faq", "feedback", id=entry.id, v=v, q=qhash)
+
+    messages.append(
+        text(
+            "役に立ちましたか？",
+            [
+                qr_postback("👍 役に立った", vote("up"), "役に立った"),
+                qr_postback("👎 役に立たなかった", vote("down"), "役に立たなかった"),
+            ],
+        )
+    )
+    return messages
+
+
+def _label(question: str) -> str:
+    return question if len(question) <= 20 else question[:19] + "…"
+
+
+def classify(hits: list[Hit], policy: ConfidencePolicy) -> str:
+    """"answer", "choices" or "nothing" for a ranked hit list."""
+    if not hits or hits[0].confidence < policy.nothing_below:
+        return "nothing"
+    top = hits[0]
+    runner_up = hits[1].score if len(hits) > 1 else 0.0
+    if top.confidence >= policy.answer_min and top.score >= policy.answer_lead * runner_up:
+        return "answer"
+    return "choices"
+
+
+async def answer(incoming: Incoming, query: str, topic_intent: str | None, deps: FaqDeps) -> list[dict]:
+    tenant = incoming.tenant.id
+    hits = await deps.index.search(tenant, query, 5, topic=topic_intent)
+    qhash = query_hash(query)
+    verdict = classify(hits, deps.policy)
+    if verdict == "answer":
+        entry = await deps.index.entry(tenant, hits[0].id)
+        if entry is not None:
+            return answer_messages(entry, qhash)
+    if verdict in ("answer", "choices"):
+        choices = [
+            qr_postback(_label(h.question), postback_data("faq", "show", id=h.id, q=qhash), h.question[:300])
+            for h in hits[:3]
+        ]
+        return [
+            text(
+                "お探しの内容は次のどれかに近いですか？\n"
+                + "\n".join(f"・{h.question}" for h in hits[:3])
+                + "\n\n当てはまるものを選んでください。",
+                [*choices, *_handoff_replies()],
+            )
+        ]
+    return [
+        text(
+            "すみません、そのご質問に合う回答が見つかりませんでした。\n"
+            "言い方を変えてもう一度送っていただくか、相談窓口や職員におつなぎすることもできます。",
+            _handoff_replies(),
+        )
+    ]
+
+
+async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dict]:
+    """Postbacks with ``room=faq``: ``show`` (a chosen question) and ``feedback`` (👍/👎)."""
+    tenant = incoming.tenant.id
+    action = data.get("action")
+    entry_id = data.get("id", "")
+    qhash = data.get("q", "")[:64]
+    if action == "show":
+        entry = await deps.index.entry(tenant, entry_id) or await deps.store.get(tenant, entry_id)
+        if entry is None:
+            return [text("申し訳ありません。この質問は見つかりませんでした（内容が更新された可能性があります）。"
+                         "もう一度ご質問ください。", _handoff_replies())]
+        return answer_messages(entry, qhash)
+    if action == "feedback":
+        vote = data.get("v")
+        if vote not in ("up", "down") or await deps.store.get(tenant, entry_id) is None:
+            return [text("申し訳ありません。この操作は受け付けられませんでした。")]
+        await deps.store.add_feedback(FaqFeedback(tenant, entry_id, qhash, vote))
+        if vote == "up":
+            return [text("ありがとうございます。お役に立ててよかったです。")]
+        return [
+            text(
+                "ご意見ありがとうございます。回答の改善に役立てます。\n"
+                "よろしければ、相談窓口や職員におつなぎすることもできます。",
+                _handoff_replies(),
+            )
+        ]
+    return [text("申し訳ありません。この操作は受け付けられませんでした。")]

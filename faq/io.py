@@ -1,0 +1,311 @@
+"""Import, export and batch search of a tenant's FAQ — the functions behind ``civicbot faq import|export|search``.
+
+City IT staff produce these files in Excel, so: columns are found by header name (any order, extra columns ignored),
+UTF-8 with or without BOM and Shift_JIS/CP932 are accepted, a bad row is reported with its line number while the
+good rows still load, and exported cells that a spreadsheet would run as a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from faq.index import LiveIndex
+from faq.models import FaqEntry
+from faq.store import FaqStore, PutResult
+
+MAX_BYTES = 20 * 1024 * 1024  # a city's whole FAQ is well under 5 MB; larger files are a mistake or an attack
+MAX_QUESTION = 1000
+MAX_ANSWER = 20000
+
+# Column header (after NFKC, lower case, spaces removed) → FaqEntry field.
+HEADERS = {
+    "id": "id", "faqid": "id", "番号": "id",
+    "質問": "question", "question": "question", "質問文": "question",
+    "回答": "answer", "answer": "answer", "回答文": "answer",
+    "分類": "category", "category": "category", "カテゴリ": "category", "カテゴリー": "category",
+    "url": "url", "リンク": "url",
+    "更新日": "updated", "updated": "updated", "最終更新日": "updated",
+    "キーワード": "keywords", "keywords": "keywords",
+    "全国地方公共団体コード": "municipality_code", "地方公共団体名": "municipality_name",
+    "municipality_code": "municipality_code", "municipality_name": "municipality_name",
+}
+REQUIRED = {"id": "ID", "question": "質問", "answer": "回答"}
+EXPORT_COLUMNS = [
+    ("ID", "id"), ("質問", "question"), ("回答", "answer"), ("分類", "category"), ("URL", "url"),
+    ("更新日", "updated"), ("キーワード", "keywords"), ("全国地方公共団体コード", "municipality_code"),
+    ("地方公共団体名", "municipality_name"),
+]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_KEYWORD_SPLIT = re.compile(r"[、,;；/／\s]+")
+
+
+class FaqImportError(ValueError):
+    """The whole file is unusable (too large, undecodable, required columns missing). Message is for staff."""
+
+
+@dataclass
+class RowError:
+    line: int  # 1-based line in the file (the header is line 1)
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.line} 行目: {self.message}"
+
+
+@dataclass
+class ParsedFile:
+    entries: list[FaqEntry]
+    errors: list[RowError]
+    encoding: str
+    lines: dict[str, int] = field(default_factory=dict)  # entry id → line, for previews
+
+
+@dataclass
+class ImportReport:
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[RowError]
+    encoding: str
+
+    def summary(self) -> str:
+        head = (f"取り込み: 新規 {self.created} 件、更新 {self.updated} 件、変更なし {self.unchanged} 件、"
+                f"エラー {len(self.errors)} 件 (文字コード {self.encoding})")
+        return "\n".join([head, *(str(e) for e in self.errors)])
+
+
+# -- reading ---------------------------------------------------------------------------------------------------------
+def decode(data: bytes) -> tuple[str, str]:
+    """UTF-8 (BOM or not) first, then CP932 (a superset of Shift_JIS). Strict: a wrong guess is an error, not mojibake."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise FaqImportError(f"UTF-8 (BOM 付き) として読めません: {exc.start} バイト目が不正です") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FaqImportError("UTF-16 のファイルは読めません。UTF-8 か Shift_JIS (CP932) で保存してください")
+    for encoding in ("utf-8", "cp932"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise FaqImportError("文字コードを判別できません。UTF-8 か Shift_JIS (CP932) で保存してください")
+
+
+def read_bytes(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> bytes:
+    size = Path(path).stat().st_size
+    if size > max_bytes:
+        raise FaqImportError(
+            f"ファイルが大きすぎます ({size / 1048576:.1f} MB)。上限は {max_bytes / 1048576:.0f} MB です"
+        )
+    return Path(path).read_bytes()
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).lower()
+
+
+def _unquote_formula(cell: str) -> str:
+    """Undo our own export neutralisation (``'=...`` → ``=...``) so export → import round-trips."""
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_START:
+        return cell[1:]
+    return cell
+
+
+def _entry_from_fields(tenant: str, values: dict[str, str]) -> tuple[FaqEntry | None, str | None]:
+    values = {k: _unquote_formula((v or "").strip()) for k, v in values.items()}
+    missing = [REQUIRED[k] for k in ("id", "question", "answer") if not values.get(k)]
+    if missing:
+        return None, f"{'・'.join(missing)} が空です"
+    entry_id = unicodedata.normalize("NFKC", values["id"])
+    if len(entry_id) > 64 or not re.fullmatch(r"[\w.\-]+", entry_id):
+        return None, f"ID {values['id']!r} は使えません (英数字・-・_・. で 64 文字まで)"
+    if len(values["question"]) > MAX_QUESTION:
+        return None, f"質問が長すぎます ({len(values['question'])} 文字、上限 {MAX_QUESTION})"
+    if len(values["answer"]) > MAX_ANSWER:
+        return None, f"回答が長すぎます ({len(values['answer'])} 文字、上限 {MAX_ANSWER})"
+    url = values.get("url", "")
+    if url and not re.match(r"^https?://[^\s]+$", url):
+        return None, f"URL {url[:60]!r} は http:// か https:// で始まる必要があります"
+    keywords = [k for k in _KEYWORD_SPLIT.split(values.get("keywords", "")) if k]
+    return FaqEntry(
+        tenant=tenant, id=entry_id, question=values["question"], answer=values["answer"],
+        category=values.get("category", ""), url=url, updated=values.get("updated", ""), keywords=keywords,
+        municipality_code=values.get("municipality_code", ""), municipality_name=values.get("municipality_name", ""),
+    ), None
+
+
+def _collect(tenant: str, rows: Iterable[tuple[int, dict[str, str]]], encoding: str) -> ParsedFile:
+    parsed = ParsedFile([], [], encoding)
+    for line, values in rows:
+        entry, error = _entry_from_fields(tenant, values)
+        if error:
+            parsed.errors.append(RowError(line, error))
+            continue
+        assert entry is not None
+        if entry.id in parsed.lines:
+            parsed.errors.append(RowError(line, f"ID {entry.id} が {parsed.lines[entry.id]} 行目と重複しています"))
+            continue
+        parsed.lines[entry.id] = line
+        parsed.entries.append(entry)
+    return parsed
+
+
+def parse_csv(text: str, tenant: str, encoding: str = "utf-8") -> ParsedFile:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FaqImportError("ファイルが空です") from None
+    except csv.Error as exc:
+        raise FaqImportError(f"CSV として読めません: {exc}") from None
+    columns: dict[str, int] = {}
+    for i, name in enumerate(header):
+        target = HEADERS.get(_header_key(name))
+        if target and target not in columns:
+            columns[target] = i
+    missing = [label for key, label in REQUIRED.items() if key not in columns]
+    if missing:
+        raise FaqImportError(
+            f"必須の列がありません: {', '.join(missing)} (見出し行: {', '.join(h[:20] for h in header[:12])})"
+        )
+
+    def rows() -> Iterable[tuple[int, dict[str, str]]]:
+        start = reader.line_num + 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield start, {"__error__": str(exc)}
+                return
+            line, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in row):
+                continue
+            yield line, {key: (row[i] if i < len(row) else "") for key, i in columns.items()}
+
+    parsed = ParsedFile([], [], encoding)
+    good = []
+    for line, values in rows():
+        if "__error__" in values:
+            parsed.errors.append(RowError(line, f"CSV の形式が壊れています ({values['__error__']})。以降は読めません"))
+            break
+        good.append((line, values))
+    result = _collect(tenant, good, encoding)
+    result.errors = sorted(parsed.errors + result.errors, key=lambda e: e.line)
+    return result
+
+
+def parse_json(text: str, tenant: str, encoding: str = "utf-8") -> ParsedFile:
+    """A list of objects (or ``{"entries": [...]}``) keyed by the CSV headers or by FaqEntry field names."""
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FaqImportError(f"JSON として読めません ({exc.lineno} 行目: {exc.msg})") from None
+    if isinstance(data, dict):
+        data = data.get("entries")
+    if not isinstance(data, list):
+        raise FaqImportError("JSON はエントリの配列 (または {\"entries\": [...]}) にしてください")
+    rows = []
+    for n, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            rows.append((n, {}))
+            continue
+        values: dict[str, str] = {}
+        for k, v in item.items():
+            target = HEADERS.get(_header_key(str(k)))
+            if target:
+                values[target] = "、".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v))
+        rows.append((n, values))
+    parsed = _collect(tenant, rows, encoding)
+    for e in parsed.errors:  # JSON has no useful line numbers: say which element
+        e.message = f"(配列の {e.line} 番目) {e.message}"
+    return parsed
+
+
+def parse_file(path: str | os.PathLike, tenant: str, max_bytes: int = MAX_BYTES) -> ParsedFile:
+    """Read and validate without touching the store (the admin UI's preview uses this too)."""
+    data = read_bytes(path, max_bytes)
+    return parse_bytes(data, tenant, is_json=str(path).lower().endswith(".json"), max_bytes=max_bytes)
+
+
+def parse_bytes(data: bytes, tenant: str, is_json: bool = False, max_bytes: int = MAX_BYTES) -> ParsedFile:
+    if len(data) > max_bytes:
+        raise FaqImportError(
+            f"ファイルが大きすぎます ({len(data) / 1048576:.1f} MB)。上限は {max_bytes / 1048576:.0f} MB です"
+        )
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FaqImportError(
+            "バイナリファイルのようです (Excel 形式 .xlsx や UTF-16 は、CSV UTF-8 で保存し直してください)"
+        )
+    text, encoding = decode(data)
+    if is_json or text.lstrip().startswith(("[", "{")):
+        return parse_json(text, tenant, encoding)
+    return parse_csv(text, tenant, encoding)
+
+
+async def import_entries(store: FaqStore, tenant: str, parsed: ParsedFile, who: str) -> ImportReport:
+    result: PutResult = await store.put_many(tenant, parsed.entries, who)
+    return ImportReport(result.created, result.updated, result.unchanged, parsed.errors, parsed.encoding)
+
+
+async def import_file(
+    store: FaqStore, tenant: str, path: str | os.PathLike, who: str = "cli", max_bytes: int = MAX_BYTES
+) -> ImportReport:
+    """``civicbot faq import --tenant T FILE``. Raises FaqImportError for an unusable file; row errors are in the report."""
+    return await import_entries(store, tenant, parse_file(path, tenant, max_bytes), who)
+
+
+# -- writing ---------------------------------------------------------------------------------------------------------
+def neutralise(cell: str) -> str:
+    """Prefix cells a spreadsheet would evaluate (=, +, -, @, tab, CR) with a quote (OWASP CSV injection advice)."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def write_csv(entries: Iterable[FaqEntry], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([label for label, _ in EXPORT_COLUMNS])
+    n = 0
+    for e in entries:
+        row = []
+        for _, name in EXPORT_COLUMNS:
+            value = getattr(e, name)
+            row.append(neutralise("、".join(value) if isinstance(value, list) else str(value)))
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+async def export_csv(store: FaqStore, tenant: str, out: TextIO) -> int:
+    """``civicbot faq export --tenant T``: the import format (write with encoding "utf-8-sig" for Excel)."""
+    return write_csv(await store.all(tenant), out)
+
+
+async def export_json(store: FaqStore, tenant: str, out: TextIO) -> int:
+    entries = await store.all(tenant)
+    json.dump([{label: (("、".join(getattr(e, n)) if n == "keywords" else getattr(e, n))) for label, n in
+                EXPORT_COLUMNS} for e in entries], out, ensure_ascii=False, indent=1)
+    return len(entries)
+
+
+async def search_queries(
+    index: LiveIndex, tenant: str, queries: Iterable[str], top: int = 5
+) -> AsyncIterator[dict[str, Any]]:
+    """``civicbot faq search --tenant T --top K``: one result dict per non-empty query line."""
+    for line in queries:
+        query = line.strip()
+        if not query:
+            continue
+        hits = await index.search(tenant, query, top)
+        yield {"query": query, "results": [{"id": h.id, "score": round(h.score, 4), "question": h.question}
+                                           for h in hits]}

@@ -1,0 +1,36 @@
+"""Counsellor handoff: the queue, the holder lock, transcripts, and the console. Door: the service functions below,
+the ports (HandoffStore, HandoffBus, LinePort) and ``handoff.web.setup``."""
+
+from handoff.bus import HandoffBus, MemoryHandoffBus, RedisHandoffBus
+from handoff.line import LineCall, LinePort, LinePushError, RecordingLinePort
+from handoff.model import Conversation, HandoffPolicy, Message, Note, Referral, pseudonym
+from handoff.service import (
+    HandoffAnswer,
+    HandoffDeps,
+    HandoffError,
+    HandoffForbidden,
+    add_note,
+    close,
+    expire_inactive,
+    hand_back,
+    is_held,
+    join,
+    mark_read,
+    on_resident_message,
+    purge_expired,
+    request_handoff,
+    send_message,
+    set_emergency,
+    take_over,
+    transfer,
+    typing,
+)
+from handoff.store import HandoffStore, MemoryHandoffStore, RedisHandoffStore
+
+__all__ = [
+    "Conversation", "HandoffAnswer", "HandoffBus", "HandoffDeps", "HandoffError", "HandoffForbidden", "HandoffPolicy",
+    "HandoffStore", "LineCall", "LinePort", "LinePushError", "MemoryHandoffBus", "MemoryHandoffStore", "Message", "Note",
+    "RecordingLinePort", "RedisHandoffBus", "RedisHandoffStore", "Referral", "add_note", "close", "expire_inactive",
+    "hand_back", "is_held", "join", "mark_read", "on_resident_message", "pseudonym", "purge_expired", "request_handoff",
+    "send_message", "set_emergency", "take_over", "transfer", "typing",
+]

@@ -1,0 +1,405 @@
+"""Handoff service functions: what the router, the crisis layer, the console and the scheduler call.
+
+Router contract (per resident event, before any bot handler)::
+
+    if await handoff.is_held(deps, tenant.id, incoming.user_id):
+        return await handoff.on_resident_message(deps, tenant, incoming.user_id, incoming)  # bot stays silent
+
+and to escalate (crisis layer: ``risk="crisis"``; 「人と話したい」: ``reason="request"``)::
+
+    answer = await handoff.request_handoff(deps, tenant, user_id, category=..., risk=..., reason=..., summary=...)
+    reply(answer.messages)
+
+``is_held`` is true while a request is queued or a counsellor holds it, so a waiting resident's messages reach the
+counsellor's transcript instead of the bot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.chat import Incoming, postback_data, qr_postback, text
+from bot.config import Tenant
+from handoff.bus import HandoffBus
+from handoff.hours import describe_hours, format_when, hours_status
+from handoff.line import LinePort, LinePushError
+from handoff.model import DEFAULT_HOTLINES, RISKS, Conversation, HandoffPolicy, Message, Note, Referral
+from handoff.store import HandoffStore
+
+RETRY_NS = uuid.UUID("8b0d5a52-4f4e-4a53-9a43-0c1f3c6a2d11")
+NOTICE_EVERY_SECONDS = 10 * 60
+LOADING_SECONDS = 20
+KIND_PLACEHOLDER = {"sticker": "（スタンプ）", "image": "（画像）", "location": "（位置情報）", "other": "（メッセージ）"}
+
+
+class HandoffError(Exception):
+    """The action is not possible in the conversation's current state (already taken, already closed, ...)."""
+
+
+class HandoffForbidden(HandoffError):
+    """The staff member may not act on this conversation (not the holder, not a supervisor)."""
+
+
+@dataclass
+class HandoffDeps:
+    store: HandoffStore
+    bus: HandoffBus
+    line: LinePort
+    policies: Mapping[str, HandoffPolicy] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+    _loading: dict[str, float] = field(default_factory=dict)  # conv id -> last loading call (per process throttle)
+
+    def policy(self, tenant_id: str) -> HandoffPolicy:
+        return self.policies.get(tenant_id) or HandoffPolicy()
+
+
+@dataclass
+class HandoffAnswer:
+    """What to tell the resident right now, and the facts behind it (for logs and tests)."""
+
+    messages: list[dict]
+    conversation_id: str
+    created: bool
+    position: int  # 1 = next in line; 0 = a counsellor already holds it
+    accepting: bool
+    next_open: dt.datetime | None
+
+
+def retry_key(tenant: str, conv_id: str, what: str) -> str:
+    """Deterministic X-Line-Retry-Key: the same logical message always gets the same key, so retries never duplicate."""
+    return str(uuid.uuid5(RETRY_NS, f"{tenant}:{conv_id}:{what}"))
+
+
+def hotline_lines(tenant: Tenant) -> list[str]:
+    lines = []
+    for h in tenant.hotlines or DEFAULT_HOTLINES:
+        name, tel, hours = h.get("name", ""), h.get("tel") or h.get("phone", ""), h.get("hours", "")
+        lines.append(f"・{name} {tel}" + (f"（{hours}）" if hours else ""))
+    return lines
+
+
+def hotline_message(tenant: Tenant) -> dict:
+    body = "\n".join(["今すぐ誰かと話したいときは、次の窓口にもつながります。", *hotline_lines(tenant), "命に関わる危険が迫っているときは、110（警察）か119（救急）に電話してください。"])
+    return text(body)
+
+
+def _cancel_qr() -> list[dict]:
+    return [qr_postback("相談をやめる", postback_data("handoff", "cancel"), "相談をやめる")]
+
+
+async def _position(deps: HandoffDeps, tenant_id: str, conv_id: str) -> int:
+    for i, c in enumerate(await deps.store.queue(tenant_id), start=1):
+        if c.id == conv_id:
+            return i
+    return 0
+
+
+def _now_dt(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC)
+
+
+async def request_handoff(
+    deps: HandoffDeps,
+    tenant: Tenant,
+    user_id: str,
+    *,
+    category: str = "general",
+    risk: str = "normal",
+    reason: str = "request",
+    summary: str = "",
+    resident_text: str | None = None,
+    display_name: str = "",
+) -> HandoffAnswer:
+    """Queue a consultation (or find the open one) and say honestly what happens next.
+
+    Outside office hours or after the cut-off the request still stays queued; the resident is told when the service
+    opens and given the 24-hour hotlines. ``resident_text`` (the crisis message itself) is kept only if the tenant's
+    policy allows; ``summary`` should be the bot's short, neutral description.
+    """
+    if risk not in RISKS:
+        raise ValueError(f"risk must be one of {sorted(RISKS)}")
+    policy = deps.policy(tenant.id)
+    now = deps.clock()
+    conv = Conversation(
+        id=Conversation.new_id(),
+        tenant=tenant.id,
+        user_id=user_id,
+        category=category,
+        risk=risk,
+        reason=reason,
+        summary=summary[:200],
+        crisis_text=(resident_text or "")[:1000] if policy.include_crisis_text else "",
+        created_at=now,
+        last_activity=now,
+        last_notice_at=now,
+        display_name=display_name if policy.show_display_name else "",
+    )
+    conv, created = await deps.store.create_or_get(conv)
+    if not created and RISKS[risk] > conv.risk_rank:
+        await deps.store.update(tenant.id, conv.id, {"risk": risk, "category": category, "summary": summary[:200] or conv.summary})
+        await deps.store.requeue(tenant.id, conv.id)
+        conv.risk = risk
+    await deps.bus.publish(tenant.id, {"type": "queue", "cid": conv.id, "risk": conv.risk})
+    status = hours_status(tenant.office_hours, _now_dt(now))
+    position = await _position(deps, tenant.id, conv.id) if conv.status == "queued" else 0
+    hours = describe_hours(tenant.office_hours)
+    messages: list[dict] = []
+    crisis = conv.risk_rank >= RISKS["high"]
+    if conv.status == "active":
+        messages.append(text("相談員とつながっています。このままメッセージを送ってください。"))
+    elif status.accepting:
+        lead = "すぐに相談員におつなぎします。" if crisis else "相談員におつなぎします。"
+        if not created:
+            lead = "ご相談はすでに受け付けています。"
+        wait = f"（目安：約{position * policy.minutes_per_case}分）" if policy.minutes_per_case else ""
+        messages.append(
+            text(
+                f"{lead}いま{position}番目にお待ちいただいています{wait}。\nこのままメッセージを送っていただくと、相談員に届きます。\n受付時間：{hours}",
+                _cancel_qr(),
+            )
+        )
+        if crisis or position > 1:  # nobody free right now: give the 24-hour lines as well
+            messages.append(hotline_message(tenant))
+    else:
+        if status.next_open is not None:
+            when = format_when(status.next_open, _now_dt(now))
+            later = f"ご相談は受け付けました。{when}から、順番に相談員がお返事します。"
+        else:
+            later = "ご相談は受け付けましたが、相談員がお返事できる日時はまだ決まっていません。"
+        closed = "本日の新しいご相談の受付は終了しました" if status.open_now else "ただいま相談の受付時間外です"
+        messages.append(text(f"{closed}（受付時間：{hours}）。\n{later}", _cancel_qr()))
+        messages.append(hotline_message(tenant))
+    return HandoffAnswer(messages, conv.id, created, position, status.accepting, status.next_open)
+
+
+async def is_held(deps: HandoffDeps, tenant_id: str, user_id: str) -> bool:
+    """True while the resident has a queued or held consultation: the bot must not answer them."""
+    return await deps.store.open_for_user(tenant_id, user_id) is not None
+
+
+async def on_resident_message(deps: HandoffDeps, tenant: Tenant, user_id: str, incoming: Incoming) -> list[dict]:
+    """Put the resident's event into the transcript and tell live consoles; returns what the bot should send (often nothing)."""
+    conv = await deps.store.open_for_user(tenant.id, user_id)
+    if conv is None:
+        return []
+    now = deps.clock()
+    if incoming.kind == "postback" and incoming.postback.get("room") == "handoff":
+        if incoming.postback.get("action") == "cancel" and conv.status == "queued":
+            if await deps.store.finish(tenant.id, conv.id, "cancelled", now):
+                await deps.store.append_message(tenant.id, conv.id, Message(uuid.uuid4().hex, now, "system", "相談者が申し込みを取り消しました"))
+                await deps.bus.publish(tenant.id, {"type": "queue", "cid": conv.id})
+            return [text("相談の申し込みを取り消しました。また話したくなったら、いつでも「人と話したい」と送ってください。")]
+        return []
+    if incoming.kind in ("follow", "unfollow"):
+        return []
+    body = incoming.text if incoming.kind == "text" and incoming.text else KIND_PLACEHOLDER.get(incoming.kind, "（メッセージ）")
+    msg = Message(id=incoming.message_id or uuid.uuid4().hex, ts=now, sender="resident", text=body, kind=incoming.kind)
+    await deps.store.append_message(tenant.id, conv.id, msg)
+    token = str((incoming.raw.get("message") or {}).get("markAsReadToken") or "")
+    changes: dict[str, Any] = {"last_activity": now, "unread": conv.unread + 1}
+    if token:
+        changes["read_token"] = token
+    reply: list[dict] = []
+    if conv.status == "queued" and now - conv.last_notice_at >= NOTICE_EVERY_SECONDS:
+        changes["last_notice_at"] = now
+        position = await _position(deps, tenant.id, conv.id)
+        reply = [text(f"メッセージは相談員に届きます。おつなぎするまで、もう少しお待ちください（いま{position}番目です）。", _cancel_qr())]
+    await deps.store.update(tenant.id, conv.id, changes)
+    await deps.bus.publish(tenant.id, {"type": "message", "cid": conv.id, "message": msg.to_dict()})
+    return reply
+
+
+# ---- console actions -------------------------------------------------------------------------------------------
+
+
+async def _get(deps: HandoffDeps, tenant_id: str, conv_id: str) -> Conversation:
+    conv = await deps.store.get(tenant_id, conv_id)
+    if conv is None:
+        raise HandoffError("no such conversation")
+    return conv
+
+
+def may_read(conv: Conversation, username: str, role: str) -> bool:
+    """Counsellors read only what they hold (or joined); supervisors read every conversation of their tenant."""
+    return role == "supervisor" or username == conv.holder or username in conv.supervisors
+
+
+async def _system(deps: HandoffDeps, conv: Conversation, body: str) -> None:
+    msg = Message(uuid.uuid4().hex, deps.clock(), "system", body)
+    await deps.store.append_message(conv.tenant, conv.id, msg)
+    await deps.bus.publish(conv.tenant, {"type": "message", "cid": conv.id, "message": msg.to_dict()})
+
+
+async def _push_quietly(deps: HandoffDeps, conv: Conversation, body: str, what: str) -> bool:
+    try:
+        await deps.line.push(conv.tenant, conv.user_id, [text(body)], retry_key(conv.tenant, conv.id, what))
+        return True
+    except LinePushError:
+        await _system(deps, conv, "相談者へのメッセージを送れませんでした（LINE）")
+        return False
+
+
+async def take_over(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str) -> Conversation:
+    """Become the holder (the lock). Exactly one of several simultaneous callers succeeds; the others get HandoffError."""
+    if not await deps.store.take(tenant_id, conv_id, username, deps.clock()):
+        raise HandoffError("already taken or closed")
+    conv = await _get(deps, tenant_id, conv_id)
+    await _system(deps, conv, f"{username} が対応を始めました")
+    await _push_quietly(deps, conv, "相談員につながりました。ここからは相談員がお返事します。", "taken")
+    await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv_id, "holder": username})
+    return conv
+
+
+async def send_message(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str, body: str, client_id: str) -> Message:
+    """Send a counsellor's reply via LINE push. ``client_id`` (from the console) makes a resubmission idempotent."""
+    conv = await _get(deps, tenant_id, conv_id)
+    if not conv.may_write(username):
+        raise HandoffForbidden("not holding this conversation")
+    body = body.strip()
+    if not body or len(body) > 5000:
+        raise HandoffError("message must have 1-5000 characters")
+    if not client_id or len(client_id) > 64:
+        raise HandoffError("client_id required")
+    msg_id = f"c-{client_id}"
+    for existing in await deps.store.transcript(tenant_id, conv_id):
+        if existing.id == msg_id:
+            return existing
+    await deps.line.push(tenant_id, conv.user_id, [text(body)], retry_key(tenant_id, conv_id, msg_id))
+    now = deps.clock()
+    msg = Message(id=msg_id, ts=now, sender="counsellor", text=body, author=username)
+    await deps.store.append_message(tenant_id, conv_id, msg)
+    await deps.store.update(tenant_id, conv_id, {"last_activity": now})
+    deps._loading.pop(conv_id, None)  # LINE hides the indicator when a message arrives
+    await deps.bus.publish(tenant_id, {"type": "message", "cid": conv_id, "message": msg.to_dict()})
+    return msg
+
+
+async def typing(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str) -> bool:
+    """Show LINE's loading animation while the counsellor types (at most one call per 15 s per conversation)."""
+    conv = await _get(deps, tenant_id, conv_id)
+    if not conv.may_write(username):
+        raise HandoffForbidden("not holding this conversation")
+    now = deps.clock()
+    if now - deps._loading.get(conv_id, 0.0) < LOADING_SECONDS - 5:
+        return False
+    deps._loading[conv_id] = now
+    await deps.line.show_loading(tenant_id, conv.user_id, LOADING_SECONDS)
+    return True
+
+
+async def mark_read(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str) -> bool:
+    """既読 only when the holding counsellor has the conversation open; supervisors watching do not mark it read."""
+    conv = await _get(deps, tenant_id, conv_id)
+    if conv.status != "active" or conv.holder != username or conv.unread == 0:
+        return False
+    await deps.line.mark_as_read(tenant_id, conv.user_id, conv.read_token or None)
+    await deps.store.update(tenant_id, conv_id, {"unread": 0, "read_token": ""})
+    return True
+
+
+async def add_note(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str, role: str, body: str) -> Note:
+    conv = await _get(deps, tenant_id, conv_id)
+    if not may_read(conv, username, role):
+        raise HandoffForbidden("not your conversation")
+    body = body.strip()
+    if not body:
+        raise HandoffError("empty note")
+    note = Note(ts=deps.clock(), author=username, text=body[:5000])
+    await deps.store.add_note(tenant_id, conv_id, note)
+    return note
+
+
+def referral_checklist(tenant: Tenant, policy: HandoffPolicy) -> list[Referral]:
+    """警察 110, 救急 119, 児童相談所, and the municipality (the tenant the resident is registered with)."""
+    return [
+        Referral("警察", "110", "命や身体に危険が迫っている"),
+        Referral("救急・消防", "119", "けが・急病・自殺企図"),
+        policy.child_guidance_center,
+        Referral(f"{tenant.display_name}（市区町村）", f"団体コード {tenant.lg_code}", "担当課・福祉事務所へ連絡"),
+    ]
+
+
+async def set_emergency(deps: HandoffDeps, tenant: Tenant, conv_id: str, username: str) -> list[Referral]:
+    """Flag an emergency: supervisors are alerted at once (bus event) and the checklist is returned."""
+    conv = await _get(deps, tenant.id, conv_id)
+    if not conv.may_write(username):
+        raise HandoffForbidden("not holding this conversation")
+    await deps.store.update(tenant.id, conv_id, {"emergency": True, "risk": "crisis"})
+    await _system(deps, conv, f"{username} が緊急対応にしました")
+    await deps.bus.publish(tenant.id, {"type": "emergency", "cid": conv_id, "by": username})
+    return referral_checklist(tenant, deps.policy(tenant.id))
+
+
+async def transfer(deps: HandoffDeps, tenant_id: str, conv_id: str, from_user: str, to_user: str) -> None:
+    if from_user == to_user:
+        raise HandoffError("same counsellor")
+    if not await deps.store.transfer(tenant_id, conv_id, from_user, to_user):
+        raise HandoffForbidden("only the holder can transfer an active conversation")
+    conv = await _get(deps, tenant_id, conv_id)
+    await _system(deps, conv, f"{from_user} から {to_user} に引き継ぎました")
+    await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv_id, "holder": to_user})
+
+
+async def join(deps: HandoffDeps, tenant_id: str, conv_id: str, supervisor: str) -> None:
+    conv = await _get(deps, tenant_id, conv_id)
+    if conv.status != "active":
+        raise HandoffError("not active")
+    if supervisor not in conv.supervisors and supervisor != conv.holder:
+        await deps.store.update(tenant_id, conv_id, {"supervisors": [*conv.supervisors, supervisor]})
+        await _system(deps, conv, f"スーパーバイザー {supervisor} が参加しました")
+        await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv_id})
+
+
+async def _end(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str, role: str, status: str, body: str, changes: dict[str, Any]) -> None:
+    conv = await _get(deps, tenant_id, conv_id)
+    if not (conv.may_write(username) or (role == "supervisor" and conv.is_open)):
+        raise HandoffForbidden("not holding this conversation")
+    if not await deps.store.finish(tenant_id, conv_id, status, deps.clock(), changes):
+        raise HandoffError("already closed")
+    await _system(deps, conv, {"closed": "終了しました", "handed_back": "自動応答に戻しました"}.get(status, status) + f"（{username}）")
+    if body.strip():
+        await _push_quietly(deps, conv, body.strip(), status)
+    await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv_id, "status": status})
+
+
+async def hand_back(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str, role: str, message: str | None = None) -> None:
+    """Release the resident to the bot again, telling them so."""
+    body = deps.policy(tenant_id).handback_message if message is None else message
+    await _end(deps, tenant_id, conv_id, username, role, "handed_back", body, {})
+
+
+async def close(
+    deps: HandoffDeps, tenant_id: str, conv_id: str, username: str, role: str, *, labels: list[str], category: str, message: str | None = None
+) -> None:
+    """Close with labels/category for statistics and a closing message to the resident."""
+    policy = deps.policy(tenant_id)
+    bad = [lab for lab in labels if lab not in policy.labels]
+    if bad or (category and category not in policy.categories):
+        raise HandoffError("unknown label or category")
+    body = policy.closing_message if message is None else message
+    await _end(deps, tenant_id, conv_id, username, role, "closed", body, {"labels": labels, "closing_category": category})
+
+
+async def expire_inactive(deps: HandoffDeps, tenant_id: str) -> list[str]:
+    """Scheduler job: close held conversations with no message either way for ``inactivity_minutes``."""
+    policy = deps.policy(tenant_id)
+    now = deps.clock()
+    expired = []
+    for conv in await deps.store.live(tenant_id):
+        if now - conv.last_activity >= policy.inactivity_minutes * 60 and await deps.store.finish(tenant_id, conv.id, "timeout", now):
+            await _system(deps, conv, "やりとりがないため自動で終了しました")
+            await _push_quietly(deps, conv, policy.timeout_message, "timeout")
+            await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv.id, "status": "timeout"})
+            expired.append(conv.id)
+    return expired
+
+
+async def purge_expired(deps: HandoffDeps, tenant_id: str) -> int:
+    """Scheduler job: delete transcripts of conversations that ended more than ``retention_days`` ago."""
+    days = deps.policy(tenant_id).retention_days
+    return await deps.store.purge_closed_before(tenant_id, deps.clock() - days * 86400)

@@ -1,0 +1,110 @@
+"""Chat replies: shapes LINE accepts (≤5 messages, ≤5,000 chars, ≤13 quick replies, labels ≤20, data ≤300)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.chat import Incoming, parse_postback
+from bot.config import Tenant
+from faq.chat import ConfidencePolicy, FaqDeps, answer, answer_messages, on_postback, split_text
+from faq.index import LiveIndex
+from faq.io import parse_file
+from faq.models import FaqEntry
+from faq.store import MemoryFaqStore
+
+DEMO = Path(__file__).resolve().parents[3] / "faq" / "sample" / "demo_faq.csv"
+
+
+def incoming(kind: str = "text") -> Incoming:
+    tenant = Tenant(id="demo", display_name="デモ市", lg_code="271004")
+    return Incoming(tenant=tenant, user_id="U1", kind=kind, webhook_event_id="e1", timestamp_ms=0)
+
+
+@pytest.fixture
+async def deps():
+    store = MemoryFaqStore()
+    await store.put_many("demo", parse_file(DEMO, "demo").entries, who="test")
+    return FaqDeps(index=LiveIndex(store), store=store)
+
+
+def assert_line_limits(messages: list[dict]) -> None:
+    assert 1 <= len(messages) <= 5
+    for m in messages:
+        assert m["type"] == "text" and 0 < len(m["text"]) <= 5000
+        items = m.get("quickReply", {}).get("items", [])
+        assert len(items) <= 13
+        for item in items:
+            action = item["action"]
+            assert len(action["label"]) <= 20
+            if action["type"] == "postback":
+                assert len(action["data"]) <= 300 and len(action.get("displayText", "")) <= 300
+    assert all("quickReply" not in m for m in messages[:-1])  # LINE shows quick replies of the last message only
+
+
+def postbacks(message: dict) -> list[dict]:
+    return [parse_postback(i["action"]["data"]) for i in message["quickReply"]["items"]
+            if i["action"]["type"] == "postback"]
+
+
+async def test_confident_answer_has_text_url_and_feedback_buttons(deps):
+    messages = await answer(incoming(), "粗大ゴミの申し込み方法を教えて", None, deps)
+    assert_line_limits(messages)
+    assert "粗大ごみ受付センター" in messages[0]["text"]
+    assert "https://www.city.demo.example.jp/faq/gomi-002.html" in messages[0]["text"]
+    assert messages[-1]["text"] == "役に立ちましたか？"
+    votes = postbacks(messages[-1])
+    assert [(v["room"], v["action"], v["id"], v["v"]) for v in votes] == [
+        ("faq", "feedback", "gomi-002", "up"), ("faq", "feedback", "gomi-002", "down")]
+
+
+async def test_unsure_offers_top_three_questions(deps):
+    deps.policy = ConfidencePolicy(answer_min=1.01)  # never confident
+    messages = await answer(incoming(), "子どもを預けたい", None, deps)
+    assert_line_limits(messages)
+    shows = [p for p in postbacks(messages[-1]) if p["action"] == "show"]
+    assert len(shows) == 3 and all(p["room"] == "faq" for p in shows)
+    labels = [i["action"]["label"] for i in messages[-1]["quickReply"]["items"]]
+    assert "人と話す" in labels
+
+
+async def test_nothing_found_says_so_and_offers_people(deps):
+    messages = await answer(incoming(), "ｘｙｚｚｙ", None, deps)
+    assert_line_limits(messages)
+    assert "見つかりませんでした" in messages[0]["text"]
+    assert {i["action"]["label"] for i in messages[0]["quickReply"]["items"]} == {"相談する", "人と話す"}
+
+
+async def test_show_postback_answers_chosen_entry(deps):
+    data = parse_postback("room=faq&action=show&id=koseki-001&q=abc")
+    messages = await on_postback(incoming("postback"), data, deps)
+    assert_line_limits(messages)
+    assert messages[0]["text"].startswith("Q. 住民票の写しはどこで取れますか？")
+    assert postbacks(messages[-1])[0]["q"] == "abc"
+
+
+async def test_show_of_deleted_entry_is_polite(deps):
+    messages = await on_postback(incoming("postback"), {"room": "faq", "action": "show", "id": "nope"}, deps)
+    assert "見つかりませんでした" in messages[0]["text"]
+
+
+async def test_feedback_is_stored_and_thanked(deps):
+    up = await on_postback(incoming("postback"), {"action": "feedback", "id": "gomi-001", "v": "up", "q": "h1"}, deps)
+    down = await on_postback(incoming("postback"), {"action": "feedback", "id": "gomi-001", "v": "down", "q": "h1"},
+                             deps)
+    assert "ありがとうございます" in up[0]["text"] and "quickReply" in down[0]
+    assert await deps.store.feedback_counts("demo") == {"gomi-001": (1, 1)}
+    bad = await on_postback(incoming("postback"), {"action": "feedback", "id": "gomi-001", "v": "maybe"}, deps)
+    assert "受け付けられません" in bad[0]["text"]
+    assert await deps.store.feedback_counts("demo") == {"gomi-001": (1, 1)}
+
+
+def test_long_answer_is_split_within_limits():
+    body = ("。".join(["とても長い説明の文です"] * 1500)) + "。"
+    entry = FaqEntry("demo", "long", "長い質問", body, url="https://example.jp/long")
+    messages = answer_messages(entry, "q")
+    assert_line_limits(messages)
+    assert len(messages) == 5 and "https://example.jp/long" in messages[-2]["text"]
+    assert all(len(p) <= 5000 for p in split_text(body))
+    assert "".join(split_text("あ" * 12000)) == "あ" * 12000

@@ -1,0 +1,58 @@
+"""Ranking sanity on the demo FAQ: residents' spellings must reach the city's wording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from faq.index import build_index
+from faq.io import parse_file
+from faq.text import Analyzer
+
+DEMO = Path(__file__).resolve().parents[3] / "faq" / "sample" / "demo_faq.csv"
+
+
+@pytest.fixture(scope="module")
+def index():
+    parsed = parse_file(DEMO, "demo")
+    assert parsed.errors == [] and len(parsed.entries) >= 100
+    return build_index(parsed.entries, Analyzer())
+
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("燃えるゴミの収集日", "gomi-001"),
+        ("燃える塵は何曜日", "gomi-001"),
+        ("粗大ごみの申込", "gomi-002"),
+        ("粗大ゴミの申し込み方法", "gomi-002"),
+        ("ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞを紛失", "mynumber-002"),  # half-width katakana
+        ("ＰＡＳＳＰＯＲＴ　パスポートの申請", "kurashi-003"),  # full-width latin
+        ("子どもの医療費の助成", "kosodate-002"),
+        ("保育所の空き状況", "hoiku-002"),
+        ("避難所の場所", "bousai-001"),
+        ("図書館の休館日", "shisetsu-003"),
+    ],
+)
+def test_variants_reach_the_entry(index, query, expected):
+    hits = index.search(query, 3)
+    assert hits and hits[0].id == expected, [(h.id, h.question) for h in hits]
+
+
+@pytest.mark.parametrize("a,b", [("ごみ", "ゴミ"), ("ゴミ", "塵"), ("申込", "申し込み"), ("ﾏｲﾅﾝﾊﾞｰ", "マイナンバー")])
+def test_spelling_variants_give_identical_terms(a, b):
+    analyzer = Analyzer()
+    assert analyzer.terms(a) == analyzer.terms(b) != []
+
+
+def test_unrelated_query_has_low_confidence(index):
+    hits = index.search("宇宙旅行の予約", 3)
+    on_topic = index.search("粗大ごみの申し込み", 3)
+    assert not hits or hits[0].confidence < on_topic[0].confidence
+
+
+def test_topic_prior_reorders_ties(index):
+    plain = index.search("申請", 5)
+    boosted = index.search("申請", 5, index.topic_boost("faq.子育て"))
+    assert boosted[0].id.startswith("kosodate") and plain[0].id != boosted[0].id
