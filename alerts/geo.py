@@ -1,7 +1,7 @@
 """Osaka Prefecture reference geography: municipalities, wards, 町丁目, and JMA's area codes.
 
 One ``Gazetteer`` is loaded once per process (``Gazetteer.load()`` is cached) from the CSV files shipped in
-``alerts/data/`` (Geolonia 住所データ, CC BY 4.0 — see ``alerts/data/ATTRIBUTION.md``). It answers the questions
+``alerts/data/`` (Geolonia 住所データ, CC BY 4.0 — see ``alerts/data/ATTRIBUTION.txt``). It answers the questions
 every alert and every place a resident registers needs:
 
 * codes: ``get("27104")``, ``get("271047")`` (with check digit) and ``get("2710400")`` (JMA 市町村等) are the
@@ -299,6 +299,11 @@ class Gazetteer:
                 found += [t for t in towns if allowed is None or t.code in allowed]
         names = {normalize_name(t.name) for t in found}
         return [t for t in found if not any(o != normalize_name(t.name) and normalize_name(t.name) in o for o in names)]
+
+    def towns_of(self, code: str) -> list[Town]:
+        """Every 町丁目 with a representative point in a municipality or ward (a city includes its wards)."""
+        allowed = self._codes_within(code)
+        return [t for t in self._towns if t.code in allowed]
 
     def _codes_within(self, code: str) -> set[str]:
         m = self.get(code)

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from alerts.categories import EARTHQUAKE, LANDSLIDE, RAIN_FLOOD, SURGE_WAVE, TSUNAMI, WIND_SNOW
+from alerts.categories import WIND_SNOW
 from alerts.geo import Gazetteer
 from bot.chat import text
 
@@ -192,6 +192,10 @@ CORRECTED = {"ja": "【訂正】", "ja-easy": "【ていせい（なおしまし
 HYPOCENTER = {"ja": "震源：{h}（M{m}）", "ja-easy": "じしんの ばしょ：{h}（M{m}）", "en": "Epicentre: {h} (M{m})", "zh-Hans": "震源：{h}（M{m}）", "ko": "진원: {h} (M{m})", "vi": "Tâm chấn: {h} (M{m})"}
 AND_MORE = {"ja": "など", "ja-easy": "など", "en": " and other areas", "zh-Hans": "等地", "ko": " 등", "vi": " và các khu vực khác"}
 TSUNAMI_AREA = {"ja": "大阪府の沿岸", "ja-easy": "大阪府の 海の ちかく", "en": "the Osaka coast", "zh-Hans": "大阪府沿岸", "ko": "오사카부 연안", "vi": "bờ biển Osaka"}
+SEISMIC_AREAS = {
+    "520": {"ja": "大阪府北部", "ja-easy": "大阪府の 北の ほう", "en": "northern Osaka Prefecture", "zh-Hans": "大阪府北部", "ko": "오사카부 북부", "vi": "phía bắc tỉnh Osaka"},
+    "521": {"ja": "大阪府南部", "ja-easy": "大阪府の 南の ほう", "en": "southern Osaka Prefecture", "zh-Hans": "大阪府南部", "ko": "오사카부 남부", "vi": "phía nam tỉnh Osaka"},
+}
 ISSUED_AT = {"ja": "{t} 気象庁発表", "ja-easy": "{t} 気象庁", "en": "Issued {t} JST", "zh-Hans": "{t} 气象厅发布", "ko": "{t} 기상청 발표", "vi": "Ban hành lúc {t} (giờ Nhật)"}
 
 
@@ -212,6 +216,7 @@ class AlertText:
     title: str = ""  # for cancellations: the title of what was cancelled
     corrected: bool = False
     reported_at: dt.datetime | None = None
+    area_text: dict[str, str] | None = None  # overrides the listed municipalities (大阪府北部), per language
 
 
 def hazard_name(name_ja: str, lang: str) -> str:
@@ -219,6 +224,9 @@ def hazard_name(name_ja: str, lang: str) -> str:
     name = unicodedata.normalize("NFKC", name_ja)
     if lang == "ja":
         return name
+    if "・" in name:
+        sep = "・" if lang in ("ja-easy", "zh-Hans") else ", "
+        return sep.join(hazard_name(part, lang) for part in name.split("・"))
     if name in SPECIAL_NAMES:
         return SPECIAL_NAMES[name][lang]
     m = re.match(r"レベル(\d)", name)
@@ -290,7 +298,12 @@ def render(a: AlertText, lang: str, gazetteer: Gazetteer) -> str:
     """The message text for one language (falls back to ja for unknown languages)."""
     if lang not in LANGS:
         lang = "ja"
-    areas = TSUNAMI_AREA[lang] if a.kind == "tsunami" else area_names(a.area_codes, lang, gazetteer)
+    if a.area_text:
+        areas = a.area_text.get(lang) or a.area_text.get("ja", "")
+    elif a.kind == "tsunami":
+        areas = TSUNAMI_AREA[lang]
+    else:
+        areas = area_names(a.area_codes, lang, gazetteer)
     if a.kind == "tsunami":
         hazard = TSUNAMI_NAMES[a.tsunami_level][lang]
         head_key = "lifted" if a.tsunami_level == 0 else "issued"
@@ -319,4 +332,3 @@ def render_all(a: AlertText, gazetteer: Gazetteer, languages: tuple[str, ...] = 
 
 
 __all__ = ["AlertText", "LANGS", "area_names", "hazard_name", "render", "render_all"]
-_ = (EARTHQUAKE, LANDSLIDE, RAIN_FLOOD, SURGE_WAVE, TSUNAMI)

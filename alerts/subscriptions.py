@@ -13,14 +13,18 @@ Area keys (``A:`` = everyone located in that unit, ``X:`` = people who chose a �
 
 A query for a city reads ``A:city``; a query for a ward (earthquake telegrams name wards) reads ``A:ward`` and
 ``X:city`` — so city-level subscribers hear about every ward, ward-level subscribers only about theirs.
+Places without a point are also indexed under ``N:`` twins of their ``A:`` keys: a query with a radius *and*
+areas reads those (people who registered the whole area) and the GEO index (people near the point).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
@@ -38,7 +42,7 @@ SENT_TTL = 3 * 24 * 3600
 RECORD_TAG = "@record:"  # AudienceQuery.categories entry: remember the recipients under this source id
 RECIPIENTS_TAG = "@recipients:"  # AudienceQuery.categories entry: exactly the recipients recorded for a source id
 LANGUAGES = ("ja", "ja-easy", "en", "zh-Hans", "ko", "vi")
-_BATCH = 1000
+_BATCH = 5000
 
 
 class SubscriptionError(ValueError):
@@ -55,7 +59,7 @@ class Place:
     town: str = ""  # nearest 町丁目 (梅田一丁目) for location places
 
 
-@dataclass
+@dataclass(frozen=True)
 class QuietHours:
     """Local time span in which only emergencies are pushed; may wrap midnight (22:00-07:00)."""
 
@@ -129,25 +133,34 @@ class Subscription:
 
 
 def area_keys_for_place(place: Place, gazetteer: Gazetteer) -> list[str]:
+    """``A:`` keys for every place; unlocated places (chosen as a municipality/ward) also get ``N:`` twins."""
     unit = gazetteer.get(place.code)
     if unit is None:
         return []
     if unit.parent:
-        return [f"A:{unit.jis5}", f"A:{unit.parent}"]
-    if gazetteer.wards_of(unit.jis5):
-        return [f"A:{unit.jis5}", f"X:{unit.jis5}"]
-    return [f"A:{unit.jis5}"]
+        keys = [f"A:{unit.jis5}", f"A:{unit.parent}"]
+    elif gazetteer.wards_of(unit.jis5):
+        keys = [f"A:{unit.jis5}", f"X:{unit.jis5}"]
+    else:
+        keys = [f"A:{unit.jis5}"]
+    if place.lat is None:
+        keys += [f"N:{k[2:]}" for k in keys if k.startswith("A:")]
+    return keys
 
 
-def area_keys_for_query(codes: Iterable[str], gazetteer: Gazetteer) -> list[str]:
-    """Membership keys to union for the area codes of a query (7/6/5-digit, 520/521, 510, 270000)."""
+def area_keys_for_query(codes: Iterable[str], gazetteer: Gazetteer, *, unlocated_only: bool = False) -> list[str]:
+    """Membership keys to union for the area codes of a query (7/6/5-digit, 520/521, 510, 270000).
+
+    ``unlocated_only``: only places registered as a whole municipality/ward (used when the query also has a
+    radius: located places are then reached through the radius, not because they share the municipality)."""
+    a = "N:" if unlocated_only else "A:"
     keys: list[str] = []
     for code in codes:
         unit = gazetteer.get(code)
         if unit is not None and unit.parent:
-            keys += [f"A:{unit.jis5}", f"X:{unit.parent}"]
+            keys += [f"{a}{unit.jis5}", f"X:{unit.parent}"]
             continue
-        keys += [f"A:{c}" for c in gazetteer.expand_area(code)]
+        keys += [f"{a}{c}" for c in gazetteer.expand_area(code)]
     return list(dict.fromkeys(keys))
 
 
@@ -184,6 +197,9 @@ class SubscriptionStore(Protocol):
         """Remember who an alert was resolved to, so a 取消 reaches exactly them (kept for ``SENT_TTL``)."""
         ...
     async def recipients(self, tenant: str, source_id: str) -> set[str]: ...
+    async def has_members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> bool:
+        """Cheap pre-check (no ids transferred): is anyone indexed under any of these pairs?"""
+        ...
 
 
 class MemorySubscriptionStore:
@@ -253,6 +269,9 @@ class MemorySubscriptionStore:
     async def recipients(self, tenant: str, source_id: str) -> set[str]:
         return set(self._sent.get((tenant, source_id), set()))
 
+    async def has_members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> bool:
+        return any(self._index.get((tenant, k, c)) for k in area_keys for c in categories)
+
 
 class RedisSubscriptionStore:
     """Keys (all under the tenant's hash tag, so a tenant lives on one cluster slot):
@@ -267,6 +286,7 @@ class RedisSubscriptionStore:
     def __init__(self, client: aioredis.Redis, gazetteer: Gazetteer) -> None:
         self._r = client
         self._g = gazetteer
+        self._scan = client.register_script(_SCAN_PROFILES)
 
     @classmethod
     def from_url(cls, url: str, gazetteer: Gazetteer) -> "RedisSubscriptionStore":
@@ -281,13 +301,19 @@ class RedisSubscriptionStore:
         return Subscription.from_json(raw) if raw else None
 
     async def save(self, sub: Subscription) -> None:
+        """Replace the subscription and move its index entries, atomically against concurrent saves of the same
+        user (WATCH on the document: a double-tapped button cannot leave stale membership behind)."""
         sub.validate()
         sub.updated_at = time.time()
-        old = await self.get(sub.tenant, sub.user_id)
         t, uid = sub.tenant, sub.user_id
-        old_entries = index_entries(old, self._g) if old else set()
-        new_entries = index_entries(sub, self._g)
-        async with self._r.pipeline(transaction=True) as pipe:
+        doc = self._k(t, f"sub:{uid}")
+
+        async def apply(pipe) -> None:
+            raw = await pipe.get(doc)
+            old = Subscription.from_json(raw) if raw else None
+            old_entries = index_entries(old, self._g) if old else set()
+            new_entries = index_entries(sub, self._g)
+            pipe.multi()
             for key, cat in old_entries - new_entries:
                 pipe.srem(self._k(t, f"m:{key}:{cat}"), uid)
             for key, cat in new_entries - old_entries:
@@ -299,10 +325,11 @@ class RedisSubscriptionStore:
                 for p in sub.places:
                     if p.lat is not None and p.lng is not None:
                         pipe.geoadd(self._k(t, "geo"), (p.lng, p.lat, f"{uid}|{p.id}"))
-            pipe.set(self._k(t, f"sub:{uid}"), sub.to_json())
+            pipe.set(doc, sub.to_json())
             pipe.hset(self._k(t, "profile"), uid, _encode_profile(sub))
             pipe.sadd(self._k(t, "users"), uid)
-            await pipe.execute()
+
+        await self._r.transaction(apply, doc)
 
     async def delete(self, tenant: str, user_id: str) -> None:
         old = await self.get(tenant, user_id)
@@ -355,6 +382,36 @@ class RedisSubscriptionStore:
     async def count(self, tenant: str) -> int:
         return int(await self._r.scard(self._k(tenant, "users")))
 
+    async def target_batches(
+        self, tenant: str, area_keys: list[str], categories: tuple[str, ...], active_key: str | None, batch: int = _BATCH
+    ) -> AsyncIterator[list[tuple[str, Profile]]]:
+        """Targeting without shipping ids back and forth: SUNIONSTORE the membership sets, SINTERSTORE with the
+        active-users set (same hash tag), then page through it with a script that returns (id, profile) pairs."""
+        keys = [self._k(tenant, f"m:{k}:{c}") for k in area_keys for c in categories]
+        if not keys:
+            return
+        tmp = self._k(tenant, f"tmp:{uuid.uuid4().hex}")
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.sunionstore(tmp, keys)
+            if active_key:
+                pipe.sinterstore(tmp, [tmp, active_key])
+            pipe.expire(tmp, 300)
+            await pipe.execute()
+        seen: set[str] = set()
+        try:
+            cursor = "0"
+            while True:
+                res = await self._scan(keys=[tmp, self._k(tenant, "profile")], args=[cursor, batch])
+                cursor = str(res[0])
+                fresh = [(uid, raw) for uid, raw in zip(res[1::2], res[2::2]) if raw and uid not in seen]
+                seen.update(uid for uid, _ in fresh)
+                if fresh:
+                    yield [(uid, _decode_profile(raw)) for uid, raw in fresh]
+                if cursor == "0":
+                    break
+        finally:
+            await self._r.delete(tmp)
+
     async def record_recipients(self, tenant: str, source_id: str, user_ids: list[str]) -> None:
         if not user_ids:
             return
@@ -367,17 +424,38 @@ class RedisSubscriptionStore:
     async def recipients(self, tenant: str, source_id: str) -> set[str]:
         return set(await self._r.smembers(self._k(tenant, f"sent:{source_id}")))
 
+    async def has_members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> bool:
+        keys = [self._k(tenant, f"m:{k}:{c}") for k in area_keys for c in categories]
+        return bool(keys) and int(await self._r.exists(*keys)) > 0
+
+
+_SCAN_PROFILES = """
+local res = redis.call('SSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
+local out = {res[1]}
+for _, uid in ipairs(res[2]) do
+  out[#out + 1] = uid
+  out[#out + 1] = redis.call('HGET', KEYS[2], uid) or ''
+end
+return out
+"""
+
 
 def _encode_profile(sub: Subscription) -> str:
     return f"{sub.language}|{sub.quiet_hours.encode() if sub.quiet_hours else ''}"
 
 
+@functools.lru_cache(maxsize=4096)  # a handful of distinct profiles cover most residents: decode each once
 def _decode_profile(raw: str) -> Profile:
     lang, _, quiet = raw.partition("|")
     return Profile(lang or "ja", QuietHours.decode(quiet))
 
 
-ActiveFilter = Callable[[str, list[str]], "asyncio.Future[list[bool]]"]
+def _in_quiet(q: QuietHours | None, now: dt.datetime, cache: dict[QuietHours, bool]) -> bool:
+    if q is None:
+        return False
+    if q not in cache:
+        cache[q] = q.contains(now)
+    return cache[q]
 
 
 class SubscriptionAudience:
@@ -388,8 +466,9 @@ class SubscriptionAudience:
     ``@recipients:<source id>`` resolves to exactly those people (still only active ones; quiet hours do not
     hold back a 取消 of something they already received).
 
-    Area codes and a radius are unioned (people in the areas *or* near the point); categories narrow
-    (empty = any); only users the ``UserStore`` marks active are yielded; quiet hours drop people unless
+    Area codes alone reach every place in the areas. With a radius as well (police notices), the result is the
+    located places within the radius plus the places registered as a whole municipality/ward in the areas
+    (a located place 3 km away in the same ward is not "near"). Categories narrow (empty = any); only users the ``UserStore`` marks active are yielded; quiet hours drop people unless
     ``ignore_quiet_hours``; ``all_friends`` yields every active friend whatever they subscribed to.
     """
 
@@ -404,6 +483,8 @@ class SubscriptionAudience:
         self._users = users
         self._g = gazetteer
         self._clock = clock
+        # both ports on Redis: union, active filter and profile lookup run server-side (bench/alerts_targeting.py)
+        self._fast = isinstance(store, RedisSubscriptionStore) and isinstance(users, RedisUserStore)
 
     async def resolve(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
         if query.all_friends:
@@ -414,33 +495,64 @@ class SubscriptionAudience:
         replay = [c[len(RECIPIENTS_TAG):] for c in query.categories if c.startswith(RECIPIENTS_TAG)]
         plain = tuple(c for c in query.categories if not c.startswith("@"))
         categories = expand_query_categories(plain) if plain else expand_query_categories(CATEGORIES)
+        if self._fast and not replay and query.center is None:
+            keys = area_keys_for_query(query.area_codes, self._g) if query.area_codes else [f"A:{m.jis5}" for m in self._g.municipalities()]
+            batches = self._store.target_batches(query.tenant, keys, categories, self._users._active(query.tenant))  # type: ignore[attr-defined]
+            async for batch in batches:
+                for r in await self._choose(query, batch, record, replay=False):
+                    yield r
+            return
         ids: set[str] = set()
         if replay:
             for source_id in replay:
                 ids |= await self._store.recipients(query.tenant, source_id)
         elif query.area_codes:
-            ids |= await self._store.members(query.tenant, area_keys_for_query(query.area_codes, self._g), categories)
+            radius = query.center is not None and bool(query.radius_m)
+            keys = area_keys_for_query(query.area_codes, self._g, unlocated_only=radius)
+            ids |= await self._store.members(query.tenant, keys, categories)
         if query.center is not None and query.radius_m:
             ids |= await self._store.near(query.tenant, query.center[0], query.center[1], query.radius_m, categories)
         if not replay and not query.area_codes and query.center is None:
             every_city = [f"A:{m.jis5}" for m in self._g.municipalities()]
             ids |= await self._store.members(query.tenant, every_city, categories)
-        ordered = sorted(ids)
+        async for batch in self._batches(query.tenant, ids):
+            for r in await self._choose(query, batch, record, replay=bool(replay)):
+                yield r
+
+    async def _choose(
+        self, query: AudienceQuery, batch: list[tuple[str, Profile]], record: list[str], *, replay: bool
+    ) -> list[Recipient]:
+        """Language and quiet-hours filter for one batch (quiet hours evaluated once per distinct window)."""
         now = self._clock()
+        quiet_now: dict[QuietHours, bool] = {}
+        langs = set(query.languages)
+        skip_quiet = query.ignore_quiet_hours or replay
+        chosen = [
+            Recipient(uid, prof.language)
+            for uid, prof in batch
+            if (not langs or prof.language in langs) and (skip_quiet or not _in_quiet(prof.quiet_hours, now, quiet_now))
+        ]
+        for source_id in record:
+            await self._store.record_recipients(query.tenant, source_id, [r.user_id for r in chosen])
+        return chosen
+
+    async def _batches(self, tenant: str, ids: set[str]) -> AsyncIterator[list[tuple[str, Profile]]]:
+        ordered = list(ids)
         for i in range(0, len(ordered), _BATCH):
             batch = ordered[i : i + _BATCH]
-            active = await self._active(query.tenant, batch)
-            profiles = await self._store.profiles(query.tenant, [u for u, a in zip(batch, active) if a])
-            chosen = [
-                Recipient(user_id=uid, language=prof.language)
-                for uid, prof in profiles.items()
-                if not (query.languages and prof.language not in query.languages)
-                and (query.ignore_quiet_hours or replay or not (prof.quiet_hours and prof.quiet_hours.contains(now)))
-            ]
-            for source_id in record:
-                await self._store.record_recipients(query.tenant, source_id, [r.user_id for r in chosen])
-            for r in chosen:
-                yield r
+            active = await self._active(tenant, batch)
+            profiles = await self._store.profiles(tenant, [u for u, a in zip(batch, active) if a])
+            yield list(profiles.items())
+
+    async def may_reach(self, query: AudienceQuery) -> bool:
+        """False only when nobody can match an area/category query (alerts skip creating a job for that tenant)."""
+        if query.all_friends or query.center is not None or not query.area_codes:
+            return True
+        plain = tuple(c for c in query.categories if not c.startswith("@"))
+        if any(c.startswith(RECIPIENTS_TAG) for c in query.categories):
+            return True
+        categories = expand_query_categories(plain) if plain else expand_query_categories(CATEGORIES)
+        return await self._store.has_members(query.tenant, area_keys_for_query(query.area_codes, self._g), categories)
 
     async def _all_friends(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
         batch: list[str] = []

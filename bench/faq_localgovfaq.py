@@ -24,10 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from faq.index import FaqIndex, LiveIndex, RankerConfig, _Doc  # noqa: E402
+from faq.index import FaqIndex, LiveIndex, RankerConfig, _Doc, analyse  # noqa: E402
 from faq.io import import_entries, parse_bytes  # noqa: E402
 from faq.store import MemoryFaqStore  # noqa: E402
 from faq.text import Analyzer  # noqa: E402
+from faq.vectors import WordVectors, load_ginza_vectors  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "localgovfaq"
 TENANT = "amagasaki-bench"
@@ -122,10 +123,11 @@ def calibrate(index: FaqIndex, entries) -> None:
                     correct += hits[0].id == eid
                 elif verdict == "choices":
                     shown += eid in [h.id for h in hits[:3]]
-            junk_answered = sum(classify(index.search(q, 5), policy) == "answer" for q in junk)
+            junk_verdicts = [classify(index.search(q, 5), policy) for q in junk]
+            junk_answered = junk_verdicts.count("answer")
             print(f"  answer_min {answer_min:.2f} lead {lead:.2f}: answered {answered / len(pqs):.2f} "
                   f"precision {correct / max(1, answered):.3f}  choices-hit {shown / max(1, len(pqs) - answered):.2f}"
-                  f"  off-topic answered {junk_answered}/{len(junk)}")
+                  f"  off-topic answered {junk_answered}/{len(junk)}, 'nothing' {junk_verdicts.count('nothing')}")
 
 
 async def main() -> None:
@@ -134,6 +136,7 @@ async def main() -> None:
     ap.add_argument("--redis-url", help="use RedisFaqStore on this server instead of the in-memory store")
     ap.add_argument("--ablation", action="store_true")
     ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--vectors", type=Path, help="a spaCy vocab dir with word vectors (default: installed ja_ginza)")
     args = ap.parse_args()
     if not (args.data / "corpus.json").exists():
         sys.exit(f"LocalGovFAQ not found under {args.data}")
@@ -156,7 +159,11 @@ async def main() -> None:
     print(f"import: {report.created} new, {report.updated} updated, {report.unchanged} unchanged, "
           f"{len(report.errors)} errors in {time.perf_counter() - t:.2f} s")
 
-    live = LiveIndex(store)
+    t = time.perf_counter()
+    vectors = WordVectors.from_spacy_vocab(args.vectors) if args.vectors else load_ginza_vectors()
+    print("word vectors: " + (f"{len(vectors.key2row)} keys loaded in {time.perf_counter() - t:.1f} s" if vectors
+                              else "none (pip install --no-deps ja-ginza==5.3.0 to measure them)"))
+    live = LiveIndex(store, vectors=vectors)
     t = time.perf_counter()
     await live.index(TENANT)
     print(f"index build: {time.perf_counter() - t:.2f} s for {len(parsed.entries)} entries; "
@@ -164,6 +171,9 @@ async def main() -> None:
 
     ranked, lat = await run_live(live, queries)
     ours = metrics(ranked, qrels)
+    if vectors is not None:
+        lexical = LiveIndex(store)
+        lex_ranked, lex_lat = await run_live(lexical, queries)
 
     entries = await store.all(TENANT)
     plain = Analyzer("C", plain=True)
@@ -172,7 +182,9 @@ async def main() -> None:
     b_ranked, b_lat = run_static(baseline, queries)
     base = metrics(b_ranked, qrels)
     print(line("baseline BM25 (Sudachi C, 1 field)", base, b_lat))
-    print(line("civicbot ranker (LiveIndex)", ours, lat))
+    if vectors is not None:
+        print(line("civicbot lexical only (LiveIndex)", metrics(lex_ranked, qrels), lex_lat))
+    print(line("civicbot ranker (LiveIndex)" + (" +vectors" if vectors else ""), ours, lat))
     print("ratio ours/baseline                " + "  ".join(f"{k} {ours[k] / base[k]:.2f}x" for k in ours))
 
     if args.ablation:
@@ -180,14 +192,26 @@ async def main() -> None:
         steps: list[tuple[str, Analyzer, RankerConfig]] = []
         cfg = live.config
         a_plain = Analyzer("A", plain=True)
-        steps.append(("Sudachi A, fields q3/k2/a1", a_plain, RankerConfig(assoc_terms=0, rm3_docs=0)))
-        steps.append(("+ POS stop-words, kana fold, variants", live.analyzer, RankerConfig(assoc_terms=0, rm3_docs=0)))
-        steps.append(("+ final config", live.analyzer, cfg))
+        off = RankerConfig(assoc_terms=0, rm3_docs=0, w_chars=0.0)
+        steps.append(("Sudachi A, fields q3/k2/a1", Analyzer("A", plain=True), off))
+        steps.append(("+ POS stop-words, kana fold, variants", live.analyzer, off))
+        steps.append(("+ kanji-character field (= default)", live.analyzer, cfg))
+        steps.append(("  (tried) + RM3 10 docs/20 terms/0.4", live.analyzer, replace(cfg, rm3_docs=10, rm3_terms=20,
+                                                                                   rm3_weight=0.4)))
+        steps.append(("  (tried) + Q→A term associations", live.analyzer, replace(cfg, assoc_terms=5,
+                                                                                 assoc_weight=0.2)))
+        steps.append(("  (tried) + SudachiDict synonym groups", live.analyzer, replace(cfg, w_synonyms=0.5)))
         for name, analyzer, c in steps:
-            docs = [_Doc(e, analyzer.terms(e.question), analyzer.terms(" ".join([*e.keywords, e.category])),
-                         analyzer.terms(e.answer)) for e in entries]
-            r, latency = run_static(FaqIndex(docs, analyzer, replace(c)), queries)
+            docs = [analyse(e, analyzer) for e in entries]
+            r, latency = run_static(FaqIndex(docs, analyzer, c), queries)
             print(line(name, metrics(r, qrels), latency))
+        if vectors is not None:
+            docs = [analyse(e, live.analyzer) for e in entries]
+            for name, c in [("+ vectors: fusion only", replace(cfg, vec_neighbours=0)),
+                            ("+ vectors: expansion only", replace(cfg, vec_fusion=0.0)),
+                            ("+ vectors: both (= ranker above)", cfg)]:
+                r, latency = run_static(FaqIndex(docs, live.analyzer, c, vectors=vectors), queries)
+                print(line(name, metrics(r, qrels), latency))
     if args.calibrate:
         calibrate(await live.index(TENANT), entries)
 

@@ -5,6 +5,7 @@ Every process (web, worker, scheduler, CLI) calls ``open_container``; nothing el
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -52,20 +53,58 @@ def redis_for(settings: Settings) -> Iterator[str]:
         yield handle.url
 
 
-async def build_rooms(settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, line: LineGateway, users, closers: list) -> Rooms:
-    """Wire the feature rooms. Each is optional so the core keeps running while a room is missing."""
-    return Rooms()
+async def build_rooms(
+    settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, line: LineGateway, users, closers: list, extras: dict, chat: bool
+) -> Rooms:
+    """Wire the feature rooms into the router; rooms get their ports here and nowhere else."""
+    import handoff
+    from nlu.intents import CONSULTATION_ROUTES
+
+    import aiohttp
+
+    from bot.crisis import CrisisLayer
+    from nlu.breaker import CircuitBreaker
+    from nlu.crisis import default_detector
+    from nlu.fallback import FallbackNlu
+    from nlu.rasa_client import RasaNlu
+    from nlu.resilient import ResilientNlu
+
+    nlu = crisis = None
+    if chat:  # the worker (and chat CLIs): the fallback classifier trains in ~5 s, the web process does not need it
+        session = aiohttp.ClientSession()
+        closers.append(session.close)
+        breaker = CircuitBreaker()
+        rasa = RasaNlu(settings.nlu_url, session, timeout=settings.nlu_timeout_seconds, breaker=breaker)
+        fallback = await asyncio.to_thread(FallbackNlu.from_yaml)
+        nlu = ResilientNlu(rasa, fallback, breaker, deadline=settings.nlu_timeout_seconds + 0.2)
+        extras["nlu"] = nlu
+        crisis = CrisisLayer(await asyncio.to_thread(default_detector))
+
+    hd = handoff.HandoffDeps(store=handoff.RedisHandoffStore(client), bus=handoff.RedisHandoffBus(client), line=line)
+    extras["handoff"] = hd
+    rooms = Rooms(nlu=nlu, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES))
+
+    async def handoff_housekeeping() -> None:
+        await handoff.housekeeping(hd, list(tenants))
+
+    extras.setdefault("scheduler_jobs", []).append(
+        lambda scheduler: scheduler.add_job(handoff_housekeeping, "interval", seconds=60, id="handoff-housekeeping")
+    )
+    return rooms
 
 
 @contextlib.asynccontextmanager
-async def open_container(settings: Settings, redis_url: str, *, line: LineGateway | None = None) -> AsyncIterator[Container]:
+async def open_container(
+    settings: Settings, redis_url: str, *, line: LineGateway | None = None, chat: bool = False
+) -> AsyncIterator[Container]:
     tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
     client = aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
     owns_line = line is None
     gateway: LineGateway = line or SdkLineGateway(tenants, settings.line_api_url)
     users = RedisUserStore(client)
     closers: list = []
-    rooms = await build_rooms(settings, tenants, client, gateway, users, closers)
+    extras: dict[str, Any] = {}
+    rooms = await build_rooms(settings, tenants, client, gateway, users, closers, extras, chat)
     container = Container(
         settings=settings,
         tenants=tenants,
@@ -76,6 +115,7 @@ async def open_container(settings: Settings, redis_url: str, *, line: LineGatewa
         line=gateway,
         rooms=rooms,
         dispatcher=Dispatcher(users, rooms),
+        extras=extras,
         _closers=closers,
     )
     try:
@@ -94,9 +134,14 @@ CONTAINER = web.AppKey("container", Container)
 
 def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | None = None) -> web.Application:
     """The web process: webhook, health, and the rooms' web pages."""
+    import handoff.web
+    import staff
+    import staff.web
     from bot import webhook
 
     app = web.Application(client_max_size=settings.webhook_max_body)
+    staff.web.setup(app)
+    handoff.web.setup(app)
 
     async def container_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_container(settings, redis_url, line=line) as container:
@@ -104,6 +149,10 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
             app[webhook.TENANTS] = container.tenants
             app[webhook.INBOX] = container.inbox
             app[webhook.PARSERS] = webhook.make_parsers(container.tenants)
+            staff_store = staff.RedisStaffStore(container.redis)
+            container.extras["staff_store"] = staff_store
+            staff.web.bind(app, staff.web.StaffDeps(store=staff_store, tenants=container.tenants, policy=staff.LoginPolicy()))
+            handoff.web.bind(app, handoff.web.HandoffWebDeps(handoff=container.extras["handoff"], tenants=container.tenants))
             yield
 
     app.cleanup_ctx.append(container_ctx)

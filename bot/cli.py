@@ -58,7 +58,7 @@ async def _serve_worker(settings: Settings, redis_url: str) -> None:
     from bot.bootstrap import open_container
     from bot.worker import WorkerDeps, run_worker
 
-    async with open_container(settings, redis_url) as c:
+    async with open_container(settings, redis_url, chat=True) as c:
         stop = _stop_event()
         deps = WorkerDeps(c.tenants, c.inbox, c.leases, c.dispatcher, c.line, settings.loading_after_seconds)
         tasks = [asyncio.create_task(run_worker(deps, stop))]

@@ -138,10 +138,10 @@ async def held_middleware(handler: Handler, incoming: Incoming, data: dict[str, 
     if await handoff.is_held(incoming.tenant.id, incoming.user_id):
         crisis = data["rooms"].crisis
         assessment = crisis.assess(incoming.text) if (crisis is not None and incoming.text) else None
-        await handoff.on_resident_message(incoming, assessment)
+        out = await handoff.on_resident_message(incoming, assessment)
         if assessment is not None:
             log.warning("crisis signal in held conversation", extra={"tenant": incoming.tenant.id, "category": assessment.category})
-        return []
+        return out or []
     return await handler(incoming, data)
 
 

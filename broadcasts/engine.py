@@ -134,6 +134,7 @@ class DeliveryWorker:
         self._lane_cache: dict[str, tuple[float, int]] = {}
         self._planning = 0
         self._groups_ready: set[str] = set()
+        self._wake = asyncio.Event()  # set when this process planned new batches: fetch now instead of after a poll
 
     def tenants(self) -> list[str]:
         return list(self._tenants() if callable(self._tenants) else self._tenants)
@@ -148,7 +149,10 @@ class DeliveryWorker:
         stop_wait = asyncio.ensure_future(stop.wait())
         log.info("delivery worker started", extra={"worker": self.name})
         try:
+            me = asyncio.current_task()
             while not stop.is_set():
+                if me is not None and me.cancelling():
+                    raise asyncio.CancelledError  # a library swallowed our cancellation: honour it anyway
                 got: list[Work] = []
                 try:
                     await self.ensure_groups()
@@ -162,6 +166,9 @@ class DeliveryWorker:
                         await self.resume_held()
                         next_resume = loop.time() + self.opts.resume_interval
                 except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise asyncio.CancelledError from exc  # redis-py can turn a cancellation into ConnectionError
                     log.warning("redis unavailable, retrying", extra={"worker": self.name, "error": type(exc).__name__})
                     self._groups_ready.clear()
                     await asyncio.wait([stop_wait], timeout=0.5)
@@ -174,9 +181,16 @@ class DeliveryWorker:
                     poll = self.opts.poll_min
                     if len(tasks) < self.opts.concurrency:
                         continue
-                waiters = [stop_wait, *tasks] if len(tasks) >= self.opts.concurrency else [stop_wait]
-                await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
-                if not got:
+                if len(tasks) >= self.opts.concurrency:
+                    await asyncio.wait([stop_wait, *tasks], timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    wake_wait = asyncio.ensure_future(self._wake.wait())
+                    await asyncio.wait([stop_wait, wake_wait], timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+                    wake_wait.cancel()
+                if self._wake.is_set():
+                    self._wake.clear()
+                    poll = self.opts.poll_min
+                elif not got:
                     poll = min(self.opts.poll_max, poll * 2)
         finally:
             stop_wait.cancel()
@@ -346,6 +360,7 @@ class DeliveryWorker:
                     n += len(pending)
                     pending = []
                     chunk = self.opts.plan_chunk
+                    self._wake.set()
                     await self._touch(w)
         for lang, buf in buffers.items():
             if buf:
@@ -353,6 +368,7 @@ class DeliveryWorker:
         if not await self.store.commit(job_id, w.lane, token, n, pending, final=True, queue_entry=w.entry_id):
             log.info("planning taken over", extra={"job": job_id, "worker": self.name})
             return
+        self._wake.set()
         log.info("job planned", extra={"job": job_id, "batches": n + len(pending), "recipients": len(seen)})
 
     # --- sending ----------------------------------------------------------------------------------------------

@@ -42,7 +42,9 @@ class FriendsAudience:
             return []
         if not self._with_language and not query.languages:
             return [Recipient(uid) for uid in ids]
-        users = await asyncio.gather(*(self._users.get(query.tenant, uid) for uid in ids))
+        users = []
+        for i in range(0, len(ids), 32):  # bounded: a connection pool is finite
+            users += await asyncio.gather(*(self._users.get(query.tenant, uid) for uid in ids[i : i + 32]))
         out = []
         for uid, user in zip(ids, users):
             if user is None or not user.active:

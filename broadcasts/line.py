@@ -108,6 +108,10 @@ class SdkLinePort:
             api = self._apis[tenant] = AsyncMessagingApi(client)
         return api
 
+    def warm(self, tenant: str) -> None:
+        """Build the tenant's API client now rather than on the first send."""
+        self._api(tenant)
+
     async def _call(self, coro_factory) -> SendOutcome:
         from linebot.v3.messaging.exceptions import ApiException
 

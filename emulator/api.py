@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from emulator.state import Delivery, EmulatorState, InvalidReplyToken, new_message_id, new_request_id
+from emulator.state import Delivery, EmulatorState, InvalidReplyToken, content_key, new_message_id, new_request_id
 from emulator.validation import Invalid, validate
 
 Handler = Callable[[web.Request, "Call"], Awaitable[web.StreamResponse]]
@@ -39,6 +39,18 @@ class Call:
     tenant: str
     request_id: str
     endpoint: str
+
+
+@web.middleware
+async def line_errors(request: web.Request, handler) -> web.StreamResponse:
+    """Unknown paths and methods under /v2/ answer in LINE's JSON error shape, with a request id."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if not request.path.startswith("/v2/") or exc.status < 400:
+            raise
+        message = "Not found" if exc.status == 404 else exc.reason
+        return error(exc.status, message, new_request_id())
 
 
 def error(status: int, message: str, request_id: str, **extra: Any) -> web.Response:
@@ -98,14 +110,15 @@ class MessagingApi:
 
         return gated
 
-    async def _body(self, request: web.Request, call: Call) -> dict[str, Any]:
+    async def _body(self, request: web.Request, call: Call, schema: str | None = None) -> dict[str, Any]:
+        """The JSON body, validated as LINE would for ``schema`` (default: the endpoint's request model)."""
         raw = await request.read()
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             line, col = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
             raise Invalid(f"The request body could not be parsed as JSON (line: {line}, column: {col})") from exc
-        validate(call.endpoint if request.path != "/v2/bot/chat/markAsRead" else "markAsReadByToken", body)
+        validate(schema or call.endpoint, body)
         return body
 
     def _retry_key(self, request: web.Request) -> str | None:
@@ -190,10 +203,11 @@ class MessagingApi:
         """Record one delivery per user; answer LINE's sentMessages (ids of the first recipient's copy)."""
         sent: list[dict[str, Any]] = []
         now_ms = int(self.state.clock() * 1000)
+        content = content_key(messages)
         for n, user_id in enumerate(users):
             ids = [new_message_id() for _ in messages]
             self.state.ledger.record(
-                Delivery(call.request_id, call.tenant, call.endpoint, user_id, messages, ids, now_ms, retry_key)
+                Delivery(call.request_id, call.tenant, call.endpoint, user_id, messages, ids, now_ms, retry_key), content
             )
             if n == 0:
                 sent = [_sent(i, m) for i, m in zip(ids, messages)]
@@ -256,7 +270,7 @@ class MessagingApi:
 
     async def mark_as_read_by_token(self, request: web.Request, call: Call) -> web.Response:
         try:
-            body = await self._body(request, call)
+            body = await self._body(request, call, schema="markAsReadByToken")
         except Invalid as bad:
             return web.json_response(bad.body(), status=400)
         owner = self.state.mark_as_read_tokens.get(body["markAsReadToken"])

@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import WSCloseCode, web
 
 from bot.config import Tenant
-from emulator.api import MessagingApi
+from emulator.api import MessagingApi, line_errors
 from emulator.control import HTTP_SESSION, SOCKETS, Control
 from emulator.options import EmulatorOptions
 from emulator.state import EmulatorState
@@ -25,8 +25,14 @@ def create_app(tenants: dict[str, Tenant], bot_url: str, options: EmulatorOption
     """Build the emulator for these tenants; webhooks go to ``{bot_url}/callback/{tenant}``."""
     options = options or EmulatorOptions()
     state = EmulatorState(options)
-    tokens = {t.channel_token.get_secret_value(): t.id for t in tenants.values() if t.channel_token.get_secret_value()}
-    app = web.Application(client_max_size=8 * 1024 * 1024)
+    tokens: dict[str, str] = {}
+    for tenant in tenants.values():
+        token = tenant.channel_token.get_secret_value()
+        if token in tokens:
+            raise ValueError(f"tenants {tokens[token]!r} and {tenant.id!r} share a channel token")
+        if token:
+            tokens[token] = tenant.id
+    app = web.Application(client_max_size=8 * 1024 * 1024, middlewares=[line_errors])
     app[STATE] = state
     app[SOCKETS] = weakref.WeakSet()
     app.add_routes(MessagingApi(state, tokens).routes())

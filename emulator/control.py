@@ -56,6 +56,7 @@ class Control:
             web.get("/_emulator/config", self.get_config),
             web.post("/_emulator/config", self.set_config),
             web.get("/_emulator/ws", self.websocket),
+            web.get("/_emulator/content/{tenant}/{message_id}", self.content),
             web.static("/static", STATIC),
         ]
 
@@ -87,7 +88,8 @@ class Control:
         users = self.state.users
         if isinstance(user_id, str) and kind not in ("follow", "unfollow") and users.is_blocked(tenant.id, user_id):
             return _bad("this user has blocked the account; send a follow event first", 409)
-        reply_token = self.state.reply_tokens.issue(tenant.id, user_id) if isinstance(user_id, str) else None
+        can_reply = isinstance(user_id, str) and kind != "unfollow"  # LINE gives unfollow events no reply token
+        reply_token = self.state.reply_tokens.issue(tenant.id, user_id) if can_reply else None
         read_token = None
         if kind in ("text", "image", "location") and isinstance(user_id, str):
             read_token = new_message_id()
@@ -172,6 +174,13 @@ class Control:
         frames.sort(key=lambda f: (f[0], f[1]))
         return web.json_response([f[2] for f in frames])
 
+    async def content(self, request: web.Request) -> web.Response:
+        """An image a resident sent, for the simulator to show (the bot uses the authenticated LINE path)."""
+        item = self.state.contents.get(request.match_info["tenant"], request.match_info["message_id"])
+        if item is None:
+            return _bad("no such content", 404)
+        return web.Response(body=item[0], content_type=item[1])
+
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.ledger.stats())
 
@@ -205,8 +214,11 @@ class Control:
         queue = self.state.hub.subscribe(tenant, user)
 
         async def pump() -> None:
-            while True:
-                await ws.send_json(await queue.get())
+            try:
+                while not ws.closed:
+                    await ws.send_json(await queue.get())
+            except (ConnectionError, RuntimeError):  # the page went away mid-send
+                pass
 
         task = asyncio.create_task(pump())
         try:

@@ -27,9 +27,12 @@ def new_ulid(clock: Clock = time.time) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
+_ids = random.SystemRandom()
+
+
 def new_message_id() -> str:
     """LINE message ids are decimal strings of about 18 digits."""
-    return str(random.SystemRandom().randrange(10**17, 10**18))
+    return str(_ids.randrange(10**17, 10**18))
 
 
 def new_request_id() -> str:
@@ -238,8 +241,9 @@ class Ledger:
         self._duplicates = 0
         self.inbound: list[Inbound] = []
 
-    def record(self, delivery: Delivery) -> None:
-        key = (delivery.tenant, delivery.to, content_key(delivery.messages))
+    def record(self, delivery: Delivery, content: str | None = None) -> None:
+        """Append one delivery; ``content`` is ``content_key(messages)`` when the caller already computed it."""
+        key = (delivery.tenant, delivery.to, content if content is not None else content_key(delivery.messages))
         if key in self._seen:
             self._duplicates += 1
         self._seen.add(key)

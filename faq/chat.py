@@ -7,11 +7,12 @@ Replies are LINE message dicts built with ``bot.chat`` helpers and kept within L
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.chat import Incoming, postback_data, qr_message, qr_postback, text
 from faq.index import Hit, LiveIndex
-from faq.models import FaqEntry, FaqFeedback, query_hash
+from faq.models import FaqEntry, FaqFeedback, query_hash, voter_hash
 from faq.store import FaqStore
 
 TEXT_LIMIT = 5000
@@ -26,7 +27,7 @@ class ConfidencePolicy:
     chosen on pseudo-queries made from the FAQ itself (bench/faq_localgovfaq.py --calibrate), not on dev queries.
     """
 
-    answer_min: float = 0.45  # top hit at least this confident …
+    answer_min: float = 0.55  # top hit at least this confident …
     answer_lead: float = 1.25  # … and this many times the runner-up's score
     nothing_below: float = 0.12  # below this, no entry is worth showing
 
@@ -36,6 +37,9 @@ class FaqDeps:
     index: LiveIndex
     store: FaqStore
     policy: ConfidencePolicy = ConfidencePolicy()
+    # NLU intent name → topic label (the composition root passes nlu.intents.FAQ_TOPICS); a label passed directly
+    # as ``topic_intent`` works too.
+    topic_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def _handoff_replies() -> list[dict]:
@@ -99,15 +103,17 @@ def classify(hits: list[Hit], policy: ConfidencePolicy) -> str:
     if not hits or hits[0].confidence < policy.nothing_below:
         return "nothing"
     top = hits[0]
-    runner_up = hits[1].score if len(hits) > 1 else 0.0
-    if top.confidence >= policy.answer_min and top.score >= policy.answer_lead * runner_up:
+    # the lead is measured on lexical evidence too (word-vector fusion lifts every entry and would hide it)
+    runner_up = hits[1].confidence if len(hits) > 1 else 0.0
+    if top.confidence >= policy.answer_min and top.confidence >= policy.answer_lead * runner_up:
         return "answer"
     return "choices"
 
 
 async def answer(incoming: Incoming, query: str, topic_intent: str | None, deps: FaqDeps) -> list[dict]:
     tenant = incoming.tenant.id
-    hits = await deps.index.search(tenant, query, 5, topic=topic_intent)
+    topic = deps.topic_labels.get(topic_intent, topic_intent) if topic_intent else None
+    hits = await deps.index.search(tenant, query, 5, topic=topic)
     qhash = query_hash(query)
     verdict = classify(hits, deps.policy)
     if verdict == "answer":
@@ -152,7 +158,11 @@ async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dic
         vote = data.get("v")
         if vote not in ("up", "down") or await deps.store.get(tenant, entry_id) is None:
             return [text("申し訳ありません。この操作は受け付けられませんでした。")]
-        await deps.store.add_feedback(FaqFeedback(tenant, entry_id, qhash, vote))
+        fresh = await deps.store.add_feedback(
+            FaqFeedback(tenant, entry_id, qhash, vote, voter=voter_hash(tenant, incoming.user_id))
+        )
+        if not fresh:
+            return [text("この回答へのご意見は、すでにいただいています。ありがとうございます。")]
         if vote == "up":
             return [text("ありがとうございます。お役に立ててよかったです。")]
         return [

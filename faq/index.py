@@ -1,4 +1,8 @@
-"""Per-tenant FAQ search index: BM25F over Sudachi terms, RM3 feedback, learned term associations, feedback prior.
+"""Per-tenant FAQ search index: BM25F over Sudachi terms + a kanji-character field, residents' 👍/👎 as a prior.
+
+Also implemented, measured, and off by default (see bench/faq_localgovfaq.py --ablation): RM3 pseudo-relevance
+feedback, query-term → answer-term associations learned from the FAQ's own question/answer pairs, SudachiDict
+synonym groups.
 
 ``FaqIndex`` is an immutable snapshot built from a list of entries; ``LiveIndex`` keeps one snapshot per tenant and
 swaps in a new one when the store's revision moves (built beside the old one, swapped by one assignment: searches in
@@ -9,7 +13,9 @@ one entry, not the corpus.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -17,9 +23,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from faq.models import FaqEntry
+from faq.models import FaqEntry, FaqFeedback, query_hash
 from faq.store import FaqStore
-from faq.text import Analyzer
+from faq.text import Analyzer, normalize
+from faq.vectors import WordVectors
+
+
+log = logging.getLogger("civicbot.faq")
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,18 @@ class RankerConfig:
     rm3_weight: float = 0.3  # share of the expansion in the final query
     assoc_terms: int = 0  # learned query-term → entry-term associations per query term (0 = off)
     assoc_weight: float = 0.3
-    feedback_weight: float = 0.0  # 👍/👎 prior, in BM25 score units per log-odds
+    feedback_weight: float = 0.5  # 👍/👎 entry prior, in BM25 score units per log-odds of up/down votes
+    feedback_query: float = 0.5  # same query (hash) voted: score × 2**(this × net votes, clipped to ±3)
+    w_chars: float = 0.5  # kanji-character field (スズメバチの巣 ~ 蜂の巣); 0 = off
+    q_chars: float = 0.3  # weight of a query's kanji characters relative to its words
+    w_synonyms: float = 0.0  # SudachiDict synonym-group field (question + keywords); 0 = off
+    q_synonyms: float = 0.3  # weight of a query's synonym groups relative to its words
+    syn_rare_only: float = 0.0  # expand only query words with idf above this (0 = all)
+    # Word vectors (only when a WordVectors is given to the index, see faq.vectors):
+    vec_neighbours: int = 5  # per query word, this many nearest index words …
+    vec_min_similarity: float = 0.6  # … at least this similar (cosine) …
+    vec_expand_weight: float = 0.5  # … join the query with weight × similarity
+    vec_fusion: float = 0.5  # + this × top lexical score × cos(query embedding, entry embedding)
 
 
 @dataclass
@@ -53,6 +74,68 @@ class _Doc:
     q: list[str]
     k: list[str]
     a: list[str]
+    s: list[str] = field(default_factory=list)  # synonym groups of question + keywords
+    emb: np.ndarray | None = None  # embedding, computed once per entry version (idf of the build that made it)
+
+    @property
+    def c(self) -> list[str]:
+        return kanji_chars(self.q + self.k)
+
+
+def _matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """matrix @ vector without BLAS: on a shared 2-core host, multithreaded BLAS for a 2-MFLOP product waits for
+    busy cores (p95 300+ ms measured); einsum's single-threaded loop takes ~1 ms."""
+    return np.einsum("ij,j->i", matrix, vector, optimize=False)
+
+
+def kanji_chars(terms: list[str]) -> list[str]:
+    """Kanji of multi-character words, prefixed '#': lets 雀蜂 meet 蜂の巣 without a dictionary entry."""
+    return ["#" + ch for t in terms if len(t) > 1 for ch in t if "\u4e00" <= ch <= "\u9fff"]
+
+
+@dataclass(frozen=True)
+class FeedbackPrior:
+    """Residents' 👍/👎 as ranking evidence.
+
+    ``entry``: an additive per-entry prior (log-odds of up vs down votes, all queries together), applied only to
+    entries the query already matched. ``by_query``: for the exact query (by hash) a multiplicative factor per entry,
+    so an answer voted 👎 for precisely this wording sinks for it without hurting the entry elsewhere.
+    """
+
+    entry: np.ndarray
+    by_query: dict[str, dict[int, float]]
+
+    @classmethod
+    def empty(cls, n: int) -> FeedbackPrior:
+        return cls(np.zeros(n, dtype=np.float32), {})
+
+    @classmethod
+    def from_records(cls, records: Iterable[FaqFeedback], pos: dict[str, int], config: RankerConfig) -> FeedbackPrior:
+        votes: dict[int, list[int]] = {}
+        per_query: dict[str, dict[int, int]] = {}
+        for fb in records:
+            i = pos.get(fb.entry_id)
+            if i is None:
+                continue
+            sign = 1 if fb.vote == "up" else -1
+            votes.setdefault(i, [0, 0])[0 if sign > 0 else 1] += 1
+            q = per_query.setdefault(fb.query_hash, {})
+            q[i] = q.get(i, 0) + sign
+        entry = np.zeros(len(pos), dtype=np.float32)
+        for i, (up, down) in votes.items():
+            entry[i] = config.feedback_weight * math.log((up + 1) / (down + 1))
+        by_query = {
+            qh: {i: 2.0 ** (config.feedback_query * max(-3, min(3, net))) for i, net in nets.items() if net}
+            for qh, nets in per_query.items()
+        }
+        return cls(entry, {qh: f for qh, f in by_query.items() if f})
+
+
+@dataclass
+class _Ranked:
+    scores: np.ndarray
+    ceiling: float  # the best lexical score this query could reach here (for Hit.confidence)
+    lexical: np.ndarray | None = None  # scores before embedding fusion (confidence is lexical evidence)
 
 
 class FaqIndex:
@@ -61,8 +144,9 @@ class FaqIndex:
         docs: list[_Doc],
         analyzer: Analyzer,
         config: RankerConfig,
-        feedback: dict[str, tuple[int, int]] | None = None,
+        feedback: Iterable[FaqFeedback] = (),
         revision: int = 0,
+        vectors: WordVectors | None = None,
     ) -> None:
         self.analyzer = analyzer
         self.config = config
@@ -70,14 +154,15 @@ class FaqIndex:
         self.entries = [d.entry for d in docs]
         self.ids = [d.entry.id for d in docs]
         self._pos = {eid: i for i, eid in enumerate(self.ids)}
-        self.meta_terms = [frozenset(d.k) for d in docs]
-        self._ceiling = 0.0
-        self._missing = 0
-        self._last_weights: dict[str, float] = {}
+        self.meta_parts = [
+            [p for p in re.split(r"[・/／、,，\s]+", normalize(" ".join([d.entry.category, *d.entry.keywords]))) if p]
+            for d in docs
+        ]
         n = len(docs)
         self.n = n
         c = config
-        fields = (("q", c.w_question), ("k", c.w_keywords), ("a", c.w_answer))
+        fields = (("q", c.w_question), ("k", c.w_keywords), ("a", c.w_answer), ("c", c.w_chars),
+                  ("s", c.w_synonyms))
         avg = {f: (sum(len(getattr(d, f)) for d in docs) / n if n else 1.0) or 1.0 for f, _ in fields}
         # BM25F: per-field length-normalised tf, weighted, summed, then one saturation.
         acc: dict[str, dict[int, float]] = {}
@@ -106,32 +191,87 @@ class FaqIndex:
             self.postings[t] = (idx, (self.idf[t] * tfw * (c.k1 + 1) / (tfw + c.k1)).astype(np.float32))
         self.best = {t: float(p[1].max()) for t, p in self.postings.items()}
         self.best_any = max(self.best.values(), default=1.0)
-        self.prior = np.zeros(n, dtype=np.float32)
-        if feedback and c.feedback_weight:
-            for eid, (up, down) in feedback.items():
-                if eid in self._pos:
-                    self.prior[self._pos[eid]] = c.feedback_weight * math.log((up + 1) / (down + 1))
         self.assoc: dict[str, list[tuple[str, float]]] = {}
         if c.assoc_terms:
             self.assoc = learn_associations(docs, self.idf, c.assoc_terms)
+        self.vectors = vectors
+        if vectors is not None:
+            self._init_vectors(docs, vectors)
+        # Replaced as a whole (one assignment) when new votes arrive; never mutated in place.
+        self.feedback = FeedbackPrior.from_records(feedback, self._pos, c) if c.feedback_weight else \
+            FeedbackPrior.empty(n)
+
+    def _init_vectors(self, docs: list[_Doc], vectors: WordVectors) -> None:
+        vocab, rows = [], []
+        for t in self.postings:
+            if t[0] in "#§":
+                continue
+            row = vectors.row(t)
+            if row is not None:
+                vocab.append(t)
+                rows.append(row)
+        self._vocab = vocab
+        self._vocab_vectors = vectors.vectors[np.array(rows, dtype=np.int64)] if rows else np.zeros((0, vectors.dim))
+        for d in docs:
+            if d.emb is None:
+                d.emb = self._embed(d.q) + 0.3 * self._embed(d.a)
+        emb = np.stack([d.emb for d in docs]) if docs else np.zeros((0, 1))
+        norms = np.linalg.norm(emb, axis=1, keepdims=True) if len(emb) else 1
+        self._doc_vectors = (emb / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+    def _embed(self, terms: list[str]) -> np.ndarray:
+        assert self.vectors is not None
+        acc = np.zeros(self.vectors.dim, dtype=np.float32)
+        for t in terms:
+            v = self.vectors.vector(t)
+            if v is not None:
+                acc += self.idf.get(t, 3.0) * v
+        norm = float(np.linalg.norm(acc))
+        return acc / norm if norm else acc
+
+    def _neighbours(self, terms: list[str], weights: dict[str, float]) -> None:
+        """Add each query word's nearest index words (by vector) to the query, weighted by similarity."""
+        c = self.config
+        assert self.vectors is not None
+        extra: dict[str, float] = {}
+        for t in set(terms):
+            v = self.vectors.vector(t)
+            if v is None or not len(self._vocab):
+                continue
+            sims = _matvec(self._vocab_vectors, v)
+            k = min(c.vec_neighbours + 1, len(sims))
+            for j in np.argpartition(-sims, k - 1)[:k]:
+                u, sim = self._vocab[j], float(sims[j])
+                if u != t and sim >= c.vec_min_similarity and u not in weights:
+                    extra[u] = max(extra.get(u, 0.0), c.vec_expand_weight * sim)
+        weights.update(extra)
 
     # -- scoring -------------------------------------------------------------------------------------------------
-    def _score(self, weights: dict[str, float]) -> np.ndarray:
+    def _score(self, weights: dict[str, float]) -> _Ranked:
         scores = np.zeros(self.n, dtype=np.float32)
         for t, w in weights.items():
             p = self.postings.get(t)
             if p is not None:
                 scores[p[0]] += w * p[1]
-        self._ceiling = sum(w * self.best.get(t, 0.0) for t, w in weights.items())
-        self._last_weights = weights
-        return scores
+        return _Ranked(scores, sum(w * self.best.get(t, 0.0) for t, w in weights.items()))
 
-    def query_weights(self, query: str) -> dict[str, float]:
-        terms = self.analyzer.terms(query)
-        weights = {t: float(n) for t, n in Counter(terms).items() if t in self.postings}
-        # Words the FAQ never uses still count against confidence ("宇宙旅行の予約" is not a 予約 question).
-        self._missing = sum(1 for t in terms if t not in self.postings)
+    def query_weights(self, query: str) -> tuple[dict[str, float], int, list[str]]:
+        """Term weights of a query, how many of its words the FAQ never uses, and its words."""
         c = self.config
+        terms, synonyms = self.analyzer.analyze(query)
+        weights = {t: float(n) for t, n in Counter(terms).items() if t in self.postings}
+        missing = sum(1 for t in terms if t not in self.postings)
+        if c.w_synonyms:
+            for t, groups in zip(terms, synonyms):
+                if c.syn_rare_only and self.idf.get(t, 99.0) < c.syn_rare_only:
+                    continue
+                for g in groups.split():
+                    if g in self.postings:
+                        weights[g] = weights.get(g, 0.0) + c.q_synonyms / len(groups.split())
+        if c.w_chars:
+            for ch, n in Counter(kanji_chars(terms)).items():
+                if ch in self.postings:
+                    weights[ch] = weights.get(ch, 0.0) + c.q_chars * n
         if c.assoc_terms and weights:
             extra: Counter[str] = Counter()
             for t in weights:
@@ -143,28 +283,37 @@ class FaqIndex:
                 base = sum(weights.values())
                 for u, s in extra.most_common(c.assoc_terms * 2):
                     weights[u] = weights.get(u, 0.0) + c.assoc_weight * base * s / total
-        return weights
+        return weights, missing, terms
 
-    def scores(self, query: str) -> np.ndarray:
-        if not self.n:
-            return np.zeros(0, dtype=np.float32)
-        weights = self.query_weights(query)
-        if not weights:
-            return np.zeros(self.n, dtype=np.float32)
-        scores = self._score(weights)
-        c = self.config
-        if c.rm3_docs:
-            scores = self._rm3(weights, scores)
-        if c.feedback_weight:
-            scores = scores + self.prior * (scores > 0)
-        return scores
+    def rank(self, query: str) -> _Ranked:
+        weights, missing, terms = self.query_weights(query)
+        if not self.n or not weights:
+            return _Ranked(np.zeros(self.n, dtype=np.float32), 0.0)
+        # Words the FAQ never uses count against confidence ("宇宙旅行の予約" is not a 予約 question).
+        mean_weight = sum(weights.values()) / len(weights)
+        ceiling = sum(w * self.best.get(t, 0.0) for t, w in weights.items())
+        ceiling += missing * mean_weight * self.best_any * 0.5
+        ranked = self._score(weights)
+        lexical = ranked.scores  # evidence from the resident's own words: what confidence is measured on
+        if self.vectors is not None and self.config.vec_neighbours:
+            weights = dict(weights)
+            self._neighbours(terms, weights)
+            ranked = self._score(weights)
+        if self.config.rm3_docs:
+            ranked = self._rm3(weights, ranked.scores)
+        ranked.ceiling = ceiling
+        ranked.lexical = lexical
+        if self.vectors is not None and self.config.vec_fusion and ranked.scores.max() > 0:
+            cos = _matvec(self._doc_vectors, self._embed(terms))
+            ranked.scores = ranked.scores + self.config.vec_fusion * float(ranked.scores.max()) * np.maximum(cos, 0)
+        return ranked
 
-    def _rm3(self, weights: dict[str, float], scores: np.ndarray) -> np.ndarray:
+    def _rm3(self, weights: dict[str, float], scores: np.ndarray) -> _Ranked:
         c = self.config
         top = np.argsort(-scores)[: c.rm3_docs]
         top = top[scores[top] > 0]
         if not len(top):
-            return scores
+            return _Ranked(scores, sum(w * self.best.get(t, 0.0) for t, w in weights.items()))
         rel = np.exp(scores[top] - scores[top].max())
         model: Counter[str] = Counter()
         for di, r in zip(top, rel):
@@ -175,42 +324,48 @@ class FaqIndex:
         expansion = model.most_common(c.rm3_terms)
         total_e = sum(v for _, v in expansion) or 1.0
         total_q = sum(weights.values()) or 1.0
-        mixed = {t: (1 - c.rm3_weight) * w / total_q for t, w in weights.items()}
+        # keep the query's total weight, so scores stay comparable with the confidence ceiling
+        mixed = {t: (1 - c.rm3_weight) * w for t, w in weights.items()}
         for t, v in expansion:
-            mixed[t] = mixed.get(t, 0.0) + c.rm3_weight * v / total_e
+            mixed[t] = mixed.get(t, 0.0) + c.rm3_weight * total_q * v / total_e
         return self._score(mixed)
 
     def search(self, query: str, k: int = 10, boost: np.ndarray | None = None) -> list[Hit]:
-        self._ceiling = 0.0
-        self._missing = 0
-        scores = self.scores(query)
-        if self._ceiling:
-            share = sum(self._last_weights.values()) / max(1, len(self._last_weights))
-            self._ceiling += self._missing * share * self.best_any * 0.5
-        ceiling = self._ceiling or 1.0
-        if boost is not None and len(scores):
-            scores = scores * boost
-        if not len(scores):
+        if not self.n:
             return []
+        ranked = self.rank(query)
+        scores, ceiling = ranked.scores, ranked.ceiling or 1.0
+        lexical = ranked.lexical if ranked.lexical is not None else scores
+        prior = self.feedback
+        if prior.by_query or prior.entry.any():
+            scores = scores + prior.entry * (scores > 0)
+            factors = prior.by_query.get(query_hash(query))
+            if factors:
+                scores = scores.copy()
+                for i, f in factors.items():
+                    scores[i] *= f
+        if boost is not None:
+            scores = scores * boost
         k = min(k, self.n)
         top = np.argpartition(-scores, k - 1)[:k] if k < self.n else np.arange(self.n)
         top = top[np.argsort(-scores[top], kind="stable")]
         return [
-            Hit(self.ids[i], float(scores[i]), self.entries[i].question, min(1.0, float(scores[i]) / ceiling))
+            Hit(self.ids[i], float(scores[i]), self.entries[i].question, max(0.0, min(1.0, float(lexical[i]) / ceiling)))
             for i in top
             if scores[i] > 0
         ]
 
     def topic_boost(self, topic: str | None, factor: float = 1.15) -> np.ndarray | None:
-        """The NLU's FAQ-topic intent as a prior: entries whose 分類/keywords mention the topic rank a bit higher."""
+        """The NLU's FAQ-topic label (e.g. 「子育て・保育」) as a prior: entries whose 分類 or keywords share a word
+        with it (substring either way, after normalisation: 税 ~ 税金) rank a little higher. Never excludes."""
         if not topic:
             return None
-        words = set(self.analyzer.terms(topic.rpartition(".")[2].replace("_", " ")))
+        words = [w for w in re.split(r"[・/／、,，\s]+", normalize(topic)) if w]
         if not words:
             return None
         boost = np.ones(self.n, dtype=np.float32)
-        for i, terms in enumerate(self.meta_terms):
-            if words & terms:
+        for i, parts in enumerate(self.meta_parts):
+            if any(w in p or (len(p) > 1 and p in w) for w in words for p in parts):
                 boost[i] = factor
         return boost
 
@@ -257,21 +412,19 @@ def learn_associations(docs: list[_Doc], idf: dict[str, float], per_term: int) -
 
 
 def analyse(entry: FaqEntry, analyzer: Analyzer) -> _Doc:
-    return _Doc(
-        entry,
-        analyzer.terms(entry.question),
-        analyzer.terms(" ".join([*entry.keywords, entry.category])),
-        analyzer.terms(entry.answer),
-    )
+    q, q_syn = analyzer.analyze(entry.question)
+    k, k_syn = analyzer.analyze(" ".join([*entry.keywords, entry.category]))
+    return _Doc(entry, q, k, analyzer.terms(entry.answer), " ".join(q_syn + k_syn).split())
 
 
 def build_index(
     entries: Iterable[FaqEntry],
     analyzer: Analyzer,
     config: RankerConfig | None = None,
-    feedback: dict[str, tuple[int, int]] | None = None,
+    feedback: Iterable[FaqFeedback] = (),
     revision: int = 0,
     cache: dict[tuple[str, int], _Doc] | None = None,
+    vectors: WordVectors | None = None,
 ) -> FaqIndex:
     docs = []
     for e in entries:
@@ -286,7 +439,7 @@ def build_index(
         live = {(e.id, e.version) for e in (d.entry for d in docs)}
         for key in [k for k in cache if k not in live]:
             del cache[key]
-    return FaqIndex(docs, analyzer, config or RankerConfig(), feedback, revision)
+    return FaqIndex(docs, analyzer, config or RankerConfig(), feedback, revision, vectors)
 
 
 @dataclass
@@ -295,6 +448,7 @@ class _Slot:
     building: asyncio.Task | None = None
     cache: dict = field(default_factory=dict)
     checked_at: float = 0.0
+    feedback_at: float = 0.0
 
 
 class LiveIndex:
@@ -311,11 +465,17 @@ class LiveIndex:
         analyzer: Analyzer | None = None,
         config: RankerConfig | None = None,
         check_interval: float = 0.0,
+        feedback_refresh: float = 60.0,
+        feedback_limit: int = 20_000,
+        vectors: WordVectors | None = None,
     ) -> None:
+        self.vectors = vectors  # optional (faq.vectors.load_ginza_vectors()); shared read-only by all tenants
         self.store = store
         self.analyzer = analyzer or Analyzer()
         self.config = config or RankerConfig()
         self.check_interval = check_interval
+        self.feedback_refresh = feedback_refresh  # votes reach the ranking within this many seconds
+        self.feedback_limit = feedback_limit
         self._slots: dict[str, _Slot] = {}
 
     async def index(self, tenant: str) -> FaqIndex:
@@ -331,20 +491,30 @@ class LiveIndex:
             try:
                 await asyncio.shield(slot.building)
             except Exception:
+                log.exception("faq index build failed", extra={"tenant": tenant, "revision": revision})
                 if slot.index is not None:
                     return slot.index  # keep serving the old snapshot
                 raise
+        if self.config.feedback_weight and now - slot.feedback_at >= self.feedback_refresh:
+            slot.feedback_at = now
+            index = slot.index
+            records = await self.store.feedback(tenant, self.feedback_limit)
+            index.feedback = FeedbackPrior.from_records(records, index._pos, self.config)
         return slot.index
 
     async def _build(self, tenant: str, slot: _Slot, revision: int) -> FaqIndex:
+        started = time.monotonic()
         try:
             entries = await self.store.all(tenant)
-            feedback = await self.store.feedback_counts(tenant) if self.config.feedback_weight else None
+            feedback = await self.store.feedback(tenant, self.feedback_limit) if self.config.feedback_weight else []
+            slot.feedback_at = time.monotonic()
             index = await asyncio.to_thread(
-                build_index, entries, self.analyzer, self.config, feedback, revision, slot.cache
+                build_index, entries, self.analyzer, self.config, feedback, revision, slot.cache, self.vectors
             )
             if slot.index is None or slot.index.revision <= revision:
                 slot.index = index  # the swap: one assignment
+            log.info("faq index built", extra={"tenant": tenant, "revision": revision, "entries": index.n,
+                                                "seconds": round(time.monotonic() - started, 3)})
             return index
         finally:
             slot.building = None

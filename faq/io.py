@@ -54,11 +54,12 @@ class FaqImportError(ValueError):
 
 @dataclass
 class RowError:
-    line: int  # 1-based line in the file (the header is line 1)
+    line: int  # CSV: 1-based line in the file (the header is line 1); JSON: 1-based position in the array
     message: str
+    unit: str = "行目"
 
     def __str__(self) -> str:
-        return f"{self.line} 行目: {self.message}"
+        return f"{self.line} {self.unit}: {self.message}"
 
 
 @dataclass
@@ -93,12 +94,22 @@ def decode(data: bytes) -> tuple[str, str]:
             raise FaqImportError(f"UTF-8 (BOM 付き) として読めません: {exc.start} バイト目が不正です") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FaqImportError("UTF-16 のファイルは読めません。UTF-8 か Shift_JIS (CP932) で保存してください")
-    for encoding in ("utf-8", "cp932"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise FaqImportError("文字コードを判別できません。UTF-8 か Shift_JIS (CP932) で保存してください")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    # Mostly valid UTF-8 with a few bad bytes is a damaged UTF-8 file, not Shift_JIS: say where, don't guess.
+    lenient = data.decode("utf-8", errors="replace")
+    multibyte = sum(1 for ch in lenient if ord(ch) > 0x7F and ch != "\ufffd")
+    if multibyte > 20 * lenient.count("\ufffd"):
+        line = data[: utf8_error.start].count(b"\n") + 1
+        raise FaqImportError(
+            f"UTF-8 として読めない箇所があります ({line} 行目、{utf8_error.start} バイト目)。ファイルが壊れていないか確認してください"
+        )
+    try:
+        return data.decode("cp932"), "cp932"
+    except UnicodeDecodeError:
+        raise FaqImportError("文字コードを判別できません。UTF-8 か Shift_JIS (CP932) で保存してください") from None
 
 
 def read_bytes(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> bytes:
@@ -228,8 +239,8 @@ def parse_json(text: str, tenant: str, encoding: str = "utf-8") -> ParsedFile:
                 values[target] = "、".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v))
         rows.append((n, values))
     parsed = _collect(tenant, rows, encoding)
-    for e in parsed.errors:  # JSON has no useful line numbers: say which element
-        e.message = f"(配列の {e.line} 番目) {e.message}"
+    for e in parsed.errors:  # JSON has no useful line numbers: say which element of the array
+        e.unit = "番目の要素"
     return parsed
 
 

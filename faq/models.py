@@ -77,6 +77,7 @@ class FaqFeedback:
     query_hash: str
     vote: Vote
     at: float = field(default_factory=time.time)
+    voter: str = ""  # hash of the resident's id: one vote per resident, entry and query ("" = not deduplicated)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +85,11 @@ class FaqFeedback:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FaqFeedback:
         return cls(**raw)
+
+
+def voter_hash(tenant: str, user_id: str) -> str:
+    """Pseudonymous voter key (no LINE user id at rest in feedback records)."""
+    return hashlib.sha256(f"{tenant}:{user_id}".encode()).hexdigest()[:16]
 
 
 def query_hash(query: str) -> str:

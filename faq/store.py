@@ -19,6 +19,7 @@ from faq.models import FaqChange, FaqEntry, FaqFeedback
 
 HISTORY_MAX = 20_000  # per tenant; old changes fall off the end
 FEEDBACK_MAX = 100_000
+VOTE_TTL = 90 * 24 * 3600  # a resident's vote on (entry, query) is unique for this long
 
 
 class VersionConflict(Exception):
@@ -40,7 +41,7 @@ class FaqStore(Protocol):
     async def delete(self, tenant: str, entry_id: str, who: str) -> bool: ...
     async def history(self, tenant: str, entry_id: str | None = None, limit: int = 100) -> list[FaqChange]: ...
     async def revision(self, tenant: str) -> int: ...
-    async def add_feedback(self, feedback: FaqFeedback) -> None: ...
+    async def add_feedback(self, feedback: FaqFeedback) -> bool: ...
     async def feedback(self, tenant: str, limit: int = 1000) -> list[FaqFeedback]: ...
     async def feedback_counts(self, tenant: str) -> dict[str, tuple[int, int]]: ...
 
@@ -57,6 +58,7 @@ class MemoryFaqStore:
         self._history: dict[str, list[FaqChange]] = {}
         self._revision: dict[str, int] = {}
         self._feedback: dict[str, list[FaqFeedback]] = {}
+        self._voted: set[tuple[str, str, str, str]] = set()
 
     def _bump(self, tenant: str) -> None:
         self._revision[tenant] = self._revision.get(tenant, 0) + 1
@@ -114,10 +116,17 @@ class MemoryFaqStore:
     async def revision(self, tenant: str) -> int:
         return self._revision.get(tenant, 0)
 
-    async def add_feedback(self, feedback: FaqFeedback) -> None:
+    async def add_feedback(self, feedback: FaqFeedback) -> bool:
+        """Record a vote; False (and nothing stored) when this voter already voted on this entry for this query."""
+        if feedback.voter:
+            key = (feedback.tenant, feedback.voter, feedback.entry_id, feedback.query_hash)
+            if key in self._voted:
+                return False
+            self._voted.add(key)
         items = self._feedback.setdefault(feedback.tenant, [])
         items.append(feedback)
         del items[:-FEEDBACK_MAX]
+        return True
 
     async def feedback(self, tenant: str, limit: int = 1000) -> list[FaqFeedback]:
         return list(reversed(self._feedback.get(tenant, [])))[:limit]
@@ -135,7 +144,8 @@ class RedisFaqStore:
 
     ``cb:{t}:faq:entries`` hash id → entry JSON; ``cb:{t}:faq:rev`` revision counter;
     ``cb:{t}:faq:history`` list of change JSON (newest first); ``cb:{t}:faq:feedback`` list of feedback JSON;
-    ``cb:{t}:faq:fbcount`` hash ``<id>:up|down`` → count.
+    ``cb:{t}:faq:fbcount`` hash ``<id>:up|down`` → count; ``cb:{t}:faq:voted:<voter>:<id>:<qhash>`` one-vote guard
+    (expires after VOTE_TTL).
     """
 
     def __init__(self, client: aioredis.Redis) -> None:
@@ -270,13 +280,18 @@ class RedisFaqStore:
     async def revision(self, tenant: str) -> int:
         return int(await self._r.get(self._k(tenant, "rev")) or 0)
 
-    async def add_feedback(self, feedback: FaqFeedback) -> None:
+    async def add_feedback(self, feedback: FaqFeedback) -> bool:
+        if feedback.voter:
+            vote_key = self._k(feedback.tenant, f"voted:{feedback.voter}:{feedback.entry_id}:{feedback.query_hash}")
+            if not await self._r.set(vote_key, feedback.vote, nx=True, ex=VOTE_TTL):
+                return False
         fk = self._k(feedback.tenant, "feedback")
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.lpush(fk, json.dumps(feedback.to_dict(), ensure_ascii=False))
             pipe.ltrim(fk, 0, FEEDBACK_MAX - 1)
             pipe.hincrby(self._k(feedback.tenant, "fbcount"), f"{feedback.entry_id}:{feedback.vote}", 1)
             await pipe.execute()
+        return True
 
     async def feedback(self, tenant: str, limit: int = 1000) -> list[FaqFeedback]:
         raws = await self._r.lrange(self._k(tenant, "feedback"), 0, limit - 1)

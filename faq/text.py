@@ -23,7 +23,7 @@ STOP_LEMMAS = {
     "知る", "教える", "分かる", "出来る", "行く", "来る", "ある", "いる", "なる", "する", "こと", "もの", "ため",
     "よう", "ところ", "方", "どう", "何", "いつ", "どこ", "どの", "どれ", "誰", "どなた", "いくら", "など", "の",
     "ん", "さん", "様", "御", "お", "ご", "其れ", "此れ", "あれ", "それ", "これ", "その", "この", "そう", "こう",
-    "場合", "について", "よろしい", "欲しい", "たい", "ない", "無い", "いい", "もう", "まだ", "今", "ちょっと",
+    "場合", "について", "就く", "つく", "おる", "其の", "関する", "対する", "よろしい", "欲しい", "たい", "ない", "無い", "いい", "もう", "まだ", "今", "ちょっと",
 }
 # Variants Sudachi leaves apart (after NFKC + kana folding). Maps to one canonical term.
 VARIANTS = {
@@ -65,15 +65,21 @@ class Analyzer:
     def _tokenizer(self):
         tok = getattr(self._local, "tok", None)
         if tok is None:
-            tok = _dictionary().create(self.mode)
+            tok = _dictionary().tokenizer(mode=self.mode)
             self._local.tok = tok
         return tok
 
     def terms(self, text: str) -> list[str]:
+        return self.analyze(text)[0]
+
+    def analyze(self, text: str) -> tuple[list[str], list[str]]:
+        """(terms, synonym groups aligned with terms). Synonym groups come with SudachiDict (結婚/婚姻, 引っ越し/転居,
+        パスポート/旅券 share a group id); each term gets a space-separated string of ``§<id>`` (often empty)."""
         text = normalize(text)
         if not text.strip():
-            return []
+            return [], []
         out: list[str] = []
+        syn: list[str] = []
         # Sudachi refuses inputs over ~49 KB; FAQ answers are far shorter, but be safe.
         for chunk in _chunks(text, 8000):
             for m in self._tokenizer().tokenize(chunk):
@@ -90,7 +96,8 @@ class Analyzer:
                 if len(term) == 1 and _HIRA_OR_KATA.match(term):
                     continue
                 out.append(term)
-        return out
+                syn.append(" ".join(f"§{g}" for g in m.synonym_group_ids()))
+        return out, syn
 
     def canonical(self, form: str) -> str:
         form = fold_kana(normalize(form))

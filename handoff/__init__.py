@@ -13,6 +13,8 @@ from handoff.service import (
     close,
     expire_inactive,
     hand_back,
+    handle_if_held,
+    housekeeping,
     is_held,
     join,
     mark_read,
@@ -26,11 +28,12 @@ from handoff.service import (
     typing,
 )
 from handoff.store import HandoffStore, MemoryHandoffStore, RedisHandoffStore
+from handoff.chat import HandoffRoom  # noqa: E402  (imports the service above)
 
 __all__ = [
-    "Conversation", "HandoffAnswer", "HandoffBus", "HandoffDeps", "HandoffError", "HandoffForbidden", "HandoffPolicy",
+    "Conversation", "HandoffAnswer", "HandoffBus", "HandoffDeps", "HandoffError", "HandoffForbidden", "HandoffPolicy", "HandoffRoom",
     "HandoffStore", "LineCall", "LinePort", "LinePushError", "MemoryHandoffBus", "MemoryHandoffStore", "Message", "Note",
     "RecordingLinePort", "RedisHandoffBus", "RedisHandoffStore", "Referral", "add_note", "close", "expire_inactive",
-    "hand_back", "is_held", "join", "mark_read", "on_resident_message", "pseudonym", "purge_expired", "request_handoff",
+    "hand_back", "handle_if_held", "housekeeping", "is_held", "join", "mark_read", "on_resident_message", "pseudonym", "purge_expired", "request_handoff",
     "send_message", "set_emergency", "take_over", "transfer", "typing",
 ]

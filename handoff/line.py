@@ -1,8 +1,8 @@
 """LinePort: the three LINE calls the console needs. The composition root adapts the real gateway to it.
 
 Contract for adapters: ``push`` sends with ``X-Line-Retry-Key: retry_key`` and treats LINE's 409 (this retry key was
-already accepted) as success; any other failure raises ``LinePushError``. ``mark_as_read`` gets the
-``markAsReadToken`` of the newest message when LINE gave one (else the adapter may use the user id API).
+already accepted) as success; any other failure raises ``LinePushError`` (an exception with ``.status == 409`` is
+also taken as success, so ``bot.line.SdkLineGateway`` fits this port as it is).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ class LinePushError(RuntimeError):
 
 class LinePort(Protocol):
     async def push(self, tenant: str, user_id: str, messages: list[dict], retry_key: str) -> None: ...
-    async def mark_as_read(self, tenant: str, user_id: str, token: str | None = None) -> None: ...
+    async def mark_as_read(self, tenant: str, user_id: str) -> None: ...
     async def show_loading(self, tenant: str, user_id: str, seconds: int = 20) -> None: ...
 
 
@@ -28,7 +28,6 @@ class LineCall:
     user_id: str
     messages: list[dict] = field(default_factory=list)
     retry_key: str = ""
-    token: str | None = None
     seconds: int = 0
 
 
@@ -61,8 +60,8 @@ class RecordingLinePort:
         self._keys.add(retry_key)
         self.calls.append(LineCall("push", tenant, user_id, [dict(m) for m in messages], retry_key=retry_key))
 
-    async def mark_as_read(self, tenant: str, user_id: str, token: str | None = None) -> None:
-        self.calls.append(LineCall("mark_as_read", tenant, user_id, token=token))
+    async def mark_as_read(self, tenant: str, user_id: str) -> None:
+        self.calls.append(LineCall("mark_as_read", tenant, user_id))
 
     async def show_loading(self, tenant: str, user_id: str, seconds: int = 20) -> None:
         self.calls.append(LineCall("show_loading", tenant, user_id, seconds=seconds))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 RISKS: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "crisis": 3}
-RISK_LABELS = {"low": "低", "normal": "通常", "high": "高", "crisis": "緊急"}
+RISK_LABELS = {"low": "低", "normal": "通常", "high": "高", "crisis": "危機"}
 OPEN_STATUSES = ("queued", "active")
 END_STATUSES = ("closed", "handed_back", "timeout", "cancelled")
 
@@ -40,7 +40,7 @@ class Conversation:
     last_activity: float = field(default_factory=time.time)
     last_notice_at: float = 0.0  # last "please wait" notice to a queued resident
     unread: int = 0  # resident messages the holder has not opened yet (markAsRead pending)
-    read_token: str = ""  # markAsReadToken of the newest unread resident message, when LINE gave one
+    read_token: str = ""  # markAsReadToken of the newest unread resident message (kept for the token-based API)
     display_name: str = ""  # LINE display name, shown only when the tenant allows
 
     @staticmethod
@@ -127,9 +127,9 @@ DEFAULT_CANNED: tuple[CannedResponse, ...] = (
 )
 
 DEFAULT_HOTLINES: tuple[dict[str, str], ...] = (
-    {"name": "よりそいホットライン", "tel": "0120-279-338", "hours": "24時間"},
-    {"name": "24時間子供SOSダイヤル", "tel": "0120-0-78310", "hours": "24時間"},
-    {"name": "DV相談＋", "tel": "0120-279-889", "hours": "24時間"},
+    {"name": "よりそいホットライン", "number": "0120-279-338", "hours": "24時間"},
+    {"name": "24時間子供SOSダイヤル", "number": "0120-0-78310", "hours": "24時間"},
+    {"name": "DV相談＋", "number": "0120-279-889", "hours": "24時間"},
 )
 
 

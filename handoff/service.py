@@ -76,9 +76,12 @@ def retry_key(tenant: str, conv_id: str, what: str) -> str:
 
 
 def hotline_lines(tenant: Tenant) -> list[str]:
+    """Tenant lines for every category (``category: all`` or none) first, then the national 24-hour lines."""
+    own = [h for h in tenant.hotlines if h.get("category", "all") == "all" and (h.get("number") or h.get("tel"))]
+    taken = {h.get("number") or h.get("tel") for h in own}
     lines = []
-    for h in tenant.hotlines or DEFAULT_HOTLINES:
-        name, tel, hours = h.get("name", ""), h.get("tel") or h.get("phone", ""), h.get("hours", "")
+    for h in [*own, *(d for d in DEFAULT_HOTLINES if d["number"] not in taken)]:
+        name, tel, hours = h.get("name", ""), h.get("number") or h.get("tel", ""), h.get("hours", "")
         lines.append(f"・{name} {tel}" + (f"（{hours}）" if hours else ""))
     return lines
 
@@ -114,6 +117,7 @@ async def request_handoff(
     summary: str = "",
     resident_text: str | None = None,
     display_name: str = "",
+    include_hotlines: bool = True,
 ) -> HandoffAnswer:
     """Queue a consultation (or find the open one) and say honestly what happens next.
 
@@ -147,6 +151,7 @@ async def request_handoff(
     await deps.bus.publish(tenant.id, {"type": "queue", "cid": conv.id, "risk": conv.risk})
     status = hours_status(tenant.office_hours, _now_dt(now))
     position = await _position(deps, tenant.id, conv.id) if conv.status == "queued" else 0
+    free = await free_counsellors(deps, tenant.id)
     hours = describe_hours(tenant.office_hours)
     messages: list[dict] = []
     crisis = conv.risk_rank >= RISKS["high"]
@@ -163,7 +168,10 @@ async def request_handoff(
                 _cancel_qr(),
             )
         )
-        if crisis or position > 1:  # nobody free right now: give the 24-hour lines as well
+        busy = position > len(free)
+        if busy:
+            messages.append(text("ただいま相談員が全員ほかの相談に対応しています。順番にお返事しますので、少しお待ちください。"))
+        if include_hotlines and (crisis or busy):  # nobody free right now: give the 24-hour lines as well
             messages.append(hotline_message(tenant))
     else:
         if status.next_open is not None:
@@ -173,13 +181,28 @@ async def request_handoff(
             later = "ご相談は受け付けましたが、相談員がお返事できる日時はまだ決まっていません。"
         closed = "本日の新しいご相談の受付は終了しました" if status.open_now else "ただいま相談の受付時間外です"
         messages.append(text(f"{closed}（受付時間：{hours}）。\n{later}", _cancel_qr()))
-        messages.append(hotline_message(tenant))
+        if include_hotlines:
+            messages.append(hotline_message(tenant))
     return HandoffAnswer(messages, conv.id, created, position, status.accepting, status.next_open)
+
+
+async def free_counsellors(deps: HandoffDeps, tenant_id: str) -> list[str]:
+    """Staff with the console open who hold no conversation right now."""
+    present = await deps.store.present(tenant_id, deps.clock())
+    holding = {c.holder for c in await deps.store.live(tenant_id)}
+    return [u for u in present if u not in holding]
 
 
 async def is_held(deps: HandoffDeps, tenant_id: str, user_id: str) -> bool:
     """True while the resident has a queued or held consultation: the bot must not answer them."""
     return await deps.store.open_for_user(tenant_id, user_id) is not None
+
+
+async def handle_if_held(deps: HandoffDeps, incoming: Incoming) -> list[dict] | None:
+    """Router middleware in one call: None = not held, run the bot; a list = held, send these (often none) and stop."""
+    if not await is_held(deps, incoming.tenant.id, incoming.user_id):
+        return None
+    return await on_resident_message(deps, incoming.tenant, incoming.user_id, incoming)
 
 
 async def on_resident_message(deps: HandoffDeps, tenant: Tenant, user_id: str, incoming: Incoming) -> list[dict]:
@@ -214,6 +237,28 @@ async def on_resident_message(deps: HandoffDeps, tenant: Tenant, user_id: str, i
     return reply
 
 
+async def raise_risk(deps: HandoffDeps, tenant_id: str, user_id: str, risk: str, category: str = "") -> None:
+    """A crisis signal inside an open conversation: raise its risk (queue order) and tell the consoles."""
+    conv = await deps.store.open_for_user(tenant_id, user_id)
+    if conv is None or RISKS[risk] <= conv.risk_rank:
+        return
+    changes: dict[str, Any] = {"risk": risk}
+    if category:
+        changes["category"] = category
+    await deps.store.update(tenant_id, conv.id, changes)
+    await deps.store.requeue(tenant_id, conv.id)
+    await _system(deps, conv, "危機の兆候がある言葉がありました")
+    await deps.bus.publish(tenant_id, {"type": "queue", "cid": conv.id})
+
+
+async def resident_left(deps: HandoffDeps, tenant_id: str, user_id: str) -> None:
+    """Unfollow/block: end the open conversation (nothing can be pushed to them any more)."""
+    conv = await deps.store.open_for_user(tenant_id, user_id)
+    if conv is not None and await deps.store.finish(tenant_id, conv.id, "cancelled", deps.clock()):
+        await _system(deps, conv, "相談者が友だち登録を解除しました")
+        await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv.id, "status": "cancelled"})
+
+
 # ---- console actions -------------------------------------------------------------------------------------------
 
 
@@ -235,9 +280,21 @@ async def _system(deps: HandoffDeps, conv: Conversation, body: str) -> None:
     await deps.bus.publish(conv.tenant, {"type": "message", "cid": conv.id, "message": msg.to_dict()})
 
 
+async def _push(deps: HandoffDeps, tenant_id: str, user_id: str, messages: list[dict], key: str) -> None:
+    """Push through the LinePort; LINE's 409 for a retry key it already accepted counts as delivered."""
+    try:
+        await deps.line.push(tenant_id, user_id, messages, key)
+    except LinePushError:
+        raise
+    except Exception as exc:  # the gateway's own error type (bot.line.LineApiError carries .status)
+        if getattr(exc, "status", None) == 409:
+            return
+        raise LinePushError(str(exc)) from exc
+
+
 async def _push_quietly(deps: HandoffDeps, conv: Conversation, body: str, what: str) -> bool:
     try:
-        await deps.line.push(conv.tenant, conv.user_id, [text(body)], retry_key(conv.tenant, conv.id, what))
+        await _push(deps, conv.tenant, conv.user_id, [text(body)], retry_key(conv.tenant, conv.id, what))
         return True
     except LinePushError:
         await _system(deps, conv, "相談者へのメッセージを送れませんでした（LINE）")
@@ -269,7 +326,7 @@ async def send_message(deps: HandoffDeps, tenant_id: str, conv_id: str, username
     for existing in await deps.store.transcript(tenant_id, conv_id):
         if existing.id == msg_id:
             return existing
-    await deps.line.push(tenant_id, conv.user_id, [text(body)], retry_key(tenant_id, conv_id, msg_id))
+    await _push(deps, tenant_id, conv.user_id, [text(body)], retry_key(tenant_id, conv_id, msg_id))
     now = deps.clock()
     msg = Message(id=msg_id, ts=now, sender="counsellor", text=body, author=username)
     await deps.store.append_message(tenant_id, conv_id, msg)
@@ -297,7 +354,7 @@ async def mark_read(deps: HandoffDeps, tenant_id: str, conv_id: str, username: s
     conv = await _get(deps, tenant_id, conv_id)
     if conv.status != "active" or conv.holder != username or conv.unread == 0:
         return False
-    await deps.line.mark_as_read(tenant_id, conv.user_id, conv.read_token or None)
+    await deps.line.mark_as_read(tenant_id, conv.user_id)
     await deps.store.update(tenant_id, conv_id, {"unread": 0, "read_token": ""})
     return True
 
@@ -403,3 +460,13 @@ async def purge_expired(deps: HandoffDeps, tenant_id: str) -> int:
     """Scheduler job: delete transcripts of conversations that ended more than ``retention_days`` ago."""
     days = deps.policy(tenant_id).retention_days
     return await deps.store.purge_closed_before(tenant_id, deps.clock() - days * 86400)
+
+
+async def housekeeping(deps: HandoffDeps, tenant_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Scheduler job (every minute is fine): inactivity timeouts and retention purge for every tenant.
+
+    Returns tenant → (conversations timed out, conversations purged)."""
+    out = {}
+    for tenant_id in tenant_ids:
+        out[tenant_id] = (len(await expire_inactive(deps, tenant_id)), await purge_expired(deps, tenant_id))
+    return out

@@ -68,6 +68,20 @@ class HandoffStore(Protocol):
         """Delete conversations (with transcripts and notes) that ended before ``before``; returns how many."""
         ...
 
+    async def bump_unanswered(self, tenant: str, user_id: str, window_seconds: int, now: float) -> int:
+        """Count one message the bot could not answer; returns the count within the window (repeated failures)."""
+        ...
+
+    async def reset_unanswered(self, tenant: str, user_id: str) -> None: ...
+
+    async def set_presence(self, tenant: str, username: str, until: float) -> None:
+        """A counsellor's console is open (heartbeat); ``until`` <= now removes them."""
+        ...
+
+    async def present(self, tenant: str, now: float) -> list[str]:
+        """Staff with an open console now (for "is anybody free?")."""
+        ...
+
 
 def _check_changes(changes: dict[str, Any]) -> None:
     bad = set(changes) - MUTABLE_FIELDS
@@ -81,6 +95,8 @@ class MemoryHandoffStore:
         self._open: dict[tuple[str, str], str] = {}
         self._msgs: dict[tuple[str, str], list[Message]] = {}
         self._notes: dict[tuple[str, str], list[Note]] = {}
+        self._misses: dict[tuple[str, str], tuple[int, float]] = {}
+        self._presence: dict[tuple[str, str], float] = {}
 
     @staticmethod
     def _copy(conv: Conversation) -> Conversation:
@@ -171,6 +187,22 @@ class MemoryHandoffStore:
             self._msgs.pop((tenant, cid), None)
             self._notes.pop((tenant, cid), None)
         return len(doomed)
+
+    async def bump_unanswered(self, tenant: str, user_id: str, window_seconds: int, now: float) -> int:
+        count, ends = self._misses.get((tenant, user_id), (0, 0.0))
+        if ends <= now:
+            count, ends = 0, now + window_seconds
+        self._misses[(tenant, user_id)] = (count + 1, ends)
+        return count + 1
+
+    async def reset_unanswered(self, tenant: str, user_id: str) -> None:
+        self._misses.pop((tenant, user_id), None)
+
+    async def set_presence(self, tenant: str, username: str, until: float) -> None:
+        self._presence[(tenant, username)] = until
+
+    async def present(self, tenant: str, now: float) -> list[str]:
+        return sorted(u for (t, u), until in self._presence.items() if t == tenant and until > now)
 
 
 _CREATE = """
@@ -266,10 +298,9 @@ class RedisHandoffStore:
     async def create_or_get(self, conv: Conversation) -> tuple[Conversation, bool]:
         conv = replace(conv, status="queued")
         t = conv.tenant
-        mapping = {k: _encode(k, v) for k, v in asdict(conv).items()}
         cid = await self._create(
             keys=[self._k(t, f"open:{conv.user_id}"), self._k(t, f"conv:{conv.id}"), self._k(t, "queue"), self._k(t, f"user:{conv.user_id}")],
-            args=[conv.id, queue_score(conv), repr(conv.created_at), *_flat(mapping)],
+            args=[conv.id, queue_score(conv), repr(conv.created_at), *_flat(asdict(conv))],
         )
         if cid == conv.id:
             return conv, True
@@ -363,3 +394,22 @@ class RedisHandoffStore:
         if ids:
             await self._r.zrem(closed_key, *ids)
         return len(ids)
+
+    async def bump_unanswered(self, tenant: str, user_id: str, window_seconds: int, now: float) -> int:
+        key = self._k(tenant, f"miss:{user_id}")
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, window_seconds, nx=True)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    async def reset_unanswered(self, tenant: str, user_id: str) -> None:
+        await self._r.delete(self._k(tenant, f"miss:{user_id}"))
+
+    async def set_presence(self, tenant: str, username: str, until: float) -> None:
+        await self._r.zadd(self._k(tenant, "presence"), {username: until})
+
+    async def present(self, tenant: str, now: float) -> list[str]:
+        key = self._k(tenant, "presence")
+        await self._r.zremrangebyscore(key, "-inf", now)
+        return sorted(await self._r.zrangebyscore(key, f"({now!r}", "+inf"))

@@ -36,10 +36,11 @@ def build_app(
     *,
     policy: LoginPolicy | None = None,
     cookie_secure: bool = False,
+    session_check_seconds: float = 30.0,
 ) -> web.Application:
     app = web.Application()
     staff_web.setup(app, staff_web.StaffDeps(store=staff_store, tenants=tenants, policy=policy or fast_policy(), cookie_secure=cookie_secure))
-    handoff_web.setup(app, handoff_web.HandoffWebDeps(handoff=deps, tenants=tenants))
+    handoff_web.setup(app, handoff_web.HandoffWebDeps(handoff=deps, tenants=tenants, session_check_seconds=session_check_seconds))
     return app
 
 
@@ -59,6 +60,4 @@ async def login(client: TestClient, tenant: str, username: str, password: str) -
         raise AssertionError(f"login failed: {resp.status}")
     console = await client.get("/console", headers={"Accept": "text/html"})
     match = re.search(r'name="csrf-token" content="([^"]+)"', await console.text())
-    if match is None:
-        raise AssertionError("no csrf token on console page")
-    return match.group(1)
+    return match.group(1) if match else ""  # roles without console access get no token here

@@ -28,10 +28,11 @@ from handoff.model import RISK_LABELS, Conversation, HandoffPolicy, pseudonym
 from handoff.service import HandoffDeps, HandoffError, HandoffForbidden, may_read
 from staff import service as staff_service
 from staff.model import Session
-from staff.web import SESSION, STAFF_DEPS, TEMPLATES_DIR as STAFF_TEMPLATES, current_session, origin_ok, require_role, template_context
+from staff.web import BACKGROUND_HEADER, SESSION, STAFF_DEPS, STAFF_JINJA, TEMPLATES_DIR as STAFF_TEMPLATES, current_session, origin_ok, require_role, template_context
 
 HERE = Path(__file__).parent
 CONSOLE_ROLES = ("counsellor", "supervisor")
+PRESENCE_SECONDS = 90.0  # an open console counts as "on duty" this long after its last heartbeat
 HANDOFF_JINJA = web.AppKey("handoff_jinja", jinja2.Environment)
 
 
@@ -50,10 +51,12 @@ CSP = (
 )
 
 
-def setup(app: web.Application, deps: HandoffWebDeps) -> None:
-    if STAFF_DEPS not in app:
-        raise RuntimeError("call staff.web.setup(app, ...) before handoff.web.setup")
-    app[HANDOFF_WEB] = deps
+def setup(app: web.Application, deps: HandoffWebDeps | None = None) -> None:
+    """Register the console. ``deps`` may come later through ``bind`` (e.g. from a cleanup_ctx that opens Redis)."""
+    if STAFF_JINJA not in app:
+        raise RuntimeError("call staff.web.setup(app) before handoff.web.setup")
+    if deps is not None:
+        bind(app, deps)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(HERE / "templates"), jinja2.FileSystemLoader(STAFF_TEMPLATES)]),
@@ -68,6 +71,10 @@ def setup(app: web.Application, deps: HandoffWebDeps) -> None:
     r.add_get("/console/api/conversations/{cid}/export", api_export)
     r.add_post("/console/api/conversations/{cid}/{action}", api_action)
     r.add_static("/console/static", HERE / "static")
+
+
+def bind(app: web.Application, deps: HandoffWebDeps) -> None:
+    app[HANDOFF_WEB] = deps
 
 
 def _web(request: web.Request) -> HandoffWebDeps:
@@ -165,7 +172,8 @@ async def api_conversation(request: web.Request) -> web.Response:
     conv = await _readable(request, request.match_info["cid"])
     policy = hd.policy(session.tenant)
     await staff_service.audit(request.config_dict[STAFF_DEPS].store, session, "handoff.view", conv.id)
-    if await service.mark_read(hd, session.tenant, conv.id, session.username):
+    # 既読 only when the counsellor opened it; a background refresh (maybe a hidden tab) is not opening it
+    if request.headers.get(BACKGROUND_HEADER) != "1" and await service.mark_read(hd, session.tenant, conv.id, session.username):
         conv.unread = 0
     history = [c for c in await hd.store.history(session.tenant, conv.user_id) if c.id != conv.id]
     body = {
@@ -286,18 +294,26 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     wd = _web(request)
     ws = web.WebSocketResponse(heartbeat=25.0)
     await ws.prepare(request)
+    store, clock = wd.handoff.store, wd.handoff.clock
+    await store.set_presence(session.tenant, session.username, clock() + PRESENCE_SECONDS)
     async with wd.handoff.bus.subscribe(session.tenant) as events:
         await ws.send_json({"type": "hello"})
 
         async def forward() -> None:
-            async for event in events:
-                visible = await _visible(wd.handoff, session, event)
-                if visible is not None:
-                    await ws.send_json(visible)
+            try:
+                async for event in events:
+                    visible = await _visible(wd.handoff, session, event)
+                    if visible is not None:
+                        await ws.send_json(visible)
+            finally:
+                # the bus broke (Redis restart): close, so the browser reconnects and reloads state from the store
+                if not ws.closed:
+                    await ws.close(code=1011)
 
         async def watchdog() -> None:
             while True:
-                await asyncio.sleep(wd.session_check_seconds)
+                await asyncio.sleep(min(wd.session_check_seconds, PRESENCE_SECONDS / 3))
+                await store.set_presence(session.tenant, session.username, clock() + PRESENCE_SECONDS)
                 request.pop(SESSION, None)
                 if await current_session(request, touch=False) is None:
                     await ws.send_json({"type": "logout"})
@@ -315,4 +331,6 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            with contextlib.suppress(Exception):
+                await store.set_presence(session.tenant, session.username, 0.0)
     return ws

@@ -13,6 +13,7 @@ import aiohttp
 
 from nlu.breaker import CircuitBreaker
 from nlu.geo import resolve_municipality
+from nlu.intents import FALLBACK_INTENT
 from nlu.port import NluUnavailable, Parse
 
 _ENTITY_KEYS = ("entity", "value", "start", "end", "extractor")
@@ -65,11 +66,13 @@ class RasaNlu:
 
 
 def _to_parse(body: dict) -> Parse:
-    intent = body["intent"]
+    intent = body.get("intent")
     entities = []
     for raw in body.get("entities") or []:
         entity = {k: raw[k] for k in _ENTITY_KEYS if k in raw}
         if entity.get("entity") == "municipality":
             entity["codes"] = list(resolve_municipality(str(entity.get("value", ""))))
         entities.append(entity)
+    if not intent or not intent.get("name"):  # empty text: rasa answers with no intent
+        return Parse(FALLBACK_INTENT, 0.0, entities, "rasa")
     return Parse(str(intent["name"]), round(float(intent["confidence"]), 4), entities, "rasa")

@@ -2,7 +2,7 @@
 broadcast composer, police review). Door: ``staff.web.setup``, ``staff.web.require_role``, ``staff.add_staff``."""
 
 from staff.model import ROLES, AuditEntry, Session, StaffAccount
-from staff.service import LoginPolicy, LoginThrottled, StaffError, add_staff, audit, fast_policy, login, logout, resolve_session
+from staff.service import LoginPolicy, LoginThrottled, StaffError, add_staff, audit, fast_policy, login, logout, resolve_session, set_active, set_password
 from staff.store import MemoryStaffStore, RedisStaffStore, StaffStore
 
 __all__ = [
@@ -22,4 +22,6 @@ __all__ = [
     "login",
     "logout",
     "resolve_session",
+    "set_active",
+    "set_password",
 ]

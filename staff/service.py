@@ -29,6 +29,12 @@ class StaffError(ValueError):
     pass
 
 
+def default_hasher() -> PasswordHasher:
+    """Argon2id at OWASP's baseline (19 MiB, 2 passes, 1 lane): strong, and a login costs the shared web process
+    a fraction of argon2-cffi's 64 MiB default. ``check_needs_rehash`` migrates old hashes at the next login."""
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
 class LoginThrottled(Exception):
     """Too many failed logins for this username or address; the caller answers 429 and logs it."""
 
@@ -42,7 +48,7 @@ class LoginPolicy:
     window_seconds: int = 15 * 60
     idle_timeout_seconds: int = 15 * 60  # idle logout: consultations are sensitive, shared office PCs are common
     absolute_timeout_seconds: int = 12 * 3600
-    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    hasher: PasswordHasher = field(default_factory=default_hasher)
     clock: Callable[[], float] = time.time
 
 
@@ -71,12 +77,34 @@ async def add_staff(
         raise StaffError(f"password must have at least {MIN_PASSWORD} characters")
     if not replace_existing and await store.get_account(tenant, username) is not None:
         raise StaffError(f"{username} already exists at {tenant}")
-    hasher = hasher or PasswordHasher()
+    hasher = hasher or default_hasher()
     pw_hash = await asyncio.to_thread(hasher.hash, password)
     account = StaffAccount(tenant=tenant, username=username, role=role, password_hash=pw_hash, display_name=display_name)
     await store.save_account(account)
     await store.append_audit(AuditEntry(tenant=tenant, actor="cli", action="staff.add", target=username, detail={"role": role}))
     return account
+
+
+async def set_password(store: StaffStore, tenant: str, username: str, password: str, *, hasher: PasswordHasher | None = None) -> None:
+    """Reset a password (``civicbot staff passwd``); existing sessions stay valid until idle or logout."""
+    account = await store.get_account(tenant, username)
+    if account is None:
+        raise StaffError(f"no staff {username} at {tenant}")
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"password must have at least {MIN_PASSWORD} characters")
+    account.password_hash = await asyncio.to_thread((hasher or default_hasher()).hash, password)
+    await store.save_account(account)
+    await store.append_audit(AuditEntry(tenant=tenant, actor="cli", action="staff.passwd", target=username))
+
+
+async def set_active(store: StaffStore, tenant: str, username: str, active: bool) -> None:
+    """Disable (or re-enable) an account; a disabled account's sessions stop working on their next request."""
+    account = await store.get_account(tenant, username)
+    if account is None:
+        raise StaffError(f"no staff {username} at {tenant}")
+    account.active = active
+    await store.save_account(account)
+    await store.append_audit(AuditEntry(tenant=tenant, actor="cli", action="staff.enable" if active else "staff.disable", target=username))
 
 
 _DUMMY_HASHES: dict[int, str] = {}

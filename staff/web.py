@@ -8,12 +8,14 @@ any room::
 
 ``require_role`` guarantees: a live session (idle logout), an allowed role, the session's tenant equals any
 ``{tenant}`` in the URL (otherwise 403), and a valid CSRF token on every unsafe method (form field ``csrf_token`` or
-header ``X-CSRF-Token``). Handlers must load data with ``request[SESSION].tenant``, never a tenant from the request.
+header ``X-CSRF-Token``). Requests a page makes on its own (live refresh) send ``X-Background: 1`` so they do not
+postpone the idle logout. Handlers must load data with ``request[SESSION].tenant``, never a tenant from the request.
 The webhook shares the app, so CSRF is enforced by this decorator, not by an app-wide middleware.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hmac
 import secrets
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
@@ -33,9 +36,11 @@ from staff.service import LoginPolicy, LoginThrottled
 from staff.store import StaffStore
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+LOGIN_PATH = "/staff/login"
 SESSION_COOKIE = "cb_staff"
 LOGIN_CSRF_COOKIE = "cb_login_csrf"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BACKGROUND_HEADER = "X-Background"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -45,8 +50,7 @@ class StaffDeps:
     store: StaffStore
     tenants: Mapping[str, Any]  # tenant id -> object with ``display_name`` (bot.config.Tenant)
     policy: LoginPolicy = field(default_factory=LoginPolicy)
-    cookie_secure: bool = True  # only False in tests over plain http
-    login_path: str = "/staff/login"
+    cookie_secure: bool = True  # browsers keep Secure cookies on http://127.0.0.1 too; False only for odd test clients
     home_path: str = "/console"  # where a login without ``next`` lands
     allowed_origins: tuple[str, ...] = ()  # extra Origins for WebSockets behind a proxy (public_base_url)
 
@@ -56,13 +60,27 @@ STAFF_JINJA = web.AppKey("staff_jinja", jinja2.Environment)
 SESSION = web.RequestKey("staff_session", Session)
 
 
-def setup(app: web.Application, deps: StaffDeps) -> None:
-    app[STAFF_DEPS] = deps
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR), app_key=STAFF_JINJA, autoescape=True)
-    app.router.add_get(deps.login_path, login_page)
-    app.router.add_post(deps.login_path, login_submit)
+def setup(app: web.Application, deps: StaffDeps | None = None) -> None:
+    """Register the pages. ``deps`` may come later through ``bind`` (e.g. from a cleanup_ctx that opens Redis)."""
+    if deps is not None:
+        bind(app, deps)
+    aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR), app_key=STAFF_JINJA, autoescape=True, filters={"jst": format_ts}
+    )
+    app.router.add_get(LOGIN_PATH, login_page)
+    app.router.add_post(LOGIN_PATH, login_submit)
     app.router.add_post("/staff/logout", logout_submit)
     app.router.add_get("/staff/audit", audit_page)
+
+
+def bind(app: web.Application, deps: StaffDeps) -> None:
+    """Attach the store/tenants/policy; handlers look them up per request."""
+    app[STAFF_DEPS] = deps
+
+
+def format_ts(ts: float, tz: str = "Asia/Tokyo") -> str:
+    """Jinja filter ``jst``: epoch seconds → 「2026-11-25 09:30:00」 in Japan time (staff read local times)."""
+    return dt.datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _deps(request: web.Request) -> StaffDeps:
@@ -109,10 +127,11 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            session = await current_session(request)
+            # automatic requests (live refreshes) say so, and do not count as activity for the idle logout
+            session = await current_session(request, touch=request.headers.get(BACKGROUND_HEADER) != "1")
             if session is None:
                 if _wants_html(request):
-                    raise web.HTTPSeeOther(f"{_deps(request).login_path}?next={quote(request.path_qs, safe='')}")
+                    raise web.HTTPSeeOther(f"{LOGIN_PATH}?next={quote(request.path_qs, safe='')}")
                 raise web.HTTPUnauthorized(text="login required")
             url_tenant = request.match_info.get("tenant")
             if url_tenant is not None and url_tenant != session.tenant:
@@ -165,12 +184,12 @@ def _render_login(request: web.Request, *, error: str = "", status: int = 200, t
             "next": _safe_next(request.query.get("next"), deps.home_path),
             "login_csrf": token,
             "error": error,
-            "action": deps.login_path,
+            "action": LOGIN_PATH,
         },
         app_key=STAFF_JINJA,
         status=status,
     )
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, secure=deps.cookie_secure, samesite="Strict", path=deps.login_path)
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, secure=deps.cookie_secure, samesite="Strict", path=LOGIN_PATH)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -199,7 +218,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     target = _safe_next(str(form.get("next", "")), deps.home_path)
     resp = web.HTTPSeeOther(target)
     resp.set_cookie(SESSION_COOKIE, f"{session.tenant}.{session.id}", httponly=True, secure=deps.cookie_secure, samesite="Strict", path="/")
-    resp.del_cookie(LOGIN_CSRF_COOKIE, path=deps.login_path)
+    resp.del_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
     raise resp
 
 
@@ -211,7 +230,7 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
         if not csrf_ok(request, session, form):
             raise web.HTTPForbidden(text="CSRF token missing or wrong")
         await service.logout(deps.store, session)
-    resp = web.HTTPSeeOther(f"{deps.login_path}?tenant={session.tenant if session else ''}")
+    resp = web.HTTPSeeOther(f"{LOGIN_PATH}?tenant={session.tenant if session else ''}")
     resp.del_cookie(SESSION_COOKIE, path="/")
     raise resp
 

@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml
 from defusedxml import ElementTree as DET
 
-from alerts.categories import INTENSITY_RANK, LANDSLIDE, RAIN_FLOOD, SURGE_WAVE, TSUNAMI, WIND_SNOW
+from alerts.categories import INTENSITY_RANK, LANDSLIDE, RAIN_FLOOD, SURGE_WAVE, WIND_SNOW
 
 MAX_BYTES = 8 * 1024 * 1024  # the largest JMA telegrams (VPWW54 for a big prefecture) are well under 2 MB
 
@@ -375,6 +375,6 @@ def _type_from_name(name: str | None) -> str:
 
 
 __all__ = [
-    "AreaReport", "HostileXMLError", "Telegram", "TelegramError", "WarningItem", "TSUNAMI", "intensity_rank",
+    "AreaReport", "HostileXMLError", "Telegram", "TelegramError", "WarningItem", "intensity_rank",
     "parse_file", "parse_telegram", "tsunami_level", "warning_category", "warning_level",
 ]

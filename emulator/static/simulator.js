@@ -142,7 +142,10 @@ function renderInbound(frame) {
   let bubble;
   if (message.type === "text") bubble = el("div", { class: "bubble", "data-testid": "bubble-user", text: message.text });
   else if (message.type === "location") bubble = locationBubble(message, "bubble-user");
-  else if (message.type === "image") bubble = el("div", { class: "bubble", "data-testid": "bubble-user", text: "［画像］" });
+  else if (message.type === "image") {
+    const src = `/_emulator/content/${encodeURIComponent(state.tenant)}/${encodeURIComponent(message.id)}`;
+    bubble = el("div", { class: "bubble image", "data-testid": "bubble-user" }, el("img", { src, alt: "送信した画像" }));
+  }
   else bubble = el("div", { class: "bubble", "data-testid": "bubble-user", text: `［${message.type}］` });
   row("user", bubble, ms, "row-user");
   scrollDown();
@@ -150,7 +153,7 @@ function renderInbound(frame) {
 
 function locationBubble(m, testid) {
   return el("div", { class: "bubble location", "data-testid": testid }, [
-    el("div", { class: "title", text: "📍 " + (m.title || "位置情報") }),
+    el("div", { class: "title", text: m.title || "位置情報" }),
     m.address ? el("div", { text: m.address }) : null,
     el("div", { class: "coords", text: `${Number(m.latitude).toFixed(4)}, ${Number(m.longitude).toFixed(4)}` }),
   ]);
@@ -178,7 +181,7 @@ function renderMessage(m) {
     case "image":
       return el("div", { class: "bubble image", "data-testid": "bubble-bot" }, el("img", { src: m.previewImageUrl || m.originalContentUrl, alt: "画像", loading: "lazy" }));
     case "sticker":
-      return el("div", { class: "bubble sticker", "data-testid": "bubble-bot", text: "🙂" });
+      return el("div", { class: "bubble", "data-testid": "bubble-bot", text: "［スタンプ］" });
     case "location":
       return locationBubble(m, "bubble-bot");
     case "template":
@@ -402,6 +405,19 @@ async function init() {
     const lat = parseFloat($("lat").value), lng = parseFloat($("lng").value);
     if (Number.isNaN(lat) || Number.isNaN(lng)) return system("緯度と経度を数字で入力してください。", true);
     sendLocation({ lat, lng, title: "指定した地点", address: "" });
+  });
+  $("image-input").addEventListener("change", () => {
+    const file = $("image-input").files[0];
+    $("image-input").value = "";
+    if (!file) return;
+    if (file.size > 5 * 1024 * 1024) return system("画像は 5MB までです。", true);
+    const reader = new FileReader();
+    reader.onload = () => {
+      $("location-panel").hidden = true;
+      clearQuickReplies();
+      send({ type: "image", data_base64: String(reader.result).split(",")[1] || "", content_type: file.type || "image/jpeg" });
+    };
+    reader.readAsDataURL(file);
   });
   $("tenant").addEventListener("change", () => selectChat($("tenant").value, state.user));
   $("user").addEventListener("change", () => { const u = $("user").value.trim(); if (u) selectChat(state.tenant, u); });

@@ -30,12 +30,12 @@
     return m >= 60 ? `${Math.floor(m / 60)}時間${m % 60}分` : `${m}分${String(s).padStart(2, "0")}秒`;
   }
 
-  async function api(path, body) {
-    const opts = body === undefined ? { headers: { Accept: "application/json" } } : {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-      body: JSON.stringify(body),
-    };
+  // background: the page asked by itself (live refresh) — not counsellor activity, so it must not defer idle logout
+  async function api(path, body, background) {
+    const headers = body === undefined ? { Accept: "application/json" }
+      : { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" };
+    if (background) headers["X-Background"] = "1";
+    const opts = body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) };
     const res = await fetch(path, { credentials: "same-origin", ...opts });
     if (res.status === 401) { location.href = "/staff/login?next=/console"; throw new Error("logged out"); }
     let data = null;
@@ -88,10 +88,14 @@
     }
   }
 
-  async function refresh() {
-    state = await api("/console/api/state");
+  let refreshSeq = 0;
+  async function refresh(background) {
+    const seq = ++refreshSeq;
+    const fresh = await api("/console/api/state", undefined, background);
+    if (seq !== refreshSeq) return; // a newer refresh started meanwhile: never paint older state over it
+    state = fresh;
     renderLists();
-    if (current) await loadDetail();
+    if (current) await loadDetail(background);
   }
 
   function renderMessage(m) {
@@ -101,8 +105,13 @@
     $("transcript").append(node);
   }
 
-  async function loadDetail() {
-    try { detail = await api(`/console/api/conversations/${current}`); } catch (e) { detail = null; current = null; return; }
+  let detailSeq = 0;
+  async function loadDetail(background) {
+    const seq = ++detailSeq;
+    let fresh;
+    try { fresh = await api(`/console/api/conversations/${current}`, undefined, background); } catch (e) { if (seq === detailSeq) { detail = null; current = null; } return; }
+    if (seq !== detailSeq) return; // an older answer must not overwrite a newer one
+    detail = fresh;
     const c = detail.conversation;
     $("conv-name").textContent = `${c.name}（${c.risk_label}・${c.category}）`;
     $("conv-meta").textContent = `${c.summary || ""}${c.crisis_text ? " ／ 本人の言葉: " + c.crisis_text : ""} ／ 状態: ${c.status}${c.holder ? " ／ 担当: " + c.holder : ""}`;
@@ -111,6 +120,7 @@
     t.scrollTop = t.scrollHeight;
     $("send-form").hidden = !detail.can_write;
     $("actions").hidden = !detail.can_write && state.me.role !== "supervisor";
+    $("transfer-box").hidden = c.holder !== state.me.username;
     $("join-box").hidden = !(state.me.role === "supervisor" && !detail.can_write && c.status === "active");
     const notes = $("notes"); notes.replaceChildren();
     for (const n of detail.notes) notes.append(el("li", {}, `${n.author}: ${n.text}`));
@@ -145,9 +155,9 @@
     await loadDetail();
   }
 
-  async function act(action, body) {
+  async function act(action, body, background) {
     if (!current) return null;
-    try { return await api(`/console/api/conversations/${current}/${action}`, body || {}); } catch (e) { showAlert(e.message); return null; }
+    try { return await api(`/console/api/conversations/${current}/${action}`, body || {}, background); } catch (e) { showAlert(e.message); return null; }
   }
 
   async function send(text, clientId) {
@@ -165,20 +175,20 @@
   function connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(`${proto}//${location.host}/console/ws?csrf=${encodeURIComponent(csrf)}`);
-    ws.onopen = () => refresh();
+    ws.onopen = () => refresh(true);
     ws.onmessage = async (ev) => {
       const e = JSON.parse(ev.data);
       if (e.type === "message" && e.cid === current) {
         if (!document.querySelector(`.msg[data-id="${CSS.escape(e.message.id)}"]`)) renderMessage(e.message);
         $("transcript").scrollTop = $("transcript").scrollHeight;
-        if (e.message.sender === "resident" && document.visibilityState === "visible" && detail && detail.can_write) act("read");
+        if (e.message.sender === "resident" && document.visibilityState === "visible" && detail && detail.can_write) act("read", {}, true);
       } else if (e.type === "emergency") {
         if (state && state.me.role === "supervisor") showAlert("緊急対応が必要な相談があります。全ての対応中の相談を確認してください。");
-        await refresh();
+        await refresh(true);
       } else if (e.type === "logout") {
         location.href = "/staff/login?next=/console";
       } else if (e.type === "queue" || e.type === "conversation" || e.type === "message") {
-        await refresh();
+        await refresh(true);
       }
     };
     ws.onclose = () => setTimeout(connect, 2000);
@@ -197,6 +207,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    $("alert").addEventListener("click", () => showAlert(""));
     $("send-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       const text = $("reply").value.trim();
@@ -239,7 +250,7 @@
       if (ev.altKey && ev.key.toLowerCase() === "q") { ev.preventDefault(); const b = document.querySelector("#queue button"); (b || $("queue")).focus(); }
       if (ev.altKey && ev.key.toLowerCase() === "m") { ev.preventDefault(); $("reply").focus(); }
     });
-    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && detail && detail.can_write) act("read"); });
+    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && detail && detail.can_write) act("read", {}, true); });
     setInterval(tick, 1000);
     connect();
   });

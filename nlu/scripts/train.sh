@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Train the Rasa NLU model into nlu/models/civicbot-nlu.tar.gz when it is missing or when the training data, the
-# config or the custom components changed (hash stamp). Usage: nlu/scripts/train.sh [--force]
+# config or the custom components changed (hash stamp).
+# Usage: nlu/scripts/train.sh [--force | --check]   (--check: exit 0 when the model is up to date, 3 when not)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,6 +17,12 @@ if [[ ! -x "$VENV/bin/rasa" ]]; then
 fi
 
 want="$(cd "$NLU" && cat config.yml data/*.yml rasa_components/*.py ../nlu/requirements-rasa.txt | sha256sum | cut -d' ' -f1)"
+fresh=0
+[[ -f "$MODEL" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && fresh=1
+if [[ "${1:-}" == "--check" ]]; then
+  if (( fresh )); then echo "train: $MODEL is up to date"; exit 0; fi
+  echo "train: $MODEL is missing or stale"; exit 3
+fi
 if [[ "${1:-}" != "--force" && -f "$MODEL" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
   echo "train: $MODEL is up to date"
   exit 0

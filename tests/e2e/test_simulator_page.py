@@ -136,3 +136,82 @@ async def test_resident_says_hello_and_sees_reply_with_quick_reply(running, page
     # a reload keeps the tenant/user (localStorage) and shows the history
     await page.goto(f"{running}/simulator")
     await expect(page.get_by_test_id("bubble-bot")).to_have_count(2)
+
+
+async def test_pushed_flex_arrives_live_and_its_buttons_and_location_work(running, page):
+    from playwright.async_api import expect
+
+    user = "U0000000000000000000000000000e2e2"
+    await page.goto(f"{running}/simulator?tenant=demo&user={user}")
+    await expect(page.locator("body[data-connected=true]")).to_have_count(1)
+
+    flex = {
+        "type": "flex",
+        "altText": "避難所のご案内",
+        "contents": {
+            "type": "bubble",
+            "body": {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [
+                    {"type": "text", "text": "避難所のご案内", "weight": "bold", "size": "lg"},
+                    {"type": "text", "text": "最寄りの避難所を確認できます。", "wrap": True},
+                ],
+            },
+            "footer": {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [
+                    {"type": "button", "style": "primary", "action": {"type": "postback", "label": "通知を登録", "data": "room=alerts&action=subscribe", "displayText": "通知を登録"}}
+                ],
+            },
+        },
+    }
+    async with AsyncApiClient(Configuration(host=running, access_token="demo-token")) as client:
+        from linebot.v3.messaging import PushMessageRequest
+
+        await AsyncMessagingApi(client).push_message(PushMessageRequest.from_dict({"to": user, "messages": [flex]}))
+
+    bubble = page.get_by_test_id("flex-bubble")
+    await expect(bubble).to_contain_text("避難所のご案内")
+    await bubble.get_by_role("button", name="通知を登録").click()
+    await expect(page.get_by_test_id("bubble-bot").last).to_have_text("受け付けました（room=alerts&action=subscribe）")
+
+    await page.get_by_test_id("location-button").click()
+    await page.get_by_test_id("location-preset").filter(has_text="大阪府庁").click()
+    await expect(page.get_by_test_id("bubble-user").last).to_contain_text("大阪府庁")
+
+    # the loading animation shows when the bot starts it
+    async with AsyncApiClient(Configuration(host=running, access_token="demo-token")) as client:
+        await AsyncMessagingApi(client).show_loading_animation(ShowLoadingAnimationRequest(chat_id=user, loading_seconds=20))
+    await expect(page.get_by_test_id("loading")).to_be_visible()
+
+    # block and follow again from the settings panel
+    await page.get_by_test_id("settings").locator("summary").click()
+    await page.get_by_test_id("unfollow-button").click()
+    await expect(page.get_by_test_id("system-note").last).to_have_text("ブロックしました。")
+    await page.get_by_test_id("follow-button").click()
+    await expect(page.get_by_test_id("system-note").last).to_have_text("友だち追加しました。")
+    await page.screenshot(path=str(ARTIFACTS / "simulator-flex.png"))
+
+
+async def test_resident_sends_an_image_the_bot_can_download(running, page, tmp_path):
+    from playwright.async_api import expect
+
+    from emulator.control import _PIXEL
+
+    user = "U0000000000000000000000000000e2e3"
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(_PIXEL)
+    await page.goto(f"{running}/simulator?tenant=demo&user={user}")
+    await expect(page.locator("body[data-connected=true]")).to_have_count(1)
+    await page.get_by_test_id("location-button").click()
+    await page.get_by_test_id("image-input").set_input_files(str(picture))
+    await expect(page.get_by_test_id("bubble-user").last.locator("img")).to_be_visible()
+
+    history = await (await page.request.get(f"{running}/_emulator/conversation?tenant=demo&user={user}")).json()
+    message_id = history[-1]["event"]["message"]["id"]
+    async with AsyncApiClient(Configuration(host=running, access_token="demo-token")) as client:
+        from linebot.v3.messaging import AsyncMessagingApiBlob
+
+        assert await AsyncMessagingApiBlob(client).get_message_content(message_id) == _PIXEL

@@ -153,3 +153,40 @@ async def test_all_friends(env):
     await _sub(store, users, "sub", [Place("p1", "自宅", "27205")], language="vi")
     got = {(r.user_id, r.language) async for r in audience.resolve(AudienceQuery(tenant=T, all_friends=True))}
     assert got == {("friend", "ko"), ("sub", "vi")}
+
+
+async def test_may_reach_is_a_cheap_superset_check(env):
+    store, users, audience, _ = env
+    await _sub(store, users, "suita", [Place("p1", "自宅", "27205")], categories=["rain_flood"])
+    assert await audience.may_reach(AudienceQuery(tenant=T, area_codes=("2720500",), categories=("rain_flood",)))
+    assert not await audience.may_reach(AudienceQuery(tenant=T, area_codes=("2720500",), categories=("tsunami",)))
+    assert not await audience.may_reach(AudienceQuery(tenant=T, area_codes=("2720300",)))
+    assert not await audience.may_reach(AudienceQuery(tenant="other", area_codes=("2720500",)))
+
+
+async def test_concurrent_saves_leave_no_stale_membership(env):
+    import asyncio
+
+    store, users, audience, _ = env
+    await users.save(User(tenant=T, user_id="U1"))
+    subs = [Subscription(T, "U1", places=[Place("p1", "自宅", code)]) for code in ("27205", "27203", "27207", "27211")]
+    await asyncio.gather(*(store.save(s) for s in subs))
+    final = (await store.get(T, "U1")).places[0].code
+    for code in ("27205", "27203", "27207", "27211"):
+        assert await _ids(audience, area_codes=(code,)) == ({"U1"} if code == final else set())
+
+
+async def test_radius_with_area_reaches_nearby_points_and_whole_area_registrants_only(env):
+    store, users, audience, _ = env
+    g = Gazetteer.load()
+    near, far = (34.7025, 135.4959), (34.7100, 135.5150)  # 梅田 / 天満 (both 大阪市北区, ~1.9 km apart)
+    for uid, point in (("near", near), ("far", far)):
+        loc = g.locate(*point)
+        assert loc.code == "27127"
+        await _sub(store, users, uid, [Place("p1", "自宅", loc.code, point[0], point[1], loc.town.name)], categories=["crime"])
+    await _sub(store, users, "ward", [Place("p1", "自宅", "27127")], categories=["crime"])
+    await _sub(store, users, "city", [Place("p1", "自宅", "27100")], categories=["crime"])
+    await _sub(store, users, "other_ward", [Place("p1", "自宅", "27104")], categories=["crime"])
+    q = dict(area_codes=("27127",), center=(34.7030, 135.4965), radius_m=800, categories=("crime",))
+    assert await _ids(audience, **q) == {"near", "ward", "city"}
+    assert await _ids(audience, area_codes=("27127",), categories=("crime",)) == {"near", "far", "ward", "city"}

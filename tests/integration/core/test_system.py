@@ -67,3 +67,36 @@ def test_worker_killed_and_restarted_loses_nothing(system):
     stats = system.get("/_emulator/stats")
     assert stats["duplicates"] == 0
     assert all(len(system.messages_to(u)) == 1 for u in users)
+
+
+def test_crisis_message_gets_hotlines_first_and_tops_the_queue_with_rasa_down(system, redis_url):
+    """Rasa is not running here (CIVICBOT_NLU_URL points at a closed port): the crisis layer still answers."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    import handoff
+
+    system.start("emulator")
+    system.start("web")
+    system.start("worker")
+    calm, crisis = "U" + "0" * 31 + "5", "U" + "0" * 31 + "6"
+    system.say(calm, "人と話したい")
+    system.wait_messages(calm, 1)
+    system.say(crisis, "もう死にたい")
+    (first, *_) = system.wait_messages(crisis, 1)
+    assert first["endpoint"] == "reply"
+    text = "\n".join(m.get("text", "") for m in first["messages"])
+    assert "0120-279-338" in text  # よりそいホットライン in the very first reply
+
+    async def queue():
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        try:
+            return await handoff.RedisHandoffStore(client).queue("demo")
+        finally:
+            await client.aclose()
+
+    waiting = asyncio.run(queue())
+    assert waiting, "the crisis request was not queued"
+    assert waiting[0].risk == "crisis" and waiting[0].user_id == crisis
+    assert len(waiting) == 2  # the calm request waits behind it

@@ -383,3 +383,37 @@ async def test_reset_clears_ledger(emu, line_api):
 
 def test_tenants_fixture_has_distinct_tokens():
     assert len({t.channel_token.get_secret_value() for t in TENANTS.values()}) == len(TENANTS)
+
+
+async def test_concurrent_pushes_with_one_retry_key_deliver_once(emu, options, monkeypatch):
+    """Retries racing each other (slow responses make them overlap) still deliver exactly once."""
+    import asyncio
+
+    options.slow_rate, options.slow_ms = 1.0, 20
+    key = str(uuid.uuid4())
+
+    async def push() -> int:
+        resp = await emu.post(
+            "/v2/bot/message/push",
+            json={"to": "U1", "messages": [text("race")]},
+            headers={**TOKEN_HEADERS, "X-Line-Retry-Key": key},
+        )
+        return resp.status
+
+    statuses = await asyncio.gather(*(push() for _ in range(10)))
+    assert sorted(statuses) == [200] + [409] * 9
+    assert len(await ledger(emu, "U1")) == 1
+
+
+async def test_unknown_api_paths_answer_line_shaped_404(emu):
+    resp = await emu.get("/v2/bot/no/such/thing", headers=TOKEN_HEADERS)
+    assert resp.status == 404
+    assert (await resp.json()) == {"message": "Not found"}
+    assert "x-line-request-id" in resp.headers
+    wrong_method = await emu.get("/v2/bot/message/push", headers=TOKEN_HEADERS)
+    assert wrong_method.status == 405 and "message" in await wrong_method.json()
+
+
+async def test_unfollow_event_issues_no_reply_token(emu):
+    result = await send(emu, user_id="U1", type="unfollow")
+    assert result["replyToken"] is None

@@ -137,3 +137,35 @@ async def test_redelivered_and_block_webhooks_match_callback_request(emu, fake_b
     assert len(fake_bot.received) == 3
     for received in fake_bot.received:
         assert check_callback(received["body"]) == []
+
+
+async def test_mark_as_read_by_token_matches_spec(emu, fake_bot):
+    await send(emu, user_id="U1", text="a")
+    token = fake_bot.received[0]["body"]["events"][0]["message"]["markAsReadToken"]
+    status, _, _ = await checked_call(emu, "post", "/v2/bot/chat/markAsRead", json_body={"markAsReadToken": token}, headers=AUTH)
+    assert status == 200
+    status, _, _ = await checked_call(emu, "post", "/v2/bot/chat/markAsRead", json_body={"markAsReadToken": "nope"}, headers=AUTH)
+    assert status == 400
+
+
+def test_every_emulated_route_exists_in_the_spec(options):
+    """Path drift: each /v2/bot route the emulator serves is a path (and method) of messaging-api.yml."""
+    import re
+
+    from emulator import create_app
+
+    from .conftest import TENANTS
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]+\}", "{}", path)
+
+    _, strict = messaging()
+    spec_ops = {(shape(path), method) for path, ops in strict.doc["paths"].items() for method in ops}
+    app = create_app(TENANTS, "http://127.0.0.1:9", options)
+    served = {
+        (shape(route.resource.canonical), route.method.lower())
+        for route in app.router.routes()
+        if route.resource is not None and route.resource.canonical.startswith("/v2/bot/") and route.method != "HEAD"
+    }
+    assert len(served) >= 13
+    assert served <= spec_ops, served - spec_ops

@@ -87,3 +87,15 @@ async def test_failed_build_keeps_old_snapshot(store, monkeypatch):
 
     monkeypatch.setattr(store, "all", broken)
     assert (await index.search("t", "住民票"))[0].id == "k1"
+
+
+async def test_votes_reach_the_ranking_without_an_edit(store):
+    from faq.models import FaqFeedback, query_hash
+
+    await store.put(FaqEntry("t", "k2", "住民票の写しの郵送請求", "郵送でも取れます。"), who="ed")
+    index = LiveIndex(store, feedback_refresh=0)
+    query = "住民票の写し"
+    first = (await index.search("t", query))[0].id
+    for _ in range(3):
+        await store.add_feedback(FaqFeedback("t", first, query_hash(query), "down"))
+    assert (await index.search("t", query))[0].id != first

@@ -99,3 +99,26 @@ async def test_feedback_records_and_counts(store):
     assert (await store.feedback_counts("t1")) == {"1": (2, 1)}
     records = await store.feedback("t1")
     assert len(records) == 3 and records[0].query_hash == "def"
+
+
+async def test_one_vote_per_voter_entry_and_query(store):
+    assert await store.add_feedback(FaqFeedback("t1", "1", "q", "down", voter="v1")) is True
+    assert await store.add_feedback(FaqFeedback("t1", "1", "q", "down", voter="v1")) is False
+    assert await store.add_feedback(FaqFeedback("t1", "1", "other", "down", voter="v1")) is True
+    assert await store.add_feedback(FaqFeedback("t1", "1", "q", "down", voter="v2")) is True
+    assert await store.add_feedback(FaqFeedback("t2", "1", "q", "down", voter="v1")) is True
+    assert (await store.feedback_counts("t1")) == {"1": (0, 3)}
+
+
+async def test_demo_hook_loads_sample_into_demo_tenant_only(redis):
+    from bot.config import Tenant
+    from faq.demo import load_demo_faq
+
+    tenants = {"demo": Tenant(id="demo", display_name="デモ市", lg_code="271004", demo=True),
+               "suita": Tenant(id="suita", display_name="吹田市", lg_code="272051", demo=True)}
+    notes = await load_demo_faq(redis, tenants)
+    assert notes and "0 errors" in notes[0]
+    store = RedisFaqStore(redis)
+    assert len(await store.all("demo")) >= 100 and await store.all("suita") == []
+    again = await load_demo_faq(redis, tenants)
+    assert " 0 new, 0 updated" in again[0]

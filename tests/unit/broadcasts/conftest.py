@@ -65,6 +65,9 @@ def make_worker(redis, line, users, *, tenants=("t1",), audience=None, options=F
     )
 
 
+RUNNING: list["Running"] = []
+
+
 class Running:
     """A worker running in the background of a test."""
 
@@ -72,20 +75,32 @@ class Running:
         self.worker = worker
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(worker.run(self.stop))
+        self.crashed = False
+        RUNNING.append(self)
 
     async def halt(self) -> None:
         self.stop.set()
-        await asyncio.wait_for(self.task, 5)
+        await asyncio.wait_for(self.task, 15)
 
     async def crash(self) -> None:
         """Die without cleaning up: in-flight entries stay pending in Redis (like kill -9)."""
+        self.crashed = True
         self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+        done, _ = await asyncio.wait([self.task], timeout=10)
+        if not done:
+            import sys
+            for t in asyncio.all_tasks():
+                t.print_stack(file=sys.stderr)
+            raise AssertionError("worker did not die when cancelled")
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
     async with asyncio.timeout(timeout):
         while not await predicate():
+            for r in RUNNING:  # a worker that died on its own is a bug: show why instead of timing out
+                if r.task.done() and not r.crashed and not r.stop.is_set():
+                    r.task.result()
+                    raise AssertionError("worker stopped by itself")
             await asyncio.sleep(0.01)
 
 

@@ -17,9 +17,9 @@ from faq.store import MemoryFaqStore
 DEMO = Path(__file__).resolve().parents[3] / "faq" / "sample" / "demo_faq.csv"
 
 
-def incoming(kind: str = "text") -> Incoming:
+def incoming(kind: str = "text", user_id: str = "U1") -> Incoming:
     tenant = Tenant(id="demo", display_name="デモ市", lg_code="271004")
-    return Incoming(tenant=tenant, user_id="U1", kind=kind, webhook_event_id="e1", timestamp_ms=0)
+    return Incoming(tenant=tenant, user_id=user_id, kind=kind, webhook_event_id="e1", timestamp_ms=0)
 
 
 @pytest.fixture
@@ -91,10 +91,15 @@ async def test_show_of_deleted_entry_is_polite(deps):
 
 async def test_feedback_is_stored_and_thanked(deps):
     up = await on_postback(incoming("postback"), {"action": "feedback", "id": "gomi-001", "v": "up", "q": "h1"}, deps)
-    down = await on_postback(incoming("postback"), {"action": "feedback", "id": "gomi-001", "v": "down", "q": "h1"},
-                             deps)
+    down = await on_postback(incoming("postback", "U2"), {"action": "feedback", "id": "gomi-001", "v": "down",
+                                                          "q": "h1"}, deps)
     assert "ありがとうございます" in up[0]["text"] and "quickReply" in down[0]
     assert await deps.store.feedback_counts("demo") == {"gomi-001": (1, 1)}
+    again = await on_postback(incoming("postback"), {"action": "feedback", "id": "gomi-001", "v": "down", "q": "h1"},
+                              deps)
+    assert "すでに" in again[0]["text"]
+    assert await deps.store.feedback_counts("demo") == {"gomi-001": (1, 1)}  # one resident cannot stuff the votes
+    assert all(fb.voter and fb.voter not in ("U1", "U2") for fb in await deps.store.feedback("demo"))
     bad = await on_postback(incoming("postback"), {"action": "feedback", "id": "gomi-001", "v": "maybe"}, deps)
     assert "受け付けられません" in bad[0]["text"]
     assert await deps.store.feedback_counts("demo") == {"gomi-001": (1, 1)}
@@ -108,3 +113,14 @@ def test_long_answer_is_split_within_limits():
     assert len(messages) == 5 and "https://example.jp/long" in messages[-2]["text"]
     assert all(len(p) <= 5000 for p in split_text(body))
     assert "".join(split_text("あ" * 12000)) == "あ" * 12000
+
+
+async def test_nlu_topic_steers_the_choices(deps):
+    deps.policy = ConfidencePolicy(answer_min=1.01)
+    deps.topic_labels = {"faq_childcare": "子育て・保育"}
+    async def first_choice(topic):
+        messages = await answer(incoming(), "相談したい", topic, deps)
+        return [p["id"] for p in postbacks(messages[-1]) if p["action"] == "show"][0]
+
+    assert (await first_choice("faq_childcare")).startswith(("kosodate", "hoiku"))
+    assert not (await first_choice(None)).startswith(("kosodate", "hoiku"))  # a prior, visible only with the topic

@@ -52,6 +52,13 @@ def test_wrong_encoding_is_a_clear_error():
         parse_bytes("ID,質問,回答\n1,あ,い\n".encode("euc_jp") + b"\xff\xfe\xfd", "t")
 
 
+def test_damaged_utf8_is_reported_not_read_as_shift_jis():
+    data = ("ID,質問,回答\n" + "".join(f"{i},住民票の写しはどこで取れますか,市民課です\n" for i in range(30))).encode()
+    damaged = data[:200] + b"\xff" + data[200:]
+    with pytest.raises(FaqImportError, match=r"UTF-8 として読めない箇所があります \(\d+ 行目、\d+ バイト目\)"):
+        parse_bytes(damaged, "t")
+
+
 def test_missing_required_columns_named_in_error():
     with pytest.raises(FaqImportError, match="回答"):
         parse_bytes("ID,質問\n1,あ\n".encode(), "t")
@@ -146,7 +153,7 @@ def test_json_import_accepts_japanese_or_field_names():
     parsed = parse_bytes(data, "t", is_json=True)
     assert [e.id for e in parsed.entries] == ["1", "2"]
     assert parsed.entries[0].keywords == ["a", "b"]
-    assert "3 番目" in parsed.errors[0].message
+    assert str(parsed.errors[0]).startswith("3 番目の要素: 回答 が空です")
 
 
 def test_write_csv_header_matches_import():

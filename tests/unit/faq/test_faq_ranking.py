@@ -54,5 +54,27 @@ def test_unrelated_query_has_low_confidence(index):
 
 def test_topic_prior_reorders_ties(index):
     plain = index.search("申請", 5)
-    boosted = index.search("申請", 5, index.topic_boost("faq.子育て"))
-    assert boosted[0].id.startswith("kosodate") and plain[0].id != boosted[0].id
+    boosted = index.search("申請", 5, index.topic_boost("子育て・保育"))
+    assert boosted[0].id.startswith(("kosodate", "hoiku")) and plain[0].id != boosted[0].id
+    taxed = index.topic_boost("税")  # label 税 matches category 税金
+    assert taxed[index._pos["tax-001"]] > 1 and taxed[index._pos["gomi-001"]] == 1
+
+
+def test_down_votes_for_the_same_wording_sink_that_answer():
+    from faq.index import FaqIndex, analyse
+    from faq.models import FaqEntry, FaqFeedback, query_hash
+    from faq.index import RankerConfig
+
+    analyzer = Analyzer()
+    entries = [FaqEntry("t", "a", "犬の登録", "保健所で登録します。"), FaqEntry("t", "b", "犬の登録の変更", "住所変更も届出を。")]
+    docs = [analyse(e, analyzer) for e in entries]
+    query = "犬の登録"
+    first = FaqIndex(docs, analyzer, RankerConfig()).search(query)[0].id
+    other = "b" if first == "a" else "a"
+    votes = [FaqFeedback("t", first, query_hash(query), "down"), FaqFeedback("t", first, query_hash(query), "down"),
+             FaqFeedback("t", other, query_hash(query), "up")]
+    voted = FaqIndex(docs, analyzer, RankerConfig(), feedback=votes)
+    assert voted.search(query)[0].id == other
+    # a different wording is only nudged by the entry prior, not reordered by this query's votes
+    assert {h.id for h in voted.search("犬を登録したい")} == {"a", "b"}
+    assert FaqIndex(docs, analyzer, RankerConfig(feedback_weight=0), feedback=votes).search(query)[0].id == first

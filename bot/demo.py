@@ -1,0 +1,52 @@
+"""Demo data for `make demo` only: staff accounts and the sample FAQ of the demo tenants."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.config import Settings, load_tenants
+
+log = logging.getLogger("civicbot.demo")
+
+DEMO_PASSWORD = "demo-password-2026"  # demo mode only; printed by `make demo`
+
+
+async def _prepare(redis_url: str) -> list[str]:
+    import redis.asyncio as aioredis
+
+    import staff
+    import staff.cli
+
+    settings = Settings(demo=True)
+    tenants = load_tenants(settings.tenants_path(), demo=True)
+    demo_ids = [tid for tid, t in tenants.items() if t.demo]
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        notes = []
+        created = await staff.cli.seed_demo_accounts(staff.RedisStaffStore(client), demo_ids, DEMO_PASSWORD)
+        if created:
+            notes.append(f"staff accounts created: {', '.join(created)}")
+        for hook in _room_hooks():
+            notes.extend(await hook(client, tenants))
+        return notes
+    finally:
+        await client.aclose()
+
+
+def _room_hooks() -> list:
+    hooks = []
+    try:
+        from faq.demo import load_demo_faq
+
+        hooks.append(load_demo_faq)
+    except ImportError:
+        pass
+    return hooks
+
+
+def prepare_demo(env: dict[str, str]) -> None:
+    notes = asyncio.run(_prepare(env["REDIS_URL"]))
+    for note in notes:
+        print(f" demo: {note}", flush=True)
+    print(f" demo: staff login — tenant demo, user counsellor1 / supervisor / admin, password {DEMO_PASSWORD}", flush=True)

@@ -1,0 +1,123 @@
+"""The handoff room as the router sees it (``bot.router.Rooms.handoff``): held conversations, 「人と話したい」,
+consultation intents, repeated failures, and crisis escalations.
+
+Wiring (composition root)::
+
+    rooms.handoff = HandoffRoom(handoff_deps, consultation_routes=nlu.intents.CONSULTATION_ROUTES)
+
+``consultation_routes`` maps intent → object with ``label``, ``queue`` and ``risk`` ("medium" | "high"); it is passed
+in so that this room does not import the NLU room.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from bot.chat import Incoming, postback_data, qr_message, qr_postback, text
+from handoff import service
+from handoff.service import HandoffDeps
+
+TALK_TO_HUMAN = "talk_to_human"
+# used when the NLU is down or unsure: the words people actually type when they want a person
+HUMAN_WORDS = ("人と話したい", "人間と話したい", "相談員", "担当者", "オペレーター", "職員と話", "職員さんと話", "直接相談")
+CATEGORY_JA = {"suicide": "自殺念慮", "dv": "DV", "child_abuse": "児童虐待", "sexual_violence": "性被害", "danger": "身の危険"}
+
+
+def _norm(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+class HandoffRoom:
+    def __init__(
+        self,
+        deps: HandoffDeps,
+        *,
+        consultation_routes: Mapping[str, Any] | None = None,
+        unanswered_limit: int = 2,
+        unanswered_window_seconds: int = 15 * 60,
+    ) -> None:
+        self.deps = deps
+        self.routes = dict(consultation_routes or {})
+        self.unanswered_limit = unanswered_limit
+        self.unanswered_window_seconds = unanswered_window_seconds
+
+    # -- held conversations (held_middleware) --------------------------------------------------------------------
+
+    async def is_held(self, tenant_id: str, user_id: str) -> bool:
+        return await service.is_held(self.deps, tenant_id, user_id)
+
+    async def on_resident_message(self, incoming: Incoming, assessment: Any = None) -> list[dict]:
+        """Into the transcript (the bot stays silent). Returns what to send — usually nothing; a queued resident gets
+        an occasional "please wait", a cancel gets a confirmation. A crisis signal raises the conversation to crisis."""
+        out = await service.on_resident_message(self.deps, incoming.tenant, incoming.user_id, incoming)
+        if assessment is not None:
+            await service.raise_risk(self.deps, incoming.tenant.id, incoming.user_id, "crisis", CATEGORY_JA.get(assessment.category, assessment.category))
+        return out
+
+    # -- escalation -----------------------------------------------------------------------------------------------
+
+    async def request_from_crisis(self, incoming: Incoming, assessment: Any) -> list[dict]:
+        """The crisis layer already sent hotlines; queue at top priority and say what happens next."""
+        label = CATEGORY_JA.get(assessment.category, assessment.category)
+        answer = await service.request_handoff(
+            self.deps,
+            incoming.tenant,
+            incoming.user_id,
+            category=label,
+            risk="crisis",
+            reason="crisis",
+            summary=f"危機の兆候（{label}）を検知",
+            resident_text=incoming.text,
+            include_hotlines=False,
+        )
+        return answer.messages
+
+    async def on_text(self, incoming: Incoming, parse: Any) -> list[dict] | None:
+        intent = getattr(parse, "intent", None)
+        if intent == TALK_TO_HUMAN or (intent in (None, "nlu_fallback", "out_of_scope") and any(w in _norm(incoming.text or "") for w in HUMAN_WORDS)):
+            await self.deps.store.reset_unanswered(incoming.tenant.id, incoming.user_id)
+            answer = await service.request_handoff(self.deps, incoming.tenant, incoming.user_id, reason="request", summary="「人と話したい」")
+            return answer.messages
+        route = self.routes.get(intent or "")
+        if route is None:
+            return None
+        if getattr(route, "risk", "medium") == "high":
+            answer = await service.request_handoff(
+                self.deps, incoming.tenant, incoming.user_id, category=route.label, risk="high", reason="intent", summary=f"{route.label}の相談"
+            )
+            return answer.messages
+        return [self.offer(f"{route.label}のご相談ですね。相談員と話しますか？", route.label)]
+
+    async def on_unanswered(self, incoming: Incoming) -> list[dict] | None:
+        """After repeated failures to answer, offer a person instead of another 「わかりません」."""
+        count = await self.deps.store.bump_unanswered(incoming.tenant.id, incoming.user_id, self.unanswered_window_seconds, self.deps.clock())
+        if count < self.unanswered_limit:
+            return None
+        await self.deps.store.reset_unanswered(incoming.tenant.id, incoming.user_id)
+        return [self.offer("うまくお答えできず、すみません。相談員と話しますか？", "その他")]
+
+    @staticmethod
+    def offer(prompt: str, category: str) -> dict:
+        return text(
+            prompt,
+            [
+                qr_postback("相談員と話す", postback_data("handoff", "request", category=category[:40]), "相談員と話したい"),
+                qr_message("メニュー", "メニュー"),
+            ],
+        )
+
+    async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None:
+        action = data.get("action")
+        if action == "request":
+            answer = await service.request_handoff(
+                self.deps, incoming.tenant, incoming.user_id, category=data.get("category", "general")[:40], reason="request", summary="相談員との会話を希望"
+            )
+            return answer.messages
+        if action == "cancel":  # only reaches us when nothing is held any more
+            return [text("受け付け中のご相談はありません。話したくなったら「人と話したい」と送ってください。")]
+        return None
+
+    async def on_unfollow(self, tenant_id: str, user_id: str) -> None:
+        await service.resident_left(self.deps, tenant_id, user_id)

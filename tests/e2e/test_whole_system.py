@@ -1,0 +1,53 @@
+"""The whole system in a browser: the resident simulator talks to the real web + worker processes via the emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.system import System
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def system(tmp_path, redis_url):
+    import redis as syncredis
+
+    syncredis.Redis.from_url(redis_url).flushdb()
+    s = System(tmp_path, redis_url)
+    for name in ("emulator", "web", "worker"):
+        s.start(name)
+    yield s
+    s.stop_all()
+
+
+@pytest.fixture
+async def page():
+    playwright_api = pytest.importorskip("playwright.async_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = await browser.new_context(viewport={"width": 390, "height": 780}, locale="ja-JP")
+        yield await context.new_page()
+        await browser.close()
+
+
+async def test_resident_says_konnichiwa_and_gets_the_bots_reply(system, page):
+    from playwright.async_api import expect
+
+    await page.goto(f"{system.emulator}/simulator?tenant=demo&user=U00000000000000000000000000whole1")
+    await expect(page.locator("body[data-connected=true]")).to_have_count(1)
+    await page.get_by_test_id("composer-input").fill("こんにちは")
+    await page.get_by_test_id("send-button").click()
+    bot = page.get_by_test_id("bubble-bot").last
+    await expect(bot).to_contain_text("デモ市", timeout=15_000)
+    await expect(page.get_by_test_id("quick-reply").first).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "whole-system.png"))

@@ -1,0 +1,36 @@
+"""The handoff room inside the lead's chat router (bot.router.Dispatcher): bot silent while held, back after."""
+
+from __future__ import annotations
+
+import handoff
+from bot.chat import Incoming
+from bot.router import Dispatcher, Rooms
+from bot.users import MemoryUserStore
+from handoff import HandoffDeps, HandoffRoom, RecordingLinePort, RedisHandoffBus, RedisHandoffStore
+from handoff.testing import demo_tenants
+
+TENANT = demo_tenants()["demo"]
+
+
+def said(text: str, n: int = 0) -> Incoming:
+    return Incoming(tenant=TENANT, user_id="U1", kind="text", webhook_event_id=f"e{n}", timestamp_ms=0, text=text, message_id=f"m{n}")
+
+
+async def test_request_hold_and_hand_back_through_the_router(redis):
+    deps = HandoffDeps(store=RedisHandoffStore(redis), bus=RedisHandoffBus(redis), line=RecordingLinePort())
+    dispatcher = Dispatcher(MemoryUserStore(), Rooms(handoff=HandoffRoom(deps)))
+
+    before = await dispatcher.process(said("こんにちは", 1))
+    assert before  # the bot answers normally
+
+    queued = await dispatcher.process(said("人と話したい", 2))
+    assert "番目" in queued[0]["text"]
+    cid = (await deps.store.open_for_user("demo", "U1")).id
+    await handoff.take_over(deps, "demo", cid, "alice")
+
+    assert await dispatcher.process(said("実は悩んでいて", 3)) == []  # held: the bot says nothing
+    assert (await deps.store.transcript("demo", cid))[-1].text == "実は悩んでいて"
+
+    await handoff.hand_back(deps, "demo", cid, "alice", "counsellor")
+    after = await dispatcher.process(said("こんにちは", 4))
+    assert after and after[0]["text"] == before[0]["text"]  # the bot is back

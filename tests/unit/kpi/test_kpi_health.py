@@ -1,0 +1,64 @@
+"""Readiness as a plain async function over probes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kpi.health import MemoryFeedStatus, feeds_probe, nlu_probe, readiness
+
+
+def _const(ok: bool, detail: str = ""):
+    async def probe():
+        return ok, detail
+
+    return probe
+
+
+async def test_ready_only_when_every_probe_passes():
+    status, details = await readiness({"redis": _const(True, "pong"), "nlu": _const(True)})
+    assert status == 200 and details["status"] == "ready"
+    status, details = await readiness({"redis": _const(True), "nlu": _const(False, "down")})
+    assert status == 503 and details["checks"]["nlu"] == {"ok": False, "detail": "down"}
+
+
+async def test_a_hung_or_raising_probe_counts_as_not_ready():
+    async def hangs():
+        await asyncio.sleep(3600)
+
+    async def raises():
+        raise ConnectionError("refused")
+
+    status, details = await readiness({"slow": hangs, "broken": raises}, timeout=0.05)
+    assert status == 503
+    assert details["checks"]["slow"]["ok"] is False and "no answer" in details["checks"]["slow"]["detail"]
+    assert "ConnectionError" in details["checks"]["broken"]["detail"]
+
+
+async def test_nlu_is_ready_with_rasa_or_with_the_fallback():
+    async def up():
+        return True
+
+    async def down():
+        raise OSError("connection refused")
+
+    assert await nlu_probe(up, fallback_active=False)() == (True, "rasa reachable")
+    ok, detail = await nlu_probe(down, fallback_active=lambda: True)()
+    assert ok and "fallback" in detail
+    assert (await nlu_probe(down, fallback_active=False)())[0] is False
+
+
+async def test_feeds_must_have_succeeded_recently():
+    now = [1000.0]
+    status = MemoryFeedStatus(clock=lambda: now[0])
+    probe = feeds_probe(status, ["jma-extra", "jma-eqvol"], max_age_seconds=300, clock=lambda: now[0])
+    ok, detail = await probe()
+    assert not ok and "never" in detail
+    await status.polled("jma-extra", ok=True)
+    await status.polled("jma-eqvol", ok=True)
+    assert (await probe())[0]
+    now[0] += 200
+    await status.polled("jma-eqvol", ok=True)
+    await status.polled("jma-extra", ok=False)  # a failed poll does not count as fresh
+    now[0] += 200
+    ok, detail = await probe()
+    assert not ok and "jma-extra (400s ago)" in detail and "jma-eqvol" not in detail

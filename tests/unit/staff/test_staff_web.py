@@ -1,0 +1,209 @@
+"""Login pages, cookies, CSRF and require_role through real HTTP (aiohttp test server, in-memory store)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Tenant
+from staff import add_staff, fast_policy
+from staff.store import MemoryStaffStore
+from staff.web import SESSION, StaffDeps, require_role, setup
+
+PW = "correct horse battery"
+TENANTS = {t: Tenant(id=t, display_name=n, lg_code=c) for t, n, c in [("demo", "デモ市", "271004"), ("suita", "吹田市", "272051")]}
+
+
+@require_role("supervisor", "counsellor")
+async def tenant_page(request: web.Request) -> web.Response:
+    return web.json_response({"tenant": request[SESSION].tenant})
+
+
+@require_role("supervisor")
+async def post_thing(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+class Clock:
+    now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def env():
+    store = MemoryStaffStore()
+    clock = Clock()
+    policy = fast_policy(clock=clock)
+    await add_staff(store, "demo", "sam", "supervisor", PW, hasher=policy.hasher)
+    await add_staff(store, "demo", "carl", "counsellor", PW, hasher=policy.hasher)
+    await add_staff(store, "suita", "sue", "supervisor", PW, hasher=policy.hasher)
+    app = web.Application()
+    setup(app, StaffDeps(store=store, tenants=TENANTS, policy=policy, cookie_secure=False))
+    app.router.add_get("/t/{tenant}/page", tenant_page)
+    app.router.add_post("/t/{tenant}/thing", post_thing)
+    async with TestClient(TestServer(app)) as client:
+        yield client, store, clock
+
+
+async def _login(client, tenant, user, password=PW, *, with_csrf=True):
+    page = await client.get("/staff/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+    data = {"tenant": tenant, "username": user, "password": password, "next": "/t/%s/page" % tenant}
+    if with_csrf:
+        data["csrf_token"] = token
+    return await client.post("/staff/login", data=data, allow_redirects=False)
+
+
+def _session_csrf(store, client) -> str:
+    raw = client.session.cookie_jar.filter_cookies(client.make_url("/"))["cb_staff"].value
+    tenant, sid = raw.split(".", 1)
+    return store._sessions[(tenant, sid)][0].csrf
+
+
+async def test_login_page_is_japanese_and_escapes(env):
+    client, _, _ = env
+    resp = await client.get("/staff/login?next=%22%3E%3Cscript%3E")
+    body = await resp.text()
+    assert resp.status == 200 and "職員ログイン" in body and "<script>" not in body
+
+
+async def test_login_sets_strict_httponly_cookie_and_redirects(env):
+    client, _, _ = env
+    resp = await _login(client, "demo", "sam")
+    assert resp.status == 303 and resp.headers["Location"] == "/t/demo/page"
+    cookie = resp.cookies["cb_staff"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert (await (await client.get("/t/demo/page")).json()) == {"tenant": "demo"}
+
+
+async def test_session_cookie_is_secure_by_default():
+    store = MemoryStaffStore()
+    policy = fast_policy()
+    await add_staff(store, "demo", "sam", "supervisor", PW, hasher=policy.hasher)
+    app = web.Application()
+    setup(app, StaffDeps(store=store, tenants=TENANTS, policy=policy))
+    async with TestClient(TestServer(app)) as client:
+        page = await client.get("/staff/login")
+        login_cookie = page.cookies["cb_login_csrf"]
+        assert login_cookie["secure"]
+        resp = await client.post(
+            "/staff/login",
+            data={"csrf_token": login_cookie.value, "tenant": "demo", "username": "sam", "password": PW},
+            headers={"Cookie": f"cb_login_csrf={login_cookie.value}"},  # the client will not send Secure cookies over http
+            allow_redirects=False,
+        )
+        assert resp.status == 303 and resp.cookies["cb_staff"]["secure"]
+
+
+async def test_login_without_csrf_is_rejected(env):
+    client, _, _ = env
+    resp = await _login(client, "demo", "sam", with_csrf=False)
+    assert resp.status == 403 and "cb_staff" not in resp.cookies
+
+
+async def test_wrong_password_then_rate_limited(env):
+    client, _, _ = env
+    for _ in range(5):
+        assert (await _login(client, "demo", "carl", "wrong wrong wrong")).status == 401
+    resp = await _login(client, "demo", "carl")
+    assert resp.status == 429 and "しばらく" in await resp.text()
+
+
+async def test_open_redirect_is_refused(env):
+    client, _, _ = env
+    page = await client.get("/staff/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+    resp = await client.post(
+        "/staff/login", data={"csrf_token": token, "tenant": "demo", "username": "sam", "password": PW, "next": "//evil.example/"}, allow_redirects=False
+    )
+    assert resp.headers["Location"] == "/console"
+
+
+async def test_unauthenticated_html_redirects_and_api_gets_401(env):
+    client, _, _ = env
+    resp = await client.get("/t/demo/page", headers={"Accept": "text/html"}, allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"].startswith("/staff/login?next=")
+    assert (await client.get("/t/demo/page", headers={"Accept": "application/json"})).status == 401
+
+
+async def test_other_tenant_url_is_forbidden(env):
+    client, _, _ = env
+    await _login(client, "demo", "sam")
+    assert (await client.get("/t/suita/page")).status == 403
+
+
+async def test_role_is_enforced(env):
+    client, store, _ = env
+    await _login(client, "demo", "carl")
+    token = _session_csrf(store, client)
+    assert (await client.post("/t/demo/thing", headers={"X-CSRF-Token": token})).status == 403
+
+
+async def test_post_needs_the_session_csrf_token(env):
+    client, store, _ = env
+    await _login(client, "demo", "sam")
+    assert (await client.post("/t/demo/thing")).status == 403
+    assert (await client.post("/t/demo/thing", headers={"X-CSRF-Token": "guess"})).status == 403
+    token = _session_csrf(store, client)
+    assert (await client.post("/t/demo/thing", headers={"X-CSRF-Token": token})).status == 200
+    assert (await client.post("/t/demo/thing", data={"csrf_token": token})).status == 200
+
+
+async def test_logout_needs_csrf_and_ends_the_session(env):
+    client, store, _ = env
+    await _login(client, "demo", "sam")
+    assert (await client.post("/staff/logout", allow_redirects=False)).status == 403
+    token = _session_csrf(store, client)
+    resp = await client.post("/staff/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert resp.status == 303
+    assert (await client.get("/t/demo/page")).status == 401
+    assert (await store.audit_log("demo"))[0].action == "logout"
+
+
+async def test_idle_session_is_logged_out(env):
+    client, _, clock = env
+    await _login(client, "demo", "sam")
+    clock.now += 16 * 60
+    assert (await client.get("/t/demo/page")).status == 401
+
+
+async def test_audit_page_for_supervisors(env):
+    client, _, _ = env
+    await _login(client, "demo", "sam")
+    body = await (await client.get("/staff/audit")).text()
+    assert "監査ログ" in body and "login" in body
+
+
+async def test_deps_can_be_bound_at_startup():
+    """The composition root opens Redis in a cleanup_ctx, after routes are registered: bind() then."""
+    from staff.web import bind
+
+    store = MemoryStaffStore()
+    policy = fast_policy()
+    await add_staff(store, "demo", "sam", "supervisor", PW, hasher=policy.hasher)
+    app = web.Application()
+    setup(app)
+    app.router.add_get("/t/{tenant}/page", tenant_page)
+
+    async def ctx(app):
+        bind(app, StaffDeps(store=store, tenants=TENANTS, policy=policy, cookie_secure=False))
+        yield
+
+    app.cleanup_ctx.append(ctx)
+    async with TestClient(TestServer(app)) as client:
+        assert (await _login(client, "demo", "sam")).status == 303
+        assert (await (await client.get("/t/demo/page")).json()) == {"tenant": "demo"}
+
+
+async def test_background_requests_do_not_keep_a_session_alive(env):
+    client, _, clock = env
+    await _login(client, "demo", "sam")
+    clock.now += 10 * 60
+    assert (await client.get("/t/demo/page", headers={"X-Background": "1"})).status == 200  # still valid...
+    clock.now += 6 * 60
+    assert (await client.get("/t/demo/page")).status == 401  # ...but it did not count as activity
