@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	# ja-ginza ships the word vectors the FAQ ranker reads directly; --no-deps: it pins SudachiPy < 0.7 (faq/vectors.py)
+	$(BIN)/pip install -q --no-deps ja-ginza==5.3.0
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -13,8 +13,9 @@ Area keys (``A:`` = everyone located in that unit, ``X:`` = people who chose a �
 
 A query for a city reads ``A:city``; a query for a ward (earthquake telegrams name wards) reads ``A:ward`` and
 ``X:city`` — so city-level subscribers hear about every ward, ward-level subscribers only about theirs.
-Places without a point are also indexed under ``N:`` twins of their ``A:`` keys: a query with a radius *and*
-areas reads those (people who registered the whole area) and the GEO index (people near the point).
+Places without a point are also indexed under ``N:`` twins of their ``A:`` keys for the radius categories
+(``crime``): a police query with a radius *and* areas reads those (people who registered the whole area) and the
+GEO index (people near the point). Other categories keep the plain union of areas and radius.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
-from alerts.categories import CATEGORIES, DEFAULT_CATEGORIES, DEFAULT_THRESHOLD, INTENSITY_THRESHOLDS, expand_query_categories, membership_categories
+from alerts.categories import CATEGORIES, CRIME, DEFAULT_CATEGORIES, DEFAULT_THRESHOLD, INTENSITY_THRESHOLDS, expand_query_categories, membership_categories
 from alerts.geo import Gazetteer, haversine_m
 from bot.users import RedisUserStore, UserStore
 from broadcasts.audience import AudienceQuery, Recipient
 
 MAX_PLACES = 5
+RADIUS_CATEGORIES = frozenset({CRIME})  # categories whose notices come with a radius: only they need N: keys
 SENT_TTL = 3 * 24 * 3600
 RECORD_TAG = "@record:"  # AudienceQuery.categories entry: remember the recipients under this source id
 RECIPIENTS_TAG = "@recipients:"  # AudienceQuery.categories entry: exactly the recipients recorded for a source id
@@ -170,7 +172,7 @@ def index_entries(sub: Subscription, gazetteer: Gazetteer) -> set[tuple[str, str
         return set()
     cats = membership_categories(sub.categories, sub.threshold, sub.notify_lift)
     keys = {k for p in sub.places for k in area_keys_for_place(p, gazetteer)}
-    return {(k, c) for k in keys for c in cats}
+    return {(k, c) for k in keys for c in cats if not k.startswith("N:") or c in RADIUS_CATEGORIES}
 
 
 @dataclass(frozen=True)
@@ -466,10 +468,11 @@ class SubscriptionAudience:
     ``@recipients:<source id>`` resolves to exactly those people (still only active ones; quiet hours do not
     hold back a 取消 of something they already received).
 
-    Area codes alone reach every place in the areas. With a radius as well (police notices), the result is the
-    located places within the radius plus the places registered as a whole municipality/ward in the areas
-    (a located place 3 km away in the same ward is not "near"). Categories narrow (empty = any); only users the ``UserStore`` marks active are yielded; quiet hours drop people unless
-    ``ignore_quiet_hours``; ``all_friends`` yields every active friend whatever they subscribed to.
+    Area codes alone reach every place in the areas. With a radius as well, for ``crime`` (police notices) the
+    result is the located places within the radius plus the places registered as a whole municipality/ward
+    (a located place 3 km away in the same ward is not "near"); for other categories areas and radius are unioned.
+    Categories narrow (empty = any); only users the ``UserStore`` marks active are yielded; quiet hours drop people
+    unless ``ignore_quiet_hours``; ``all_friends`` yields every active friend whatever they subscribed to.
     """
 
     def __init__(
@@ -508,8 +511,13 @@ class SubscriptionAudience:
                 ids |= await self._store.recipients(query.tenant, source_id)
         elif query.area_codes:
             radius = query.center is not None and bool(query.radius_m)
-            keys = area_keys_for_query(query.area_codes, self._g, unlocated_only=radius)
-            ids |= await self._store.members(query.tenant, keys, categories)
+            narrow = tuple(c for c in categories if radius and c in RADIUS_CATEGORIES)
+            wide = tuple(c for c in categories if c not in narrow)
+            if narrow:
+                keys = area_keys_for_query(query.area_codes, self._g, unlocated_only=True)
+                ids |= await self._store.members(query.tenant, keys, narrow)
+            if wide:
+                ids |= await self._store.members(query.tenant, area_keys_for_query(query.area_codes, self._g), wide)
         if query.center is not None and query.radius_m:
             ids |= await self._store.near(query.tenant, query.center[0], query.center[1], query.radius_m, categories)
         if not replay and not query.area_codes and query.center is None:

@@ -53,12 +53,26 @@ def redis_for(settings: Settings) -> Iterator[str]:
         yield handle.url
 
 
+def faq_ports(client: aioredis.Redis, extras: dict[str, Any]):
+    """One FAQ store and live index per process (the web's admin edits and the worker's answers share Redis)."""
+    if "faq_index" not in extras:
+        from faq.index import LiveIndex
+        from faq.store import RedisFaqStore
+        from faq.vectors import load_ginza_vectors
+
+        store = RedisFaqStore(client)
+        extras["faq_store"] = store
+        extras["faq_index"] = LiveIndex(store, vectors=load_ginza_vectors())
+    return extras["faq_store"], extras["faq_index"]
+
+
 async def build_rooms(
     settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, line: LineGateway, users, closers: list, extras: dict, chat: bool
 ) -> Rooms:
     """Wire the feature rooms into the router; rooms get their ports here and nowhere else."""
     import handoff
-    from nlu.intents import CONSULTATION_ROUTES
+    from faq.chat import FaqDeps, FaqRoom
+    from nlu.intents import CONSULTATION_ROUTES, FALLBACK_INTENT, FAQ_TOPICS, OUT_OF_SCOPE
 
     import aiohttp
 
@@ -82,7 +96,12 @@ async def build_rooms(
 
     hd = handoff.HandoffDeps(store=handoff.RedisHandoffStore(client), bus=handoff.RedisHandoffBus(client), line=line)
     extras["handoff"] = hd
-    rooms = Rooms(nlu=nlu, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES))
+
+    faq_store, faq_index = faq_ports(client, extras)
+    faq_room = FaqRoom(
+        FaqDeps(index=faq_index, store=faq_store, topic_labels=FAQ_TOPICS), unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE})
+    )
+    rooms = Rooms(nlu=nlu, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES), faq=faq_room)
 
     async def handoff_housekeeping() -> None:
         await handoff.housekeeping(hd, list(tenants))
@@ -95,15 +114,22 @@ async def build_rooms(
 
 @contextlib.asynccontextmanager
 async def open_container(
-    settings: Settings, redis_url: str, *, line: LineGateway | None = None, chat: bool = False
+    settings: Settings,
+    redis_url: str,
+    *,
+    line: LineGateway | None = None,
+    chat: bool = False,
+    client: aioredis.Redis | None = None,
+    tenants: dict[str, Tenant] | None = None,
+    extras: dict[str, Any] | None = None,
 ) -> AsyncIterator[Container]:
-    tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
+    tenants = tenants if tenants is not None else load_tenants(settings.tenants_path(), demo=settings.demo)
+    client = client if client is not None else aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
     owns_line = line is None
     gateway: LineGateway = line or SdkLineGateway(tenants, settings.line_api_url)
     users = RedisUserStore(client)
     closers: list = []
-    extras: dict[str, Any] = {}
+    extras = extras if extras is not None else {}
     rooms = await build_rooms(settings, tenants, client, gateway, users, closers, extras, chat)
     container = Container(
         settings=settings,
@@ -139,12 +165,21 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     import staff.web
     from bot import webhook
 
-    app = web.Application(client_max_size=settings.webhook_max_body)
+    import faq.admin
+
+    tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
+    extras: dict[str, Any] = {}
+    # the webhook enforces its own 1 MB limit; staff uploads (FAQ CSV) may be larger
+    app = web.Application(client_max_size=max(settings.webhook_max_body, 6 * 1024 * 1024))
+    app[webhook.MAX_BODY] = settings.webhook_max_body
     staff.web.setup(app)
     handoff.web.setup(app)
+    faq_store, faq_index = faq_ports(client, extras)
+    app.add_subapp("/admin/faq", faq.admin.create_app(faq.admin.FaqAdminDeps(store=faq_store, index=faq_index)))
 
     async def container_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with open_container(settings, redis_url, line=line) as container:
+        async with open_container(settings, redis_url, line=line, client=client, tenants=tenants, extras=extras) as container:
             app[CONTAINER] = container
             app[webhook.TENANTS] = container.tenants
             app[webhook.INBOX] = container.inbox

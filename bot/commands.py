@@ -50,6 +50,41 @@ def _nlu_parse(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run_parse(args.text, sys.stdout, nlu_url=settings.nlu_url, no_rasa=args.no_rasa))
 
 
+def _tenant_check(args: argparse.Namespace, container) -> None:
+    if args.tenant not in container.tenants:
+        raise SystemExit(f"civicbot: unknown tenant {args.tenant!r} (known: {', '.join(sorted(container.tenants))})")
+
+
+async def _faq(args: argparse.Namespace, container) -> int:
+    import json
+    import sys
+
+    from bot.bootstrap import faq_ports
+    from faq.io import FaqImportError, export_csv, import_file, search_queries
+
+    _tenant_check(args, container)
+    store, index = faq_ports(container.redis, container.extras)
+    if args.faq_command == "import":
+        try:
+            report = await import_file(store, args.tenant, args.file, who="cli")
+        except FaqImportError as exc:
+            print(f"civicbot faq import: {exc}", file=sys.stderr)
+            return 2
+        print(report.summary())
+        return 1 if report.errors and not (report.created or report.updated or report.unchanged) else 0
+    if args.faq_command == "export":
+        if args.output:
+            with open(args.output, "w", encoding="utf-8-sig", newline="") as out:
+                n = await export_csv(store, args.tenant, out)
+        else:
+            n = await export_csv(store, args.tenant, sys.stdout)
+        print(f"{n} entries exported", file=sys.stderr)
+        return 0
+    async for record in search_queries(index, args.tenant, sys.stdin, top=args.top):
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the rooms' subcommands to the `civicbot` parser."""
     import staff.cli
@@ -64,6 +99,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     np_.add_argument("text")
     np_.add_argument("--no-rasa", action="store_true")
     np_.set_defaults(func=_nlu_parse)
+
+    f = sub.add_parser("faq", help="FAQ import, export and search")
+    fsub = f.add_subparsers(dest="faq_command", required=True)
+    fi = fsub.add_parser("import", help="import a CSV (UTF-8/BOM/Shift_JIS) or JSON file; re-import by ID updates")
+    fi.add_argument("--tenant", required=True)
+    fi.add_argument("file")
+    fe = fsub.add_parser("export", help="export the tenant's FAQ as CSV")
+    fe.add_argument("--tenant", required=True)
+    fe.add_argument("-o", "--output", help="write to a file (UTF-8 with BOM, for Excel) instead of stdout")
+    fs = fsub.add_parser("search", help="read queries one per line on stdin, print JSON lines")
+    fs.add_argument("--tenant", required=True)
+    fs.add_argument("--top", type=int, default=10)
+    f.set_defaults(func=_with_container(_faq))
 
     p = sub.add_parser("staff", help="staff accounts (counsellors, supervisors, editors, admins)")
     staff.cli.add_arguments(p)

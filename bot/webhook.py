@@ -22,6 +22,8 @@ log = logging.getLogger("civicbot.webhook")
 TENANTS = web.AppKey("tenants", dict)
 INBOX = web.AppKey("inbox", Inbox)
 PARSERS = web.AppKey("parsers", dict)
+MAX_BODY = web.AppKey("max_body", int)
+DEFAULT_MAX_BODY = 1024 * 1024
 
 # Event types the worker acts on or records; anything else is acknowledged and ignored.
 HANDLED_TYPES = frozenset({"message", "postback", "follow", "unfollow"})
@@ -44,8 +46,16 @@ async def callback(request: web.Request) -> web.Response:
     signature = request.headers.get("X-Line-Signature")
     if not signature:
         return _json_error(401, "missing X-Line-Signature")
+    limit = request.app.get(MAX_BODY, DEFAULT_MAX_BODY)
+    if request.content_length is not None and request.content_length > limit:
+        return _json_error(413, "request body too large")
     try:
-        raw = await request.read()  # aiohttp enforces client_max_size → 413
+        raw = bytearray()
+        while chunk := await request.content.read(65536):
+            raw += chunk
+            if len(raw) > limit:
+                return _json_error(413, "request body too large")
+        raw = bytes(raw)
     except web.HTTPRequestEntityTooLarge:
         return _json_error(413, "request body too large")
     try:

@@ -69,6 +69,7 @@ class QuotaGuard:
                             "read_at": repr(self._clock()),
                         },
                     )
+                    pipe.hdel(key, "exhausted")  # a fresh reading replaces LINE's last "monthly limit" answer
                     pipe.delete(key + ":lock")
                     await pipe.execute()
                 raw = await self._r.hgetall(key)
@@ -92,6 +93,7 @@ class QuotaGuard:
         key = Keys(tenant).quota
         raw = await self._r.hgetall(key)
         limit = int(raw.get("limit", -1))
+        await self._r.hset(key, "exhausted", repr(self._clock()))
         if limit > 0:
             await self._r.hset(key, "local", max(0, limit - int(raw.get("used", 0))))
         await self._warn(tenant, self._parse(await self._r.hgetall(key)), exhausted=True)
@@ -100,6 +102,8 @@ class QuotaGuard:
         if priority != "routine":
             return False
         st = await self.state(tenant)
+        if await self._r.hexists(Keys(tenant).quota, "exhausted"):
+            return True  # LINE said "monthly limit" since the last reading
         if st.limit is None:
             return False
         return st.used + count > st.limit * (1 - self.policy.reserve_ratio)

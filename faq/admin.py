@@ -26,7 +26,7 @@ import jinja2
 from aiohttp import web
 
 from faq.index import LiveIndex
-from faq.io import EXPORT_COLUMNS, FaqImportError, ParsedFile, _entry_from_fields, import_entries, parse_bytes, write_csv
+from faq.io import EXPORT_COLUMNS, FaqImportError, ParsedFile, entry_from_fields, import_entries, parse_bytes, write_csv
 from faq.models import FaqEntry
 from faq.store import FaqStore, VersionConflict
 from staff import service as staff_service
@@ -152,7 +152,7 @@ async def new_page(request: web.Request) -> web.Response:
 async def new_submit(request: web.Request) -> web.Response:
     deps, session = _deps(request), request[SESSION]
     values = _form_values(await request.post())
-    entry, error = _entry_from_fields(session.tenant, values)
+    entry, error = entry_from_fields(session.tenant, values)
     if entry is not None:
         try:
             await deps.store.put(entry, who=session.username, expected_version=0)
@@ -188,7 +188,7 @@ async def edit_submit(request: web.Request) -> web.Response:
     current = await deps.store.get(session.tenant, entry_id)
     if current is None:
         raise web.HTTPNotFound(text="no such entry")
-    entry, error = _entry_from_fields(session.tenant, values)
+    entry, error = entry_from_fields(session.tenant, values)
     if entry is not None:
         entry.municipality_code, entry.municipality_name = current.municipality_code, current.municipality_name
         try:

@@ -1,8 +1,9 @@
 """FAQ in the chat: answer a resident's question, offer choices when unsure, record 👍/👎.
 
-The router calls ``answer`` only after the NLU's crisis and consultation paths declined the message (those always win).
-Replies are LINE message dicts built with ``bot.chat`` helpers and kept within LINE's limits: ≤ 5 messages per reply,
-≤ 5,000 characters per text, ≤ 13 quick replies, labels ≤ 20 characters, postback data ≤ 300 characters.
+The router calls ``answer`` only after the NLU's crisis and consultation paths declined the message (those always
+win); ``FaqRoom`` adapts ``answer``/``on_postback`` to ``bot.router``'s room protocol. Replies are LINE message dicts
+built with ``bot.chat`` helpers and kept within LINE's limits: ≤ 5 messages per reply, ≤ 5,000 characters per text,
+≤ 13 quick replies, labels ≤ 20 characters, postback data ≤ 300 characters.
 """
 
 from __future__ import annotations
@@ -111,6 +112,12 @@ def classify(hits: list[Hit], policy: ConfidencePolicy) -> str:
 
 
 async def answer(incoming: Incoming, query: str, topic_intent: str | None, deps: FaqDeps) -> list[dict]:
+    """Reply to a resident's question: the answer, a choice of three questions, or an honest 'not found'."""
+    return (await respond(incoming, query, topic_intent, deps))[1]
+
+
+async def respond(incoming: Incoming, query: str, topic_intent: str | None, deps: FaqDeps) -> tuple[str, list[dict]]:
+    """Like ``answer`` but also says which case it was ("answer", "choices", "nothing")."""
     tenant = incoming.tenant.id
     topic = deps.topic_labels.get(topic_intent, topic_intent) if topic_intent else None
     hits = await deps.index.search(tenant, query, 5, topic=topic)
@@ -119,13 +126,14 @@ async def answer(incoming: Incoming, query: str, topic_intent: str | None, deps:
     if verdict == "answer":
         entry = await deps.index.entry(tenant, hits[0].id)
         if entry is not None:
-            return answer_messages(entry, qhash)
-    if verdict in ("answer", "choices"):
+            return verdict, answer_messages(entry, qhash)
+        verdict = "choices"
+    if verdict == "choices":
         choices = [
             qr_postback(_label(h.question), postback_data("faq", "show", id=h.id, q=qhash), h.question[:300])
             for h in hits[:3]
         ]
-        return [
+        return verdict, [
             text(
                 "お探しの内容は次のどれかに近いですか？\n"
                 + "\n".join(f"・{h.question}" for h in hits[:3])
@@ -133,13 +141,41 @@ async def answer(incoming: Incoming, query: str, topic_intent: str | None, deps:
                 [*choices, *_handoff_replies()],
             )
         ]
-    return [
+    return verdict, [
         text(
             "すみません、そのご質問に合う回答が見つかりませんでした。\n"
             "言い方を変えてもう一度送っていただくか、相談窓口や職員におつなぎすることもできます。",
             _handoff_replies(),
         )
     ]
+
+
+class FaqRoom:
+    """The FAQ room as ``bot.router`` sees it (``on_text(incoming, parse)``, ``on_postback(incoming, data)``).
+
+    Takes a text only when the NLU says it is an FAQ topic (then it always replies, honestly if nothing matches), or
+    when the NLU is unsure/absent and the FAQ has at least candidates to show; consultation and control intents are
+    never taken, so those paths (and the crisis middleware before them) always win.
+    """
+
+    def __init__(self, deps: FaqDeps, unsure_intents: frozenset[str] = frozenset({"nlu_fallback", "out_of_scope"})):
+        self.deps = deps
+        self.unsure_intents = unsure_intents  # pass {nlu.intents.FALLBACK_INTENT, nlu.intents.OUT_OF_SCOPE}
+
+    async def on_text(self, incoming: Incoming, parse: object) -> list[dict] | None:
+        query = (incoming.text or "").strip()
+        if not query:
+            return None
+        intent = getattr(parse, "intent", None)
+        if intent is not None and intent in self.deps.topic_labels:
+            return await answer(incoming, query, intent, self.deps)
+        if intent is None or intent in self.unsure_intents:
+            verdict, messages = await respond(incoming, query, None, self.deps)
+            return None if verdict == "nothing" else messages
+        return None
+
+    async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None:
+        return await on_postback(incoming, data, self.deps)
 
 
 async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dict]:

@@ -132,7 +132,7 @@ def _unquote_formula(cell: str) -> str:
     return cell
 
 
-def _entry_from_fields(tenant: str, values: dict[str, str]) -> tuple[FaqEntry | None, str | None]:
+def entry_from_fields(tenant: str, values: dict[str, str]) -> tuple[FaqEntry | None, str | None]:
     values = {k: _unquote_formula((v or "").strip()) for k, v in values.items()}
     missing = [REQUIRED[k] for k in ("id", "question", "answer") if not values.get(k)]
     if missing:
@@ -158,7 +158,7 @@ def _entry_from_fields(tenant: str, values: dict[str, str]) -> tuple[FaqEntry | 
 def _collect(tenant: str, rows: Iterable[tuple[int, dict[str, str]]], encoding: str) -> ParsedFile:
     parsed = ParsedFile([], [], encoding)
     for line, values in rows:
-        entry, error = _entry_from_fields(tenant, values)
+        entry, error = entry_from_fields(tenant, values)
         if error:
             parsed.errors.append(RowError(line, error))
             continue

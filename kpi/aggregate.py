@@ -22,9 +22,13 @@ How totals are kept from giving suppressed cells away (the design choice, docume
 4. Alert counts and broadcast counts are not counts of people and are published exactly. Medians/p95 of waiting
    times are published only when at least 5 waits are in the window (a single person's wait is not shown).
 
-Residual risk, accepted: "today" is live, so watching a today-cell change reveals when something happened (the web
-layer caches for a minute); and which breakdown keys appear at all (e.g. a category seen in the period) is visible —
-pass a fixed vocabulary to ``publish_day`` to hide that too.
+Residual risks, accepted and documented:
+* consecutive days' snapshots (friends, subscribers, by language/area) differ by the day's net change, which may be
+  small — the price of publishing the friends count at all (the daily follow/block flows are therefore not
+  published, see ``kpi.opendata``);
+* "today" is live, so watching a today-cell change reveals when something happened (the web layer caches for
+  ``cache_seconds``);
+* a breakdown key outside the fixed vocabulary (``BASE_VOCAB`` + the tenant's areas) appears only on days it occurs.
 """
 
 from __future__ import annotations

@@ -75,8 +75,8 @@ def _anchor(i: int, n: int) -> str:
     return "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
 
 
-def _date_label(d: dt.date, lang: str) -> str:
-    return f"{d.month}/{d.day}"
+def _date_label(d: dt.date, lang: str, long: bool = False) -> str:
+    return f"{d.year}/{d.month}/{d.day}" if long else f"{d.month}/{d.day}"
 
 
 def time_bars(days: Sequence[dt.date], cells: Sequence[Cell | None], *, label: str, lang: str = "ja", chart_id: str = "c") -> Markup:
@@ -108,7 +108,7 @@ def time_bars(days: Sequence[dt.date], cells: Sequence[Cell | None], *, label: s
     for i in ticks:
         if i < len(days):
             x = left + i * step + step / 2
-            body.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{_anchor(i, n)}" font-size="12" fill="{MUTED}">{_date_label(days[i], lang)}</text>')
+            body.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{_anchor(i, n)}" font-size="12" fill="{MUTED}">{_date_label(days[i], lang, len(days) > 90)}</text>')
     return _svg(width, height, label, body, pid)
 
 
@@ -145,7 +145,7 @@ def time_line(days: Sequence[dt.date], cells: Sequence[Cell | None], *, label: s
     ticks = sorted({0, len(days) // 2, len(days) - 1}) if len(days) > 2 else list(range(len(days)))
     for i in ticks:
         x, _ = xy(i, 0)
-        body.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{_anchor(i, len(days))}" font-size="12" fill="{MUTED}">{_date_label(days[i], lang)}</text>')
+        body.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{_anchor(i, len(days))}" font-size="12" fill="{MUTED}">{_date_label(days[i], lang, len(days) > 90)}</text>')
     return _svg(width, height, label, body, pid)
 
 

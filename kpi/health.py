@@ -38,9 +38,11 @@ async def readiness(probes: Mapping[str, Probe], timeout: float = 2.0) -> tuple[
     return (200 if ready else 503), {"status": "ready" if ready else "not ready", "checks": checks}
 
 
-def readyz_handler(probes: Mapping[str, Probe], timeout: float = 2.0):
+def readyz_handler(probes: Mapping[str, Probe] | Callable[[web.Request], Mapping[str, Probe]], timeout: float = 2.0):
+    """``GET /readyz``. ``probes`` may be a callable of the request, for probes built from app state at startup."""
+
     async def handler(request: web.Request) -> web.Response:
-        status, details = await readiness(probes, timeout)
+        status, details = await readiness(probes(request) if callable(probes) else probes, timeout)
         resp = web.json_response(details, status=status)
         resp.headers["Cache-Control"] = "no-store"
         return resp

@@ -4,6 +4,9 @@ One column list (``COLUMNS``) drives the CSV header, the JSON rows and ``schema.
 A count column holds an integer, 「5未満」 (fewer than 5 people; the exact count is never published) or 「秘匿」
 (withheld so that a 「5未満」 cell cannot be recovered from a total). Rows are one tenant-day each; a prefecture-wide
 file is the tenants' rows together — never an exact sum over tenants (see ``kpi.aggregate``).
+
+Daily follows/blocks (``friends_added``/``friends_removed``) are recorded but not published: next to the daily
+friends count they would pin small flows (friends 37 → 33 with both flows 「5未満」 means 4 blocks, 0 follows).
 """
 
 from __future__ import annotations
@@ -45,8 +48,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("date", "日付", "Date", "date", "Calendar day in Japan Standard Time (YYYY-MM-DD)."),
     Column("friends", "友だち数", "LINE friends", "count", "Friends of the channel at the day's last snapshot; empty when none was taken.", R.SNAP_FRIENDS),
     Column("subscribers", "防災情報の登録者数", "Alert subscribers", "count", "Residents subscribed to alerts at the day's last snapshot.", R.SNAP_SUBSCRIBERS),
-    Column("friends_added", "友だち追加数", "Friends added", "count", "Follow events that day.", R.FRIENDS_ADDED),
-    Column("friends_removed", "ブロック数", "Friends removed", "count", "Unfollow (block) events that day.", R.FRIENDS_REMOVED),
     Column("messages", "受信メッセージ数", "Messages received", "count", "Messages and button presses received from residents.", R.MESSAGES),
     Column("faq_answered", "FAQ回答数", "FAQ answers", "count", "Questions answered from the FAQ.", R.FAQ_ANSWERED),
     Column("faq_resolved", "FAQ自己解決数", "FAQ self-resolved", "count", "FAQ answers after which the resident needed no further help.", R.FAQ_RESOLVED),

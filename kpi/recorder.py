@@ -97,15 +97,21 @@ class DayStats:
     counters: dict[str, int] = field(default_factory=dict)
     hist: dict[str, list[int]] = field(default_factory=dict)
     snapshot: dict[str, int] | None = None
+    _split: tuple[dict, dict] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _parts(self) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+        if self._split is None:
+            self._split = (_by_prefix(self.counters), _by_prefix(self.snapshot or {}))
+        return self._split
 
     def get(self, name: str) -> int:
         return self.counters.get(name, 0)
 
     def breakdown(self, name: str) -> dict[str, int]:
-        return dict(_by_prefix(self.counters).get(name, {}))
+        return dict(self._parts()[0].get(name, {}))
 
     def snap_breakdown(self, name: str) -> dict[str, int]:
-        return dict(_by_prefix(self.snapshot or {}).get(name, {}))
+        return dict(self._parts()[1].get(name, {}))
 
     def histogram(self, name: str) -> list[int]:
         return self.hist.get(name) or [0] * (len(BUCKETS) + 1)

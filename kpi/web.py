@@ -2,7 +2,8 @@
 
 No login, no JavaScript, no third-party requests: HTML from Jinja2 with server-side SVG charts and one local
 stylesheet, so the page works on a phone and under a strict CSP. Japanese first; ``?lang=en`` switches to English.
-Wire with ``kpi.web.setup(app, KpiWebDeps(recorder=..., tenants=container.tenants))``.
+Wire with ``kpi.web.setup(app)`` when building the app and ``kpi.web.bind(app, KpiWebDeps(recorder=...,
+tenants=container.tenants))`` once the container is open (or pass the deps to ``setup`` directly).
 """
 
 from __future__ import annotations
@@ -57,11 +58,19 @@ class KpiWebDeps:
         return {tid: vocabulary(self.areas_of(tid)) for tid in tenant_ids}
 
 
-KPI_WEB = web.AppKey("kpi_web", KpiWebDeps)
+@dataclass
+class KpiWebSlot:
+    """Holds the deps; filled at setup or later by ``bind`` (e.g. from a cleanup_ctx once Redis is open)."""
+
+    deps: KpiWebDeps | None = None
 
 
-def setup(app: web.Application, deps: KpiWebDeps) -> None:
-    app[KPI_WEB] = deps
+KPI_WEB = web.AppKey("kpi_web", KpiWebSlot)
+
+
+def setup(app: web.Application, deps: KpiWebDeps | None = None) -> None:
+    """Add the routes. Pass ``deps`` now, or call ``bind(app, deps)`` later (before the first request)."""
+    app[KPI_WEB] = KpiWebSlot(deps)
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), app_key=KPI_JINJA, autoescape=True)
     env.globals.update(t=t, key_label=key_label, duration=labels.duration)
     r = app.router
@@ -74,8 +83,15 @@ def setup(app: web.Application, deps: KpiWebDeps) -> None:
     r.add_static("/kpi-static", HERE / "static")
 
 
+def bind(app: web.Application, deps: KpiWebDeps) -> None:
+    app[KPI_WEB].deps = deps
+
+
 def _deps(request: web.Request) -> KpiWebDeps:
-    return request.config_dict[KPI_WEB]
+    deps = request.config_dict[KPI_WEB].deps
+    if deps is None:
+        raise web.HTTPServiceUnavailable(text="starting")
+    return deps
 
 
 async def cached(deps: KpiWebDeps, key: tuple, make: Callable[[], Any], ttl: float | None = None) -> Any:

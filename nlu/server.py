@@ -55,7 +55,7 @@ def train_quick_model(out_dir: Path, *, epochs: int = 12, venv: Path = DEFAULT_V
         "    constrain_similarities: true\n    random_seed: 42\n"
         "  - name: RegexEntityExtractor\n    use_lookup_tables: true\n    use_regexes: true\n"
         "    use_word_boundaries: false\n"
-        "  - name: FallbackClassifier\n    threshold: 0.3\npolicies: []\n",
+        "  - name: FallbackClassifier\n    threshold: 0.5\npolicies: []\n",
         encoding="utf-8",
     )
     subprocess.run(

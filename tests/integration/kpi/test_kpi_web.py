@@ -146,3 +146,14 @@ async def test_dashboard_shows_todays_new_events_while_past_days_stay_cached(red
     view = await load_view(deps, "osaka", "7d")
     assert view.totals[R.MESSAGES] == Cell(11, "partial")
     assert [c.public() for c in view.series[R.MESSAGES]][-2:] == [6, 5]
+
+
+async def test_routes_can_be_added_before_the_deps_exist(redis):
+    from kpi.web import bind
+
+    app = web.Application()
+    setup(app)  # routes at build time; Redis is opened later in a cleanup_ctx
+    async with TestClient(TestServer(app)) as c:
+        assert (await c.get("/dashboard")).status == 503
+        bind(app, KpiWebDeps(recorder=RedisKpiRecorder(redis), tenants={"osaka": tenant("osaka", lg_code="271004")}))
+        assert (await c.get("/dashboard")).status == 200

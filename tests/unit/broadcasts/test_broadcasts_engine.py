@@ -162,7 +162,8 @@ async def test_crashed_worker_batches_are_reclaimed_and_sent_once(deliverer, red
     ids = await add_users(users, "t1", 3000)  # 6 batches
     line.queue("hang", "hang")  # worker A: two requests delivered, then A dies before hearing back
     job_id = await deliverer.submit(job())
-    a = Running(make_worker(redis, line, users, name="A"))
+    patient = FAST.__class__(**{**FAST.__dict__, "reclaim_idle_seconds": 60})  # A never reclaims its own hung work
+    a = Running(make_worker(redis, line, users, name="A", options=patient))
     await wait_for(lambda: _requests_at_least(line, 6))
     await a.crash()
     pending = await redis.xpending(Keys("t1").batches("routine"), "delivery")
@@ -203,8 +204,9 @@ async def test_planner_crash_is_taken_over_without_duplicates(deliverer, redis, 
     ids = await add_users(users, "t1", 3000)
     audience = StallingAudience(ids, stall_after=1300)  # 2 batches committed, 300 recipients in limbo
     opts = FAST.__class__(**{**FAST.__dict__, "plan_chunk": 1})
+    patient = FAST.__class__(**{**FAST.__dict__, "plan_chunk": 1, "reclaim_idle_seconds": 60})
     job_id = await deliverer.submit(job())
-    a = Running(make_worker(redis, line, users, audience=audience, options=opts, name="A"))
+    a = Running(make_worker(redis, line, users, audience=audience, options=patient, name="A"))
     await wait_for(lambda: _requests_at_least(line, 2))
     await a.crash()
     b = Running(make_worker(redis, line, users, audience=audience, options=opts, name="B"))

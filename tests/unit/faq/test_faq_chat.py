@@ -124,3 +124,23 @@ async def test_nlu_topic_steers_the_choices(deps):
 
     assert (await first_choice("faq_childcare")).startswith(("kosodate", "hoiku"))
     assert not (await first_choice(None)).startswith(("kosodate", "hoiku"))  # a prior, visible only with the topic
+
+
+async def test_room_takes_faq_topics_and_unsure_texts_only(deps):
+    from types import SimpleNamespace
+
+    from faq.chat import FaqRoom
+
+    deps.topic_labels = {"faq_garbage": "ごみ・リサイクル"}
+    room = FaqRoom(deps)
+    ev = incoming()
+    ev.text = "粗大ゴミの申し込み方法を教えて"
+    assert "粗大ごみ受付センター" in (await room.on_text(ev, SimpleNamespace(intent="faq_garbage")))[0]["text"]
+    assert await room.on_text(ev, SimpleNamespace(intent="consult_dv")) is None  # consultations always win
+    assert await room.on_text(ev, SimpleNamespace(intent="nlu_fallback")) is not None
+    ev.text = "ｘｙｚｚｙ"
+    assert await room.on_text(ev, SimpleNamespace(intent="nlu_fallback")) is None  # nothing: let others answer
+    said = await room.on_text(ev, SimpleNamespace(intent="faq_garbage"))
+    assert "見つかりませんでした" in said[0]["text"]  # an FAQ question gets an honest answer
+    shown = await room.on_postback(ev, {"room": "faq", "action": "show", "id": "gomi-001"})
+    assert shown[0]["text"].startswith("Q. 燃えるごみ")

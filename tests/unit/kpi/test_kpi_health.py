@@ -62,3 +62,24 @@ async def test_feeds_must_have_succeeded_recently():
     now[0] += 200
     ok, detail = await probe()
     assert not ok and "jma-extra (400s ago)" in detail and "jma-eqvol" not in detail
+
+
+async def test_readyz_handler_answers_503_with_details():
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from kpi.health import readyz_handler
+
+    state = {"redis": True}
+
+    def probes(request):
+        return {"redis": _const(state["redis"], "pong" if state["redis"] else "refused")}
+
+    app = web.Application()
+    app.router.add_get("/readyz", readyz_handler(probes))
+    async with TestClient(TestServer(app)) as client:
+        ok = await client.get("/readyz")
+        assert ok.status == 200 and (await ok.json())["status"] == "ready"
+        state["redis"] = False
+        bad = await client.get("/readyz")
+        assert bad.status == 503 and (await bad.json())["checks"]["redis"] == {"ok": False, "detail": "refused"}

@@ -41,3 +41,29 @@ def test_notice_like_text(body, subject):
     p = geocode(n.place_text, G, hint=n.municipality_hint)
     assert p.precision in ("town", "municipality", "none")
     assert (p.lat is None) == (p.precision == "none")
+
+
+HEADERS = st.sampled_from([
+    b"Subject: =?utf-8?b?5aOw44GL44GR?=", b"Subject: =?iso-2022-jp?b?GyRCQmc6ZRsoQg==?=", b"Subject: =?x-bad?q?=FF?=",
+    b"Subject: =?utf-8?b?!!!?=", b"Content-Type: text/plain; charset=\"iso-2022-jp\"", b"Content-Type: text/plain; charset*=utf-8''%FF",
+    b"Content-Type: multipart/mixed; boundary=\"b\"", b"Content-Type: text/html; charset=shift_jis",
+    b"Content-Transfer-Encoding: base64", b"Content-Transfer-Encoding: quoted-printable", b"Content-Transfer-Encoding: x-uue",
+    b"Content-Disposition: attachment; filename=\"a.bin\"", b"Date: Thu, 31 Feb 2026 25:61:00 +9900", b"Date: yesterday",
+    b"Message-ID: <\x00>", b"From: =?utf-8?q?=E5=A4=A7=0D=0ABcc:_x?= <a@b>",
+])
+BODIES = st.sampled_from([
+    b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", b"--b--\r\n", b"=E5=A3=B0=\r\n", b"5aOw44GL44GR\r\n",
+    "■声かけ\n11月1日午後3時頃、大阪市北区梅田1丁目付近で、男が声をかける事案が発生しました。\n".encode("utf-8"),
+    "■声かけ\n本日、堺市堺区南瓦町付近で事案が発生しました。\n".encode("cp932"), b"<p>&#x58f0;</p><script>", b"\x1b$B@<\x1b(B",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(HEADERS, max_size=6), st.lists(BODIES | st.binary(max_size=40), max_size=8))
+def test_mime_shaped_mail(headers, bodies):
+    data = b"\r\n".join(headers) + b"\r\n\r\n" + b"".join(bodies)
+    try:
+        n = parse_mail(data, received_at=REF)
+    except NoticeError:
+        return
+    assert "\n" not in n.subject and "\r" not in n.subject
