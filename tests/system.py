@@ -76,6 +76,18 @@ class System:
             wait_http(self.emulator + "/_emulator/stats")
         elif name == "web":
             wait_http(self.web + "/healthz")
+        elif name == "worker":
+            self._wait_log(name, "worker started")
+
+    def _wait_log(self, name: str, needle: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.log(name).split("worker stopped")[-1]:
+                return
+            if self.procs[name].poll() is not None:
+                raise RuntimeError(f"{name} exited: {self.log(name)[-2000:]}")
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} not ready after {timeout} s")
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name, None)
@@ -112,7 +124,7 @@ class System:
     def messages_to(self, user: str) -> list[dict]:
         return self.get(f"/_emulator/messages?to={user}")
 
-    def wait_messages(self, user: str, count: int, timeout: float = 15) -> list[dict]:
+    def wait_messages(self, user: str, count: int, timeout: float = 30) -> list[dict]:
         deadline = time.monotonic() + timeout
         got: list[dict] = []
         while time.monotonic() < deadline:
