@@ -281,14 +281,15 @@ class RedisSubscriptionStore:
     * ``cb:{t}:alerts:sub:<user>`` — the subscription as JSON (string)
     * ``cb:{t}:alerts:m:<area key>:<category>`` — membership set of user ids
     * ``cb:{t}:alerts:geo`` — GEO index, members ``<user>|<place id>``
-    * ``cb:{t}:alerts:profile`` — hash user → ``language|quiet hours`` (targeting reads only this)
+    * ``cb:{t}:alerts:profile`` — hash user → ``language|quiet hours``
+    * ``cb:{t}:alerts:lang:<language>`` / ``cb:{t}:alerts:quiet:<window>`` (+ ``quietwins``) — sets that let
+      targeting filter by language and quiet hours with set operations (``target_recipients``)
     * ``cb:{t}:alerts:users`` — set of subscribed user ids (count, admin)
     """
 
     def __init__(self, client: aioredis.Redis, gazetteer: Gazetteer) -> None:
         self._r = client
         self._g = gazetteer
-        self._scan = client.register_script(_SCAN_PROFILES)
 
     @classmethod
     def from_url(cls, url: str, gazetteer: Gazetteer) -> "RedisSubscriptionStore":
@@ -327,6 +328,14 @@ class RedisSubscriptionStore:
                 for p in sub.places:
                     if p.lat is not None and p.lng is not None:
                         pipe.geoadd(self._k(t, "geo"), (p.lng, p.lat, f"{uid}|{p.id}"))
+            if old:
+                pipe.srem(self._k(t, f"lang:{old.language}"), uid)
+                if old.quiet_hours:
+                    pipe.srem(self._k(t, f"quiet:{old.quiet_hours.encode()}"), uid)
+            pipe.sadd(self._k(t, f"lang:{sub.language}"), uid)
+            if sub.quiet_hours:
+                pipe.sadd(self._k(t, f"quiet:{sub.quiet_hours.encode()}"), uid)
+                pipe.sadd(self._k(t, "quietwins"), sub.quiet_hours.encode())
             pipe.set(doc, sub.to_json())
             pipe.hset(self._k(t, "profile"), uid, _encode_profile(sub))
             pipe.sadd(self._k(t, "users"), uid)
@@ -341,6 +350,9 @@ class RedisSubscriptionStore:
                     pipe.srem(self._k(tenant, f"m:{key}:{cat}"), user_id)
                 for p in old.places:
                     pipe.zrem(self._k(tenant, "geo"), f"{user_id}|{p.id}")
+                pipe.srem(self._k(tenant, f"lang:{old.language}"), user_id)
+                if old.quiet_hours:
+                    pipe.srem(self._k(tenant, f"quiet:{old.quiet_hours.encode()}"), user_id)
             pipe.delete(self._k(tenant, f"sub:{user_id}"))
             pipe.hdel(self._k(tenant, "profile"), user_id)
             pipe.srem(self._k(tenant, "users"), user_id)
@@ -384,35 +396,56 @@ class RedisSubscriptionStore:
     async def count(self, tenant: str) -> int:
         return int(await self._r.scard(self._k(tenant, "users")))
 
-    async def target_batches(
-        self, tenant: str, area_keys: list[str], categories: tuple[str, ...], active_key: str | None, batch: int = _BATCH
-    ) -> AsyncIterator[list[tuple[str, Profile]]]:
-        """Targeting without shipping ids back and forth: SUNIONSTORE the membership sets, SINTERSTORE with the
-        active-users set (same hash tag), then page through it with a script that returns (id, profile) pairs."""
+    async def target_recipients(
+        self,
+        tenant: str,
+        area_keys: list[str],
+        categories: tuple[str, ...],
+        *,
+        active_key: str | None,
+        languages: tuple[str, ...],
+        quiet_now: dt.datetime | None,
+        batch: int = _BATCH,
+    ) -> AsyncIterator[list[tuple[str, str]]]:
+        """Targeting as set algebra inside Redis, ids shipped once: SUNIONSTORE the membership sets, intersect
+        with the active users (same hash tag), subtract the quiet-hours windows in force at ``quiet_now``
+        (None = emergencies: no subtraction), then per language intersect and page with SSCAN. Yields
+        (user id, language) batches."""
         keys = [self._k(tenant, f"m:{k}:{c}") for k in area_keys for c in categories]
         if not keys:
             return
+        quiet_keys: list[str] = []
+        if quiet_now is not None:
+            for raw in await self._r.smembers(self._k(tenant, "quietwins")):
+                window = QuietHours.decode(raw)
+                if window is not None and window.contains(quiet_now):
+                    quiet_keys.append(self._k(tenant, f"quiet:{raw}"))
         tmp = self._k(tenant, f"tmp:{uuid.uuid4().hex}")
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.sunionstore(tmp, keys)
-            if active_key:
-                pipe.sinterstore(tmp, [tmp, active_key])
-            pipe.expire(tmp, 300)
-            await pipe.execute()
-        seen: set[str] = set()
+        per_lang = {lang: f"{tmp}:{lang}" for lang in languages}
         try:
-            cursor = "0"
-            while True:
-                res = await self._scan(keys=[tmp, self._k(tenant, "profile")], args=[cursor, batch])
-                cursor = str(res[0])
-                fresh = [(uid, raw) for uid, raw in zip(res[1::2], res[2::2]) if raw and uid not in seen]
-                seen.update(uid for uid, _ in fresh)
-                if fresh:
-                    yield [(uid, _decode_profile(raw)) for uid, raw in fresh]
-                if cursor == "0":
-                    break
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.sunionstore(tmp, keys)
+                if active_key:
+                    pipe.sinterstore(tmp, [tmp, active_key])
+                if quiet_keys:
+                    pipe.sdiffstore(tmp, [tmp, *quiet_keys])
+                for lang, key in per_lang.items():
+                    pipe.sinterstore(key, [tmp, self._k(tenant, f"lang:{lang}")])
+                    pipe.expire(key, 300)
+                await pipe.execute()
+            for lang, key in per_lang.items():
+                seen: set[str] = set()
+                cursor = 0
+                while True:
+                    cursor, ids = await self._r.sscan(key, cursor, count=batch)
+                    fresh = [uid for uid in ids if uid not in seen]
+                    seen.update(fresh)
+                    if fresh:
+                        yield [(uid, lang) for uid in fresh]
+                    if cursor == 0:
+                        break
         finally:
-            await self._r.delete(tmp)
+            await self._r.delete(tmp, *per_lang.values())
 
     async def record_recipients(self, tenant: str, source_id: str, user_ids: list[str]) -> None:
         if not user_ids:
@@ -429,17 +462,6 @@ class RedisSubscriptionStore:
     async def has_members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> bool:
         keys = [self._k(tenant, f"m:{k}:{c}") for k in area_keys for c in categories]
         return bool(keys) and int(await self._r.exists(*keys)) > 0
-
-
-_SCAN_PROFILES = """
-local res = redis.call('SSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
-local out = {res[1]}
-for _, uid in ipairs(res[2]) do
-  out[#out + 1] = uid
-  out[#out + 1] = redis.call('HGET', KEYS[2], uid) or ''
-end
-return out
-"""
 
 
 def _encode_profile(sub: Subscription) -> str:
@@ -500,9 +522,17 @@ class SubscriptionAudience:
         categories = expand_query_categories(plain) if plain else expand_query_categories(CATEGORIES)
         if self._fast and not replay and query.center is None:
             keys = area_keys_for_query(query.area_codes, self._g) if query.area_codes else [f"A:{m.jis5}" for m in self._g.municipalities()]
-            batches = self._store.target_batches(query.tenant, keys, categories, self._users._active(query.tenant))  # type: ignore[attr-defined]
+            batches = self._store.target_recipients(  # type: ignore[attr-defined]
+                query.tenant, keys, categories,
+                active_key=self._users._active(query.tenant),  # type: ignore[attr-defined]
+                languages=tuple(query.languages) or LANGUAGES,
+                quiet_now=None if query.ignore_quiet_hours else self._clock(),
+            )
             async for batch in batches:
-                for r in await self._choose(query, batch, record, replay=False):
+                chosen = [Recipient(uid, lang) for uid, lang in batch]
+                for source_id in record:
+                    await self._store.record_recipients(query.tenant, source_id, [uid for uid, _ in batch])
+                for r in chosen:
                     yield r
             return
         ids: set[str] = set()

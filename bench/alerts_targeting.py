@@ -5,7 +5,8 @@
 Subscribers are spread over Osaka's municipalities/wards in proportion to their 町丁目 counts, each with one
 place, the default categories and 震度4; 10 % have quiet hours and every 50th is inactive. The store layout is
 exactly ``RedisSubscriptionStore``'s (written in bulk through ``index_entries``). Measured: the full
-``SubscriptionAudience.resolve`` (membership union + active check + language/quiet-hours profile) for one
+``SubscriptionAudience.resolve`` (membership union, active users, quiet hours and language as set operations
+in Redis, then Recipient objects in Python) for one
 municipality, one ward (earthquake, ward+city rollup) and the whole of 大阪市. Baseline (same run): the bare
 Redis SUNION of the same membership keys — the floor any implementation of this layout pays.
 Target: ≤ 200 ms for one area among 1,000,000 subscribers.
@@ -56,6 +57,8 @@ async def load(r: aioredis.Redis, g: Gazetteer, n: int) -> None:
     total = sum(weights)
     members: dict[str, list[str]] = defaultdict(list)
     profiles: dict[str, str] = {}
+    by_lang: dict[str, list[str]] = defaultdict(list)
+    quiet_ids: list[str] = []
     active: list[str] = []
     quiet = QuietHours("22:00", "07:00")
     i = 0
@@ -70,6 +73,9 @@ async def load(r: aioredis.Redis, g: Gazetteer, n: int) -> None:
             template.quiet_hours = quiet if i % 10 == 0 else None
             template.language = ("ja", "en", "zh-Hans", "ko", "vi", "ja")[i % 6]
             profiles[uid] = _encode_profile(template)
+            by_lang[template.language].append(uid)
+            if template.quiet_hours:
+                quiet_ids.append(uid)
             if i % 50:
                 active.append(uid)
             i += 1
@@ -80,9 +86,17 @@ async def load(r: aioredis.Redis, g: Gazetteer, n: int) -> None:
     items = list(profiles.items())
     for j in range(0, len(items), chunk):
         await r.hset(f"cb:{{{T}}}:alerts:profile", mapping=dict(items[j : j + chunk]))
+    for lang, uids in by_lang.items():
+        members[f"cb:{{{T}}}:alerts:lang:{lang}"] = uids
+    members[f"cb:{{{T}}}:alerts:quiet:{quiet.encode()}"] = quiet_ids
+    members[f"cb:{{{T}}}:alerts:quietwins"] = [quiet.encode()]
+    for key in [k for k in members if ":lang:" in k or ":quiet" in k]:
+        for j in range(0, len(members[key]), chunk):
+            await r.sadd(key, *members[key][j : j + chunk])
     for j in range(0, len(active), chunk):
         await r.sadd(f"cb:{{{T}}}:users:active", *active[j : j + chunk])
-    print(f"loaded {i:,} subscribers, {sum(len(v) for v in members.values()):,} membership entries, {len(members)} keys")
+    index = {k: v for k, v in members.items() if ":m:" in k}
+    print(f"loaded {i:,} subscribers, {sum(len(v) for v in index.values()):,} membership entries, {len(index)} keys")
 
 
 async def run(url: str, n: int, repeat: int) -> None:

@@ -20,7 +20,7 @@ from bot.inbox import RedisInbox
 from bot.leases import RedisLeases
 from bot.line import LineGateway, SdkLineGateway
 from bot.redis_server import embedded_redis
-from bot.router import Dispatcher, Rooms
+from bot.router import Dispatcher, Rooms, default_middlewares
 from bot.users import RedisUserStore
 
 log = logging.getLogger("civicbot.bootstrap")
@@ -130,6 +130,10 @@ async def open_container(
     users = RedisUserStore(client)
     closers: list = []
     extras = extras if extras is not None else {}
+    from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
+    from kpi.service import kpi_middleware
+
+    kpi = extras.setdefault("kpi", BestEffortRecorder(RedisKpiRecorder(client)))  # a KPI outage never blocks a resident
     rooms = await build_rooms(settings, tenants, client, gateway, users, closers, extras, chat)
     container = Container(
         settings=settings,
@@ -140,7 +144,7 @@ async def open_container(
         leases=RedisLeases(client),
         line=gateway,
         rooms=rooms,
-        dispatcher=Dispatcher(users, rooms),
+        dispatcher=Dispatcher(users, rooms, middlewares=[kpi_middleware(kpi), *default_middlewares()]),
         extras=extras,
         _closers=closers,
     )
@@ -156,6 +160,7 @@ async def open_container(
 
 
 CONTAINER = web.AppKey("container", Container)
+HTTP = web.AppKey("http", object)
 
 
 def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | None = None) -> web.Application:
@@ -170,8 +175,19 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
     client = aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
     extras: dict[str, Any] = {}
+    import kpi.web
+    from kpi.health import RedisFeedStatus, feeds_probe, http_ok, nlu_probe, readyz_handler, redis_probe
+    from kpi.logctx import request_id_middleware
+    from kpi.metrics import create_metrics, inbox_refresher, metrics_handler, stream_oldest_age, webhook_middleware
+
+    metrics = create_metrics("web")
+    extras["metrics"] = metrics
     # the webhook enforces its own 1 MB limit; staff uploads (FAQ CSV) may be larger
-    app = web.Application(client_max_size=max(settings.webhook_max_body, 6 * 1024 * 1024))
+    app = web.Application(
+        client_max_size=max(settings.webhook_max_body, 6 * 1024 * 1024),
+        middlewares=[request_id_middleware(), webhook_middleware(metrics, lambda: app.get(webhook.TENANTS, {}))],
+    )
+    kpi.web.setup(app)
     app[webhook.MAX_BODY] = settings.webhook_max_body
     staff.web.setup(app)
     handoff.web.setup(app)
@@ -188,8 +204,30 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
             container.extras["staff_store"] = staff_store
             staff.web.bind(app, staff.web.StaffDeps(store=staff_store, tenants=container.tenants, policy=staff.LoginPolicy()))
             handoff.web.bind(app, handoff.web.HandoffWebDeps(handoff=container.extras["handoff"], tenants=container.tenants))
-            yield
+            kpi.web.bind(
+                app, kpi.web.KpiWebDeps(recorder=container.extras["kpi"], tenants=container.tenants, base_url=settings.public_base_url or "")
+            )
+            import aiohttp
+
+            async with aiohttp.ClientSession() as session:
+                app[HTTP] = session
+                yield
 
     app.cleanup_ctx.append(container_ctx)
     app.add_routes(webhook.routes())
+    streams = [RedisInbox.stream_key(s) for s in range(settings.inbox_shards)]
+    app.router.add_get(
+        "/metrics",
+        metrics_handler(metrics, [lambda: inbox_refresher(metrics, app[CONTAINER].inbox.depth, stream_oldest_age(client, streams))()]),
+    )
+    app.router.add_get(
+        "/readyz",
+        readyz_handler(
+            lambda request: {
+                "redis": redis_probe(client),
+                "nlu": nlu_probe(http_ok(app[HTTP], settings.nlu_url.rstrip("/") + "/"), fallback_active=True),
+                "feeds": feeds_probe(RedisFeedStatus(client), extras.get("feed_names", []), max_age_seconds=600),
+            }
+        ),
+    )
     return app

@@ -49,6 +49,7 @@ class EngineOptions:
     backoff_cap: float = 30.0
     monthly_limit_retry_seconds: float = 600.0  # emergencies/alerts keep trying a "monthly limit" 429 this long
     reclaim_idle_seconds: float = 60.0  # pending entries idle this long belong to a dead worker
+    reclaim_idle_emergency_seconds: float = 15.0  # > HTTP timeout (10 s): a live worker touches its entry sooner
     reclaim_interval: float = 5.0
     resume_interval: float = 30.0  # how often held (quota) jobs are re-examined
     poll_min: float = 0.02
@@ -265,10 +266,13 @@ class DeliveryWorker:
     async def reclaim(self, free: int) -> list[Work]:
         """Take over entries a dead (or stuck) worker left pending longer than ``reclaim_idle_seconds``."""
         out: list[Work] = []
-        idle_ms = int(self.opts.reclaim_idle_seconds * 1000)
         for t in self.tenants():
             k = Keys(t)
             for lane in LANES:
+                idle = self.opts.reclaim_idle_seconds
+                if lane == "emergency":
+                    idle = min(idle, self.opts.reclaim_idle_emergency_seconds)
+                idle_ms = int(idle * 1000)
                 for kind, stream in (("plan", k.queue(lane)), ("batch", k.batches(lane))):
                     if len(out) >= free or (kind == "plan" and self._planning >= self.opts.max_planners):
                         continue
@@ -336,7 +340,9 @@ class DeliveryWorker:
             await self.store.ack(w.stream, w.entry_id)
             return
         job = await self._job(job_id)
-        assert job is not None
+        if state == "cancelled" or job is None:  # nothing more to resolve: close the plan so the job can finish
+            await self.store.commit(job_id, w.lane, token, n, [], final=True, queue_entry=w.entry_id)
+            return
         # a planner taking over skips everyone already in committed batches; the set also enforces "once per job"
         seen = await self.store.planned_recipients(job_id, n) if n else set()
         size = self.opts.batch_size

@@ -190,3 +190,17 @@ async def test_radius_with_area_reaches_nearby_points_and_whole_area_registrants
     q = dict(area_codes=("27127",), center=(34.7030, 135.4965), radius_m=800, categories=("crime",))
     assert await _ids(audience, **q) == {"near", "ward", "city"}
     assert await _ids(audience, area_codes=("27127",), categories=("crime",)) == {"near", "far", "ward", "city"}
+
+
+async def test_language_and_quiet_hours_changes_are_reindexed(env):
+    store, users, audience, clock = env
+    sub = await _sub(store, users, "U1", [Place("p1", "自宅", "27205")], language="en", quiet_hours=QuietHours())
+    clock["now"] = NIGHT
+    assert await _ids(audience, area_codes=("27205",)) == set()
+    sub.language, sub.quiet_hours = "ko", None
+    await store.save(sub)
+    got = [(r.user_id, r.language) async for r in audience.resolve(AudienceQuery(tenant=T, area_codes=("27205",)))]
+    assert got == [("U1", "ko")]
+    assert await _ids(audience, area_codes=("27205",), languages=("en",)) == set()
+    await store.delete(T, "U1")
+    assert await _ids(audience, area_codes=("27205",), ignore_quiet_hours=True) == set()

@@ -100,3 +100,37 @@ def test_crisis_message_gets_hotlines_first_and_tops_the_queue_with_rasa_down(sy
     assert waiting, "the crisis request was not queued"
     assert waiting[0].risk == "crisis" and waiting[0].user_id == crisis
     assert len(waiting) == 2  # the calm request waits behind it
+
+
+def test_web_process_serves_dashboard_metrics_readiness_and_staff_pages(system):
+    import json
+    import urllib.error
+    import urllib.request
+
+    system.start("emulator")
+    system.start("web")
+    system.start("worker")
+    user = "U" + "0" * 31 + "7"
+    system.say(user, "こんにちは")
+    system.wait_messages(user, 1)
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            req = urllib.request.Request(system.web + path, headers={"Accept": "text/html"})
+            with urllib.request.urlopen(req, timeout=20) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    status, html = get("/dashboard/demo")
+    assert status == 200 and "デモ市" in html
+    assert get("/dashboard")[0] == 200
+    status, metrics = get("/metrics")
+    assert status == 200 and "webhook" in metrics
+    status, ready = get("/readyz")
+    assert status == 200, ready
+    assert "redis" in ready
+    status, page = get("/console")  # urllib follows the redirect to the login page
+    assert status == 200 and "ログイン" in page
+    status, page = get("/admin/faq/")
+    assert status == 200 and "ログイン" in page
