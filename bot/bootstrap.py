@@ -101,7 +101,22 @@ async def build_rooms(
     faq_room = FaqRoom(
         FaqDeps(index=faq_index, store=faq_store, topic_labels=FAQ_TOPICS), unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE})
     )
-    rooms = Rooms(nlu=nlu, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES), faq=faq_room)
+    from alerts.chat import AlertsRoom, ChatDeps
+    from alerts.geo import Gazetteer
+    from alerts.subscriptions import RedisSubscriptionStore
+
+    gazetteer = extras.get("gazetteer") or await asyncio.to_thread(Gazetteer.load)
+    extras["gazetteer"] = gazetteer
+    subscriptions = RedisSubscriptionStore(client, gazetteer)
+    extras["subscriptions"] = subscriptions
+    alerts_room = AlertsRoom(ChatDeps(store=subscriptions, gazetteer=gazetteer, users=users))
+    rooms = Rooms(
+        nlu=nlu,
+        crisis=crisis,
+        handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES),
+        faq=faq_room,
+        alerts=alerts_room,
+    )
 
     async def handoff_housekeeping() -> None:
         await handoff.housekeeping(hd, list(tenants))

@@ -85,6 +85,12 @@ async def _faq(args: argparse.Namespace, container) -> int:
     return 0
 
 
+def _notices_parse(args: argparse.Namespace, settings: Settings) -> int:
+    from alerts.notices.cli import main as notices_main
+
+    return int(notices_main(args.files))
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the rooms' subcommands to the `civicbot` parser."""
     import staff.cli
@@ -112,6 +118,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     fs.add_argument("--tenant", required=True)
     fs.add_argument("--top", type=int, default=10)
     f.set_defaults(func=_with_container(_faq))
+
+    no = sub.add_parser("notices", help="police / child-safety notices")
+    nosub = no.add_subparsers(dest="notices_command", required=True)
+    nop = nosub.add_parser("parse", help="parse .eml notices and print one JSON line each")
+    nop.add_argument("files", nargs="+")
+    nop.set_defaults(func=_notices_parse)
 
     p = sub.add_parser("staff", help="staff accounts (counsellors, supervisors, editors, admins)")
     staff.cli.add_arguments(p)

@@ -148,8 +148,8 @@ _CLAIM_PLAN = """
 local st = redis.call('HGET', KEYS[1], 'state')
 if not st then return {'missing', '0'} end
 if redis.call('HGET', KEYS[1], 'planned') == '1' then return {'planned', '0'} end
-if st == 'cancelled' then return {'cancelled', redis.call('HGET', KEYS[1], 'batches')} end
 redis.call('HSET', KEYS[1], 'planner', ARGV[1])
+if st == 'cancelled' then return {'cancelled', redis.call('HGET', KEYS[1], 'batches')} end
 if st == 'queued' then redis.call('HSET', KEYS[1], 'state', 'sending', 'started_at', ARGV[2]) end
 return {redis.call('HGET', KEYS[1], 'state'), redis.call('HGET', KEYS[1], 'batches')}
 """

@@ -342,3 +342,17 @@ async def test_jobs_of_several_tenants_use_their_own_keys(deliverer, redis, line
     assert_exactly_once(line, "t2", b)
     keys = [k async for k in redis.scan_iter("*")]
     assert keys and all(k.startswith(("cb:{t1}:", "cb:{t2}:")) for k in keys)
+
+
+async def test_a_job_cancelled_before_planning_sends_nothing_and_finishes(deliverer, redis, line, users):
+    await add_users(users, "t1", 600)
+    job_id = await deliverer.submit(job())
+    assert await deliverer.cancel(job_id)
+    running = Running(make_worker(redis, line, users))
+    try:
+        await wait_for(await job_done(deliverer, job_id))
+    finally:
+        await running.halt()
+    st = await deliverer.status(job_id)
+    assert (st.state, st.recipients, st.sent) == ("cancelled", 0, 0) and st.finished_at is not None
+    assert line.requests == []
