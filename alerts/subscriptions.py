@@ -429,11 +429,13 @@ class RedisSubscriptionStore:
                     pipe.sinterstore(tmp, [tmp, active_key])
                 if quiet_keys:
                     pipe.sdiffstore(tmp, [tmp, *quiet_keys])
-                for lang, key in per_lang.items():
+                pipe.expire(tmp, 300)
+                await pipe.execute()
+            for lang, key in per_lang.items():  # one language at a time: the first batch leaves early
+                async with self._r.pipeline(transaction=True) as pipe:
                     pipe.sinterstore(key, [tmp, self._k(tenant, f"lang:{lang}")])
                     pipe.expire(key, 300)
-                await pipe.execute()
-            for lang, key in per_lang.items():
+                    await pipe.execute()
                 seen: set[str] = set()
                 cursor = 0
                 while True:
@@ -444,6 +446,7 @@ class RedisSubscriptionStore:
                         yield [(uid, lang) for uid in fresh]
                     if cursor == 0:
                         break
+                await self._r.delete(key)
         finally:
             await self._r.delete(tmp, *per_lang.values())
 

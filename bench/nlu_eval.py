@@ -43,9 +43,9 @@ def load_sets() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]
     def tsv(name: str) -> list[tuple[str, str]]:
         return [tuple(line.split("\t", 1)) for line in (HELD_OUT / name).read_text("utf-8").splitlines() if line.strip()]
 
-    ordinary = [line.strip() for line in (HELD_OUT / "ordinary_messages.txt").read_text("utf-8").splitlines()
-                if line.strip()]
-    return tsv("intent_messages.tsv"), tsv("crisis_messages.tsv"), ordinary
+    ordinary = [line.strip() for name in ("ordinary_messages.txt", "ordinary_messages_fresh.txt")
+                for line in (HELD_OUT / name).read_text("utf-8").splitlines() if line.strip()]
+    return tsv("intent_messages.tsv"), tsv("crisis_messages.tsv") + tsv("crisis_messages_fresh.tsv"), ordinary
 
 
 class BigramBaseline:

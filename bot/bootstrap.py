@@ -101,15 +101,41 @@ async def build_rooms(
     faq_room = FaqRoom(
         FaqDeps(index=faq_index, store=faq_store, topic_labels=FAQ_TOPICS), unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE})
     )
-    from alerts.chat import AlertsRoom, ChatDeps
-    from alerts.geo import Gazetteer
-    from alerts.subscriptions import RedisSubscriptionStore
+    import alerts
+    from broadcasts.engine import RedisDeliverer
 
-    gazetteer = extras.get("gazetteer") or await asyncio.to_thread(Gazetteer.load)
-    extras["gazetteer"] = gazetteer
-    subscriptions = RedisSubscriptionStore(client, gazetteer)
-    extras["subscriptions"] = subscriptions
-    alerts_room = AlertsRoom(ChatDeps(store=subscriptions, gazetteer=gazetteer, users=users))
+    deliverer = RedisDeliverer(client)
+    extras["deliverer"] = deliverer
+    feed_config = alerts.FeedConfig(
+        base_url=settings.jma_feed_base_url or alerts.FeedConfig().base_url, interval_s=settings.jma_poll_seconds
+    )
+    wired = await asyncio.to_thread(alerts.wire_alerts, client, users, deliverer, lambda: list(tenants), feed_config)
+    extras["alerts"] = wired
+    extras["gazetteer"] = wired.gazetteer if hasattr(wired, "gazetteer") else None
+    extras["feed_names"] = list(feed_config.feeds)
+    alerts_room = wired.room
+
+    def schedule_feeds(scheduler) -> None:
+        from kpi.health import RedisFeedStatus
+
+        poller = alerts.schedule_jobs(scheduler, wired.feed_deps)
+        feed_status = RedisFeedStatus(client)
+
+        async def poll_and_record() -> None:  # /readyz reads when each feed last succeeded
+            stats = await poller.poll_once()
+            for name in feed_config.feeds:
+                await feed_status.polled(name, stats.feed_errors == 0)
+
+        scheduler.modify_job("jma-feed-poll", func=poll_and_record, kwargs={})
+
+        async def close_poller() -> None:
+            if wired.feed_deps.poller is not None:
+                await wired.feed_deps.poller.close()
+
+        closers.append(close_poller)
+
+    if settings.jma_poll_seconds > 0:
+        extras.setdefault("scheduler_jobs", []).append(schedule_feeds)
     rooms = Rooms(
         nlu=nlu,
         crisis=crisis,

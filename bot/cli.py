@@ -79,7 +79,7 @@ async def _serve_scheduler(settings: Settings, redis_url: str) -> None:
         async def heartbeat() -> None:
             await c.redis.set("cb:scheduler:heartbeat", str(time.time()))
 
-        scheduler.add_job(heartbeat, "interval", seconds=15, id="heartbeat", next_run_time=None)
+        scheduler.add_job(heartbeat, "interval", seconds=15, id="heartbeat")
         for register in c.extras.get("scheduler_jobs", []):
             register(scheduler)
         scheduler.start()
@@ -135,6 +135,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             ("worker", exe + ["serve", "worker"]),
             ("scheduler", exe + ["serve", "scheduler"]),
         ]
+        if "CIVICBOT_JMA_FEED_BASE_URL" not in os.environ:  # no internet needed: a local stand-in for JMA's feeds
+            commands.insert(0, ("mockfeed", exe + ["alerts", "mockfeed", "--port", str(settings.mockfeed_port)]))
+            env["CIVICBOT_JMA_FEED_BASE_URL"] = f"http://127.0.0.1:{settings.mockfeed_port}/developer/xml/feed/"
+            env.setdefault("CIVICBOT_JMA_POLL_SECONDS", "10")
         rasa_serve = REPO_ROOT / "nlu" / "scripts" / "serve.sh"
         if rasa_serve.exists() and (REPO_ROOT / ".venv-rasa").exists() and not args.no_rasa:
             commands.append(("nlu", ["bash", str(rasa_serve), env.get("CIVICBOT_NLU_PORT", "5005")]))
@@ -149,6 +153,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 f"   counsellor console : http://127.0.0.1:{settings.web_port}/console\n"
                 f"   admin              : http://127.0.0.1:{settings.web_port}/admin\n"
                 f"   public dashboard   : http://127.0.0.1:{settings.web_port}/dashboard\n"
+                f"   JMA mock feed      : civicbot demo-alert FILE publishes a telegram (alerts/README.md)\n"
                 f"   logs               : {logs_dir}/\n",
                 flush=True,
             )

@@ -119,6 +119,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     fs.add_argument("--top", type=int, default=10)
     f.set_defaults(func=_with_container(_faq))
 
+    import alerts.cli
+
+    alerts.cli.add_parsers(sub)
+    for name in ("alerts", "demo-alert"):
+        sub.choices[name].set_defaults(func=lambda args, settings: alerts.cli.run(args))
+
     no = sub.add_parser("notices", help="police / child-safety notices")
     nosub = no.add_subparsers(dest="notices_command", required=True)
     nop = nosub.add_parser("parse", help="parse .eml notices and print one JSON line each")

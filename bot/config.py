@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     nlu_url: str = "http://127.0.0.1:5005"
     nlu_timeout_seconds: float = 0.6
     public_base_url: str | None = None
+    jma_feed_base_url: str | None = None  # unset = JMA's own feeds; make demo points it at the local mock feed
+    jma_poll_seconds: int = 60  # 0 disables polling
+    mockfeed_port: int = 9191
 
     def tenants_path(self) -> Path:
         if self.tenants:

@@ -55,6 +55,8 @@ class EngineOptions:
     poll_min: float = 0.02
     poll_max: float = 0.2
     lane_cache_seconds: float = 0.05
+    drain_seconds: float = 5.0  # on a clean stop, in-flight batches get this long to finish before being left to others
+    forget_consumers_after: float = 3600.0  # a consumer with nothing pending, idle this long, is removed from groups
 
 
 def backoff_delay(attempt: int, opts: EngineOptions, rng: random.Random, retry_after: float | None = None) -> float:
@@ -165,12 +167,15 @@ class DeliveryWorker:
                         got += await self.fetch(free - len(got))
                     if loop.time() >= next_resume:
                         await self.resume_held()
+                        await self.forget_dead_consumers()
                         next_resume = loop.time() + self.opts.resume_interval
-                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                    current = asyncio.current_task()
-                    if current is not None and current.cancelling():
+                except Exception as exc:
+                    if me is not None and me.cancelling():
                         raise asyncio.CancelledError from exc  # redis-py can turn a cancellation into ConnectionError
-                    log.warning("redis unavailable, retrying", extra={"worker": self.name, "error": type(exc).__name__})
+                    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError)):
+                        log.warning("redis unavailable, retrying", extra={"worker": self.name, "error": type(exc).__name__})
+                    else:  # never let one bad entry or script error kill the worker
+                        log.exception("delivery worker loop error", extra={"worker": self.name})
                     self._groups_ready.clear()
                     await asyncio.wait([stop_wait], timeout=0.5)
                     continue
@@ -195,6 +200,8 @@ class DeliveryWorker:
                     poll = min(self.opts.poll_max, poll * 2)
         finally:
             stop_wait.cancel()
+            if tasks and stop.is_set():
+                await asyncio.wait(list(tasks), timeout=self.opts.drain_seconds)
             for task in list(tasks):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -293,9 +300,25 @@ class DeliveryWorker:
                         out.append(Work(kind, t, lane, stream, entry_id, fields))
         return out
 
+    async def forget_dead_consumers(self) -> None:
+        """Every worker start adds a consumer name; drop the ones long gone that hold nothing."""
+        limit_ms = int(self.opts.forget_consumers_after * 1000)
+        for t in self.tenants():
+            k = Keys(t)
+            for lane in LANES:
+                for stream in (k.queue(lane), k.batches(lane)):
+                    try:
+                        consumers = await self.r.xinfo_consumers(stream, GROUP)
+                    except ResponseError:
+                        continue
+                    for c in consumers:
+                        if c["name"] != self.name and int(c["pending"]) == 0 and int(c["idle"]) > limit_ms:
+                            await self.r.xgroup_delconsumer(stream, GROUP, c["name"])
+
     async def resume_held(self) -> None:
         """Re-queue jobs held for quota once routine sending fits again (a new month, or the limit was raised)."""
         for t in self.tenants():
+            await self.quota.state(t)  # keeps the reading fresh and raises quota warnings even if only alerts go out
             for job_id in await self.store.held_jobs(t):
                 state = await self.r.hget(Keys(t).job(job_id), "state")
                 if state == "cancelled" or not await self.quota.should_hold(t, 1, "routine"):

@@ -27,7 +27,8 @@ from broadcasts.jobs import DeliveryJob
 
 LANES = ("emergency", "alert", "routine")  # highest priority first
 GROUP = "delivery"
-JOB_TTL = 30 * 24 * 3600
+JOB_TTL = 30 * 24 * 3600  # job hash, source id: progress stays readable for a month
+BATCH_TTL = 2 * 24 * 3600  # batch hashes (recipient lists) are big: kept past LINE's 24 h retry-key window only
 EVENTS_MAXLEN = 10_000
 
 
@@ -229,6 +230,7 @@ return 1
 _HOLD = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'held')
+redis.call('PERSIST', KEYS[1])  -- a job may stay held until next month
 redis.call('SADD', KEYS[5], ARGV[4])
 if redis.call('ZSCORE', KEYS[4], ARGV[3]) == false then
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])
@@ -243,7 +245,7 @@ return 1
 """ % EVENTS_MAXLEN
 
 # Resume a held job: every held batch back into its lane. KEYS: job, held zset, heldb set, stream, events
-# ARGV: job_id, now
+# ARGV: job_id, now, batch ttl
 _RESUME = """
 local ns = redis.call('SMEMBERS', KEYS[3])
 local prefix = string.sub(KEYS[1], 1, string.len(KEYS[1]) - string.len('job:' .. ARGV[1]))
@@ -251,6 +253,7 @@ for _, n in ipairs(ns) do
   local bkey = prefix .. 'batch:' .. ARGV[1] .. ':' .. n
   if redis.call('HGET', bkey, 'state') == 'held' then
     redis.call('HSET', bkey, 'state', 'pending')
+    redis.call('EXPIRE', bkey, ARGV[3])
     redis.call('XADD', KEYS[4], '*', 'job', ARGV[1], 'n', n)
   end
 end
@@ -311,10 +314,26 @@ class JobStatus:
         """Submission to last recipient; None while unfinished."""
         return None if self.finished_at is None else self.finished_at - self.created_at
 
+    @property
+    def latency_first(self) -> float | None:
+        """Upstream report (e.g. JMA ReportDateTime) to the first recipient — the alert KPI."""
+        if self.first_send_at is None:
+            return None
+        return self.first_send_at - (self.reported_at if self.reported_at is not None else self.created_at)
+
+    @property
+    def latency_last(self) -> float | None:
+        """Upstream report to the last recipient (None while unfinished)."""
+        if self.finished_at is None or self.last_send_at is None:
+            return None
+        return self.last_send_at - (self.reported_at if self.reported_at is not None else self.created_at)
+
     def as_dict(self) -> dict:
         data = asdict(self)
         data["queued"] = self.queued
         data["duration"] = self.duration
+        data["latency_first"] = self.latency_first
+        data["latency_last"] = self.latency_last
         return data
 
 
@@ -409,7 +428,7 @@ class DeliveryStore:
         # held batches will never be re-queued: put them back so a worker settles them as cancelled
         lane = await self.r.hget(k.job(job_id), "priority") or "routine"
         await self._resume(
-            keys=[k.job(job_id), k.held, k.held_batches(job_id), k.batches(lane), k.events], args=[job_id, repr(time.time())]
+            keys=[k.job(job_id), k.held, k.held_batches(job_id), k.batches(lane), k.events], args=[job_id, repr(time.time()), BATCH_TTL]
         )
         return True
 
@@ -446,7 +465,7 @@ class DeliveryStore:
     ) -> bool:
         """Append batches (lang, endpoint, retry_key, recipients); False if another planner owns the job now."""
         k = Keys(tenant_of(job_id))
-        args: list = [planner, first_n, len(batches), "1" if final else "0", repr(time.time()), GROUP, job_id, JOB_TTL, queue_entry]
+        args: list = [planner, first_n, len(batches), "1" if final else "0", repr(time.time()), GROUP, job_id, BATCH_TTL, queue_entry]
         for lang, endpoint, key, to in batches:
             args += [lang, endpoint, key, ",".join(to), len(to)]
         res = await self._commit(keys=[k.job(job_id), k.batches(lane), k.active(lane), k.events, k.queue(lane)], args=args)
@@ -502,7 +521,7 @@ class DeliveryStore:
         lane = await self.r.hget(k.job(job_id), "priority") or "routine"
         return int(
             await self._resume(
-                keys=[k.job(job_id), k.held, k.held_batches(job_id), k.batches(lane), k.events], args=[job_id, repr(time.time())]
+                keys=[k.job(job_id), k.held, k.held_batches(job_id), k.batches(lane), k.events], args=[job_id, repr(time.time()), BATCH_TTL]
             )
         )
 

@@ -8,13 +8,17 @@ built with ``bot.chat`` helpers and kept within LINE's limits: ≤ 5 messages pe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.chat import Incoming, postback_data, qr_message, qr_postback, text
 from faq.index import Hit, LiveIndex
 from faq.models import FaqEntry, FaqFeedback, query_hash, voter_hash
 from faq.store import FaqStore
+
+log = logging.getLogger("civicbot.faq")
 
 TEXT_LIMIT = 5000
 MAX_MESSAGES = 5
@@ -41,6 +45,25 @@ class FaqDeps:
     # NLU intent name → topic label (the composition root passes nlu.intents.FAQ_TOPICS); a label passed directly
     # as ``topic_intent`` works too.
     topic_labels: Mapping[str, str] = field(default_factory=dict)
+    # kpi.recorder.KpiRecorder (the composition root passes extras["kpi"]); None = no KPIs (tests, CLI search)
+    kpi: Any = None
+
+
+async def record_kpi(deps: FaqDeps, tenant: str, verdict: str) -> None:
+    """Count what the FAQ did with a question, for the public dashboard (counts only, never the text).
+
+    "answer" (the bot answered directly) counts as answered and self-resolved; "choices" as answered but not
+    resolved (the resident still had to pick a question); "nothing" as unanswered. A KPI failure never stops a reply.
+    """
+    if deps.kpi is None:
+        return
+    try:
+        if verdict == "nothing":
+            await deps.kpi.faq_unanswered(tenant)
+        else:
+            await deps.kpi.faq_answered(tenant, resolved=verdict == "answer")
+    except Exception:  # noqa: BLE001 - best effort by design
+        log.warning("faq kpi not recorded", exc_info=True, extra={"tenant": tenant})
 
 
 def _handoff_replies() -> list[dict]:
@@ -113,7 +136,9 @@ def classify(hits: list[Hit], policy: ConfidencePolicy) -> str:
 
 async def answer(incoming: Incoming, query: str, topic_intent: str | None, deps: FaqDeps) -> list[dict]:
     """Reply to a resident's question: the answer, a choice of three questions, or an honest 'not found'."""
-    return (await respond(incoming, query, topic_intent, deps))[1]
+    verdict, messages = await respond(incoming, query, topic_intent, deps)
+    await record_kpi(deps, incoming.tenant.id, verdict)
+    return messages
 
 
 async def respond(incoming: Incoming, query: str, topic_intent: str | None, deps: FaqDeps) -> tuple[str, list[dict]]:
@@ -171,7 +196,10 @@ class FaqRoom:
             return await answer(incoming, query, intent, self.deps)
         if intent is None or intent in self.unsure_intents:
             verdict, messages = await respond(incoming, query, None, self.deps)
-            return None if verdict == "nothing" else messages
+            if verdict == "nothing":
+                return None  # not ours: the router's own fallback replies (and nothing is counted here)
+            await record_kpi(self.deps, incoming.tenant.id, verdict)
+            return messages
         return None
 
     async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None:
@@ -199,6 +227,11 @@ async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dic
         )
         if not fresh:
             return [text("この回答へのご意見は、すでにいただいています。ありがとうございます。")]
+        if deps.kpi is not None:
+            try:
+                await deps.kpi.faq_feedback(tenant, up=vote == "up")
+            except Exception:  # noqa: BLE001 - best effort by design
+                log.warning("faq kpi not recorded", exc_info=True, extra={"tenant": tenant})
         if vote == "up":
             return [text("ありがとうございます。お役に立ててよかったです。")]
         return [

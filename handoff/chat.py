@@ -22,6 +22,17 @@ from handoff.service import HandoffDeps
 TALK_TO_HUMAN = "talk_to_human"
 # used when the NLU is down or unsure: the words people actually type when they want a person
 HUMAN_WORDS = ("人と話したい", "人間と話したい", "相談員", "担当者", "オペレーター", "職員と話", "職員さんと話", "直接相談")
+# counsellor-queue ids of the consultation routes → statistics categories (handoff.model.KPI_CATEGORIES)
+QUEUE_STAT = {
+    "mental_health": "suicide",
+    "dv": "dv",
+    "sexual_violence": "dv",
+    "child_abuse": "child",
+    "parenting": "child",
+    "school": "child",
+    "livelihood": "living",
+    "caregiving": "living",
+}
 CATEGORY_JA = {"suicide": "自殺念慮", "dv": "DV", "child_abuse": "児童虐待", "sexual_violence": "性被害", "danger": "身の危険"}
 
 
@@ -71,6 +82,7 @@ class HandoffRoom:
             summary=f"危機の兆候（{label}）を検知",
             resident_text=incoming.text,
             include_hotlines=False,
+            stat_category="crisis",
         )
         return answer.messages
 
@@ -85,7 +97,14 @@ class HandoffRoom:
             return None
         if getattr(route, "risk", "medium") == "high":
             answer = await service.request_handoff(
-                self.deps, incoming.tenant, incoming.user_id, category=route.label, risk="high", reason="intent", summary=f"{route.label}の相談"
+                self.deps,
+                incoming.tenant,
+                incoming.user_id,
+                category=route.label,
+                risk="high",
+                reason="intent",
+                summary=f"{route.label}の相談",
+                stat_category=self._stat(route),
             )
             return answer.messages
         return [self.offer(f"{route.label}のご相談ですね。相談員と話しますか？", route.label)]
@@ -97,6 +116,10 @@ class HandoffRoom:
             return None
         await self.deps.store.reset_unanswered(incoming.tenant.id, incoming.user_id)
         return [self.offer("うまくお答えできず、すみません。相談員と話しますか？", "その他")]
+
+    @staticmethod
+    def _stat(route: Any) -> str:
+        return QUEUE_STAT.get(getattr(route, "queue", ""), "general")
 
     @staticmethod
     def offer(prompt: str, category: str) -> dict:
@@ -111,8 +134,16 @@ class HandoffRoom:
     async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None:
         action = data.get("action")
         if action == "request":
+            category = data.get("category", "general")[:40]
+            route = next((r for r in self.routes.values() if getattr(r, "label", None) == category), None)
             answer = await service.request_handoff(
-                self.deps, incoming.tenant, incoming.user_id, category=data.get("category", "general")[:40], reason="request", summary="相談員との会話を希望"
+                self.deps,
+                incoming.tenant,
+                incoming.user_id,
+                category=category,
+                reason="request",
+                summary="相談員との会話を希望",
+                stat_category=self._stat(route),
             )
             return answer.messages
         if action == "cancel":  # only reaches us when nothing is held any more

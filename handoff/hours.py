@@ -39,6 +39,17 @@ def _spans_starting(oh: OfficeHours, day: dt.date, tz: ZoneInfo) -> list[tuple[d
     return [(start, end)]
 
 
+def _continued_end(oh: OfficeHours, end: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """Follow spans that start exactly where the previous one ends (24/7 = seven "00:00-00:00" days): the cut-off
+    belongs to the real closing time, not to every midnight."""
+    for _ in range(8):
+        follow = [e for s, e in _spans_starting(oh, end.date(), tz) if s == end and e > end]
+        if not follow:
+            break
+        end = follow[0]
+    return end
+
+
 def hours_status(oh: OfficeHours, now: dt.datetime) -> HoursStatus:
     """``now`` must be timezone-aware (any zone); the answer's datetimes are in the tenant's zone."""
     if now.tzinfo is None:
@@ -50,6 +61,7 @@ def hours_status(oh: OfficeHours, now: dt.datetime) -> HoursStatus:
     for offset in (-1, 0):
         for start, end in _spans_starting(oh, local.date() + dt.timedelta(days=offset), tz):
             if start <= local < end:
+                end = _continued_end(oh, end, tz)
                 open_now, closes_at = True, end
                 accepting = local < end - cutoff
     next_open = None
@@ -79,8 +91,9 @@ def describe_hours(oh: OfficeHours) -> str:
             groups.append((i, i, span))
     parts = []
     for a, b, span in groups:
-        days = WEEKDAY_JA[a] if a == b else f"{WEEKDAY_JA[a]}〜{WEEKDAY_JA[b]}"
-        parts.append(f"{days} {span.replace('-', '〜')}")
+        days = "毎日" if (a, b) == (0, 6) else WEEKDAY_JA[a] if a == b else f"{WEEKDAY_JA[a]}〜{WEEKDAY_JA[b]}"
+        start, end = span.split("-")
+        parts.append(f"{days} {'24時間' if start == end == '00:00' else f'{start}〜翌{end}' if end == start else f'{start}〜{end}'}")
     text = "、".join(parts)
     if oh.holidays:
         text += "（休業日を除く）"

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+# Statistics category ids (kpi's fixed ``consult_category`` vocabulary): short ids, never resident text
+KPI_CATEGORIES = ("crisis", "suicide", "dv", "child", "living", "general")
 RISKS: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "crisis": 3}
 RISK_LABELS = {"low": "低", "normal": "通常", "high": "高", "crisis": "危機"}
 OPEN_STATUSES = ("queued", "active")
@@ -42,6 +44,7 @@ class Conversation:
     unread: int = 0  # resident messages the holder has not opened yet (markAsRead pending)
     read_token: str = ""  # markAsReadToken of the newest unread resident message (kept for the token-based API)
     display_name: str = ""  # LINE display name, shown only when the tenant allows
+    stat_category: str = "general"  # KPI_CATEGORIES id fixed when opened, so opened and taken counts stay comparable
 
     @staticmethod
     def new_id() -> str:

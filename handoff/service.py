@@ -17,24 +17,35 @@ counsellor's transcript instead of the bot.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from bot.chat import Incoming, postback_data, qr_postback, text
 from bot.config import Tenant
 from handoff.bus import HandoffBus
 from handoff.hours import describe_hours, format_when, hours_status
 from handoff.line import LinePort, LinePushError
-from handoff.model import DEFAULT_HOTLINES, RISKS, Conversation, HandoffPolicy, Message, Note, Referral
+from handoff.model import DEFAULT_HOTLINES, KPI_CATEGORIES, RISKS, Conversation, HandoffPolicy, Message, Note, Referral
 from handoff.store import HandoffStore
 
 RETRY_NS = uuid.UUID("8b0d5a52-4f4e-4a53-9a43-0c1f3c6a2d11")
 NOTICE_EVERY_SECONDS = 10 * 60
 LOADING_SECONDS = 20
 KIND_PLACEHOLDER = {"sticker": "（スタンプ）", "image": "（画像）", "location": "（位置情報）", "other": "（メッセージ）"}
+
+
+log = logging.getLogger("civicbot.handoff")
+
+
+class KpiPort(Protocol):
+    """The two statistics this room feeds (``kpi.recorder.KpiRecorder`` fits; labels are KPI_CATEGORIES ids)."""
+
+    async def consultation_opened(self, tenant: str, category: str, outside_hours: bool) -> None: ...
+    async def consultation_taken(self, tenant: str, category: str, wait_seconds: float) -> None: ...
 
 
 class HandoffError(Exception):
@@ -52,6 +63,7 @@ class HandoffDeps:
     line: LinePort
     policies: Mapping[str, HandoffPolicy] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
+    kpi: KpiPort | None = None  # statistics; None = not recorded
     _loading: dict[str, float] = field(default_factory=dict)  # conv id -> last loading call (per process throttle)
 
     def policy(self, tenant_id: str) -> HandoffPolicy:
@@ -68,6 +80,16 @@ class HandoffAnswer:
     position: int  # 1 = next in line; 0 = a counsellor already holds it
     accepting: bool
     next_open: dt.datetime | None
+
+
+async def _record(deps: HandoffDeps, what: str, *args: Any) -> None:
+    """Statistics never get in the way of a consultation: failures are logged and dropped."""
+    if deps.kpi is None:
+        return
+    try:
+        await getattr(deps.kpi, what)(*args)
+    except Exception:  # noqa: BLE001
+        log.warning("kpi record failed", extra={"kpi": what, "tenant": args[0] if args else ""}, exc_info=True)
 
 
 def retry_key(tenant: str, conv_id: str, what: str) -> str:
@@ -118,12 +140,14 @@ async def request_handoff(
     resident_text: str | None = None,
     display_name: str = "",
     include_hotlines: bool = True,
+    stat_category: str | None = None,
 ) -> HandoffAnswer:
     """Queue a consultation (or find the open one) and say honestly what happens next.
 
     Outside office hours or after the cut-off the request still stays queued; the resident is told when the service
     opens and given the 24-hour hotlines. ``resident_text`` (the crisis message itself) is kept only if the tenant's
-    policy allows; ``summary`` should be the bot's short, neutral description.
+    policy allows; ``summary`` should be the bot's short, neutral description. ``stat_category`` (a KPI_CATEGORIES
+    id; default "crisis" for the crisis layer, else "general") is what the statistics count the consultation under.
     """
     if risk not in RISKS:
         raise ValueError(f"risk must be one of {sorted(RISKS)}")
@@ -142,6 +166,7 @@ async def request_handoff(
         last_activity=now,
         last_notice_at=now,
         display_name=display_name if policy.show_display_name else "",
+        stat_category=stat_category if stat_category in KPI_CATEGORIES else ("crisis" if reason == "crisis" else "general"),
     )
     conv, created = await deps.store.create_or_get(conv)
     if not created and RISKS[risk] > conv.risk_rank:
@@ -150,7 +175,10 @@ async def request_handoff(
         conv.risk = risk
     await deps.bus.publish(tenant.id, {"type": "queue", "cid": conv.id, "risk": conv.risk})
     status = hours_status(tenant.office_hours, _now_dt(now))
+    if created:
+        await _record(deps, "consultation_opened", tenant.id, conv.stat_category, not status.accepting)
     position = await _position(deps, tenant.id, conv.id) if conv.status == "queued" else 0
+    present = await deps.store.present(tenant.id, now)
     free = await free_counsellors(deps, tenant.id)
     hours = describe_hours(tenant.office_hours)
     messages: list[dict] = []
@@ -169,8 +197,10 @@ async def request_handoff(
             )
         )
         busy = position > len(free)
-        if busy:
+        if busy and present:
             messages.append(text("ただいま相談員が全員ほかの相談に対応しています。順番にお返事しますので、少しお待ちください。"))
+        elif busy:  # open hours, but nobody has the console open right now: do not claim they are all busy
+            messages.append(text("ただいますぐにお返事できる相談員がいません。相談員がつながりしだいお返事しますので、少しお待ちください。"))
         if include_hotlines and (crisis or busy):  # nobody free right now: give the 24-hour lines as well
             messages.append(hotline_message(tenant))
     else:
@@ -306,6 +336,7 @@ async def take_over(deps: HandoffDeps, tenant_id: str, conv_id: str, username: s
     if not await deps.store.take(tenant_id, conv_id, username, deps.clock()):
         raise HandoffError("already taken or closed")
     conv = await _get(deps, tenant_id, conv_id)
+    await _record(deps, "consultation_taken", tenant_id, conv.stat_category, max(0.0, conv.taken_at - conv.created_at))
     await _system(deps, conv, f"{username} が対応を始めました")
     await _push_quietly(deps, conv, "相談員につながりました。ここからは相談員がお返事します。", "taken")
     await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv_id, "holder": username})

@@ -18,7 +18,8 @@ from staff import web as staff_web
 from staff.service import LoginPolicy, fast_policy
 from staff.store import StaffStore
 
-ALWAYS_OPEN = OfficeHours(weekly={d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, cutoff_minutes=0)
+# 24/7 with no gap at midnight, so tests do not depend on the wall clock
+ALWAYS_OPEN = OfficeHours(weekly={d: "00:00-00:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, cutoff_minutes=0)
 
 
 def demo_tenants(office_hours: OfficeHours | None = None) -> dict[str, Tenant]:

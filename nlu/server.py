@@ -36,10 +36,11 @@ def model_is_fresh() -> bool:
     return result.returncode == 0
 
 
-def _rasa_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(PYTHONPATH=str(NLU_DIR), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
-    return env
+def rasa_command(*args: str, venv: Path = DEFAULT_VENV) -> list[str]:
+    """A command line in the Rasa venv with the component path set; ``env`` adds to the inherited environment
+    (the bot never reads or copies os.environ outside bot/config.py)."""
+    return ["env", f"PYTHONPATH={NLU_DIR}", "RASA_TELEMETRY_ENABLED=false", "TF_CPP_MIN_LOG_LEVEL=2",
+            str(venv / "bin" / args[0]), *args[1:]]
 
 
 def train_quick_model(out_dir: Path, *, epochs: int = 12, venv: Path = DEFAULT_VENV) -> Path:
@@ -59,9 +60,9 @@ def train_quick_model(out_dir: Path, *, epochs: int = 12, venv: Path = DEFAULT_V
         encoding="utf-8",
     )
     subprocess.run(
-        [str(venv / "bin" / "rasa"), "train", "nlu", "--config", str(config), "--nlu", "data", "--out", str(out_dir),
-         "--fixed-model-name", "quick"],
-        cwd=NLU_DIR, env=_rasa_env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        rasa_command("rasa", "train", "nlu", "--config", str(config), "--nlu", "data", "--out", str(out_dir),
+                     "--fixed-model-name", "quick", venv=venv),
+        cwd=NLU_DIR, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     return out_dir / "quick.tar.gz"
 
@@ -92,8 +93,8 @@ def start_server(model: Path, *, port: int | None = None, venv: Path = DEFAULT_V
     port = port or free_port()
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
-        [str(venv / "bin" / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(model)],
-        cwd=NLU_DIR, env=_rasa_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        rasa_command("rasa", "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(model), venv=venv),
+        cwd=NLU_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     server = RasaServer(process, f"http://127.0.0.1:{port}", port)
     deadline = time.monotonic() + ready_timeout

@@ -25,10 +25,11 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
 
 
-def start_worker(redis_url: str, line_url: str, name: str) -> subprocess.Popen:
+def start_worker(redis_url: str, line_url: str, name: str, rate: float = 10.0) -> subprocess.Popen:
+    """A worker process limited to ``rate`` multicasts/s, so that a job is still running when we kill things."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "broadcasts.standalone", "--redis-url", redis_url, "--line-url", line_url,
-         "--tenant", "t1", "--reclaim-idle", "2", "--concurrency", "8", "--name", name],
+         "--tenant", "t1", "--reclaim-idle", "2", "--concurrency", "8", "--name", name, "--rate", f"multicast={rate}"],
         cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
     proc.stdin.write(json.dumps({t: v.channel_token.get_secret_value() for t, v in TENANTS.items()}) + "\n")
@@ -74,7 +75,7 @@ async def test_kill9_worker_mid_job_then_restart_everyone_exactly_once(redis, re
         a.wait()
         killed_at = (await emulator.stats())["deliveries"]
         assert killed_at < n
-        b = start_worker(redis_url, emulator.url, "B")
+        b = start_worker(redis_url, emulator.url, "B", rate=50)
         try:
             await until(lambda: _job_done(redis, job_id))
         finally:

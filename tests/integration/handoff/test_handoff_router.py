@@ -34,3 +34,18 @@ async def test_request_hold_and_hand_back_through_the_router(redis):
     await handoff.hand_back(deps, "demo", cid, "alice", "counsellor")
     after = await dispatcher.process(said("こんにちは", 4))
     assert after and after[0]["text"] == before[0]["text"]  # the bot is back
+
+
+async def test_statistics_reach_the_kpi_store_as_the_lead_wires_it(redis):
+    """bootstrap: HandoffDeps(..., kpi=extras["kpi"]) with BestEffortRecorder(RedisKpiRecorder(client))."""
+    from kpi import recorder as R
+    from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
+
+    store = RedisKpiRecorder(redis)
+    deps = HandoffDeps(store=RedisHandoffStore(redis), bus=RedisHandoffBus(redis), line=RecordingLinePort(), kpi=BestEffortRecorder(store))
+    dispatcher = Dispatcher(MemoryUserStore(), Rooms(handoff=HandoffRoom(deps)))
+    await dispatcher.process(said("人と話したい", 1))
+    await handoff.take_over(deps, "demo", (await deps.store.open_for_user("demo", "U1")).id, "alice")
+    (day,) = await store.days("demo", [store.today()])
+    assert (day.get(R.CONSULT_OPENED), day.get(R.CONSULT_OUTSIDE), day.get(R.CONSULT_TAKEN)) == (1, 0, 1)  # demo_tenants: always open
+    assert day.breakdown(R.CONSULT_TAKEN) == {"general": 1} and sum(day.histogram(R.WAIT)) == 1

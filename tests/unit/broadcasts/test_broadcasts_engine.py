@@ -356,3 +356,41 @@ async def test_a_job_cancelled_before_planning_sends_nothing_and_finishes(delive
     st = await deliverer.status(job_id)
     assert (st.state, st.recipients, st.sent) == ("cancelled", 0, 0) and st.finished_at is not None
     assert line.requests == []
+
+
+async def test_a_clean_stop_lets_in_flight_batches_finish(deliverer, redis, line, users):
+    await add_users(users, "t1", 1000)
+    line.latency = 0.3
+    job_id = await deliverer.submit(job(priority="emergency"))
+    running = Running(make_worker(redis, line, users))
+    await wait_for(lambda: _requests_at_least(line, 1))
+    await running.halt()  # stop while requests are in flight
+    st = await deliverer.status(job_id)
+    assert st.sent >= 500 and st.sent == 500 * sum(1 for r in line.requests if r.status == 200)
+    pending = await redis.xpending(Keys("t1").batches("emergency"), "delivery")
+    assert pending["pending"] == 0  # nothing left for others to reclaim
+
+
+async def test_kpi_latencies_count_from_the_upstream_report(deliverer, redis, line, users):
+    import time as _time
+
+    await add_users(users, "t1", 3)
+    reported = _time.time() - 30
+    j = DeliveryJob(tenant="t1", audience=AudienceQuery(tenant="t1", all_friends=True), messages=TEXT, priority="alert", reported_at=reported)
+    job_id = await deliver(deliverer, make_worker(redis, line, users), j)
+    st = await deliverer.status(job_id)
+    assert 30 <= st.latency_first <= st.latency_last < 60
+    assert st.as_dict()["latency_last"] == st.latency_last
+
+
+async def test_long_gone_consumers_are_forgotten_unless_they_hold_work(deliverer, redis, line, users):
+    stream = Keys("t1").batches("routine")
+    await redis.xgroup_create(stream, "delivery", id="0", mkstream=True)
+    await redis.xadd(stream, {"job": "t1.x", "n": 0})
+    await redis.xreadgroup("delivery", "holder", {stream: ">"}, count=1)  # holds one pending entry
+    await redis.xgroup_createconsumer(stream, "delivery", "gone")
+    opts = FAST.__class__(**{**FAST.__dict__, "forget_consumers_after": 0.0})
+    await asyncio.sleep(0.01)
+    await make_worker(redis, line, users, options=opts).forget_dead_consumers()
+    names = {c["name"] for c in await redis.xinfo_consumers(stream, "delivery")}
+    assert names == {"holder"}

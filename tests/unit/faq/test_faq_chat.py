@@ -144,3 +144,42 @@ async def test_room_takes_faq_topics_and_unsure_texts_only(deps):
     assert "見つかりませんでした" in said[0]["text"]  # an FAQ question gets an honest answer
     shown = await room.on_postback(ev, {"room": "faq", "action": "show", "id": "gomi-001"})
     assert shown[0]["text"].startswith("Q. 燃えるごみ")
+
+
+async def test_kpis_count_answers_choices_misses_and_votes(deps):
+    from types import SimpleNamespace
+
+    from faq.chat import FaqRoom
+    from kpi.recorder import FAQ_ANSWERED, FAQ_DOWN, FAQ_RESOLVED, FAQ_UNANSWERED, FAQ_UP, MemoryKpiRecorder
+
+    kpi = MemoryKpiRecorder()
+    deps.kpi = kpi
+    await answer(incoming(), "粗大ゴミの申し込み方法を教えて", None, deps)  # direct answer: resolved
+    await answer(incoming(), "ｘｙｚｚｙ", None, deps)  # nothing found
+    room = FaqRoom(deps)
+    ev = incoming()
+    ev.text = "ｘｙｚｚｙ"
+    assert await room.on_text(ev, SimpleNamespace(intent="nlu_fallback")) is None  # not ours: not counted
+    deps.policy = ConfidencePolicy(answer_min=1.01)
+    await answer(incoming(), "子どもを預けたい", None, deps)  # choices: answered, not resolved
+    await on_postback(incoming("postback"), {"action": "feedback", "id": "gomi-002", "v": "up", "q": "h"}, deps)
+    await on_postback(incoming("postback", "U2"), {"action": "feedback", "id": "gomi-002", "v": "down", "q": "h"},
+                      deps)
+    await on_postback(incoming("postback", "U2"), {"action": "feedback", "id": "gomi-002", "v": "down", "q": "h"},
+                      deps)  # a repeat vote is not counted twice
+    (day,) = await kpi.days("demo", [kpi.today()])
+    assert {k: day.get(k) for k in (FAQ_ANSWERED, FAQ_RESOLVED, FAQ_UNANSWERED, FAQ_UP, FAQ_DOWN)} == {
+        FAQ_ANSWERED: 2, FAQ_RESOLVED: 1, FAQ_UNANSWERED: 1, FAQ_UP: 1, FAQ_DOWN: 1}
+
+
+async def test_a_broken_kpi_recorder_never_stops_the_reply(deps):
+    class Broken:
+        async def faq_answered(self, *a, **k):
+            raise ConnectionError("kpi down")
+
+        faq_unanswered = faq_feedback = faq_answered
+
+    deps.kpi = Broken()
+    assert "粗大ごみ受付センター" in (await answer(incoming(), "粗大ゴミの申し込み方法を教えて", None, deps))[0]["text"]
+    up = await on_postback(incoming("postback"), {"action": "feedback", "id": "gomi-002", "v": "up", "q": "h"}, deps)
+    assert "ありがとうございます" in up[0]["text"]

@@ -104,3 +104,19 @@ async def test_unfollow_ends_the_conversation(room):
     await room.on_unfollow("demo", "U1")
     assert not await room.is_held("demo", "U1")
     assert (await handoff.is_held(room.deps, "demo", "U1")) is False
+
+
+async def test_statistics_category_follows_the_route(room):
+    from dataclasses import replace
+
+    from kpi import recorder as R
+    from kpi.recorder import MemoryKpiRecorder
+
+    room.deps.kpi = kpi = MemoryKpiRecorder()
+    await room.on_text(msg("夫に殴られる"), Parse("consult_dv"))  # high-risk route: queued at once
+    offer = {"room": "handoff", "action": "request", "category": "生活困窮"}  # the 「相談員と話す」 button of a medium route
+    await room.on_postback(replace(msg(None, kind="postback", postback=offer), user_id="U2"), offer)
+    await room.request_from_crisis(replace(msg("もう死にたい"), user_id="U3"), Assessment("suicide"))
+    await room.on_text(replace(msg("人と話したい"), user_id="U4"), Parse("talk_to_human"))
+    (day,) = await kpi.days("demo", [kpi.today()])
+    assert day.breakdown(R.CONSULT_OPENED) == {"dv": 1, "living": 1, "crisis": 1, "general": 1}

@@ -68,3 +68,25 @@ def test_descriptions():
     now = jst(2026, 11, 27, 18, 0)
     assert format_when(jst(2026, 11, 28, 9, 0), now) == "明日 09:00"
     assert format_when(jst(2026, 11, 30, 9, 0), now) == "11月30日（月）09:00"
+
+
+ROUND_THE_CLOCK = OfficeHours(weekly={d: "00:00-00:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, cutoff_minutes=30)
+
+
+@pytest.mark.parametrize("now", [jst(2026, 11, 25, 23, 45), jst(2026, 11, 29, 23, 59), jst(2026, 11, 30, 0, 0), jst(2026, 11, 25, 12, 0)])
+def test_round_the_clock_has_no_cutoff_at_midnight(now):
+    status = hours_status(ROUND_THE_CLOCK, now)
+    assert (status.open_now, status.accepting) == (True, True)
+
+
+def test_cutoff_applies_to_the_end_of_joined_spans():
+    # Fri 00:00 → Sat 00:00 → Sun 00:00 (Sun closed): the cut-off is Saturday 23:30, not every midnight
+    oh = OfficeHours(weekly={"fri": "00:00-00:00", "sat": "00:00-00:00"}, cutoff_minutes=30)
+    assert hours_status(oh, jst(2026, 11, 27, 23, 50)).accepting
+    late = hours_status(oh, jst(2026, 11, 28, 23, 40))
+    assert (late.open_now, late.accepting, late.closes_at) == (True, False, jst(2026, 11, 29, 0, 0))
+
+
+def test_describe_round_the_clock():
+    assert describe_hours(ROUND_THE_CLOCK) == "毎日 24時間"
+    assert describe_hours(OfficeHours(weekly={"sat": "09:00-09:00"})) == "土 09:00〜翌09:00"

@@ -63,6 +63,8 @@ async def test_request_in_hours_tells_position_and_hours(deps, clock):
 async def test_nobody_at_the_console_means_hotlines(deps, clock):
     answer = await handoff.request_handoff(deps, TENANT, "U1")
     assert answer.position == 1 and "0120-279-338" in body(answer.messages)
+    assert "すぐにお返事できる相談員がいません" in body(answer.messages)
+    assert "全員ほかの相談に対応" not in body(answer.messages)  # nobody is on duty: do not claim they are all busy
     await deps.store.set_presence("demo", "alice", clock.now + 60)
     cid = answer.conversation_id
     await handoff.take_over(deps, "demo", cid, "alice")
@@ -282,3 +284,57 @@ async def test_gateway_errors_409_is_delivered_others_fail(deps):
     deps.line.fail_next(_ApiError(500))
     with pytest.raises(LinePushError):
         await handoff.send_message(deps, "demo", cid, "alice", "もう一度", "k2")
+
+
+# ---- statistics (kpi) -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def kpi(clock):
+    from kpi.recorder import MemoryKpiRecorder
+
+    return MemoryKpiRecorder(clock=clock)
+
+
+async def test_consultations_are_counted_once_with_category_hours_and_wait(deps, clock, kpi):
+    from kpi import recorder as R
+
+    deps.kpi = kpi
+    crisis = await handoff.request_handoff(deps, TENANT, "U1", risk="crisis", category="自殺念慮", reason="crisis")
+    await handoff.request_handoff(deps, TENANT, "U1", risk="crisis", reason="crisis")  # the same open consultation
+    clock.now += 150
+    await handoff.take_over(deps, "demo", crisis.conversation_id, "alice")
+    clock.now = at(20).timestamp()
+    await handoff.request_handoff(deps, TENANT, "U2", stat_category="dv", reason="intent")  # after hours
+    await handoff.request_handoff(deps, TENANT, "U3", stat_category="自由記述", reason="request")  # not an id: general
+    (day,) = await kpi.days("demo", [at(10).date()])
+    assert day.get(R.CONSULT_OPENED) == 3 and day.get(R.CONSULT_OUTSIDE) == 2
+    assert day.breakdown(R.CONSULT_OPENED) == {"crisis": 1, "dv": 1, "general": 1}
+    assert day.get(R.CONSULT_TAKEN) == 1 and day.breakdown(R.CONSULT_TAKEN) == {"crisis": 1}
+    hist = day.histogram(R.WAIT)
+    assert sum(hist) == 1 and hist[R.bucket_index(150)] == 1
+
+
+async def test_a_statistics_outage_never_blocks_a_consultation(deps):
+    class Broken:
+        async def consultation_opened(self, *args):
+            raise ConnectionError("kpi down")
+
+        consultation_taken = consultation_opened
+
+    deps.kpi = Broken()
+    answer = await handoff.request_handoff(deps, TENANT, "U1", risk="crisis", reason="crisis")
+    await handoff.take_over(deps, "demo", answer.conversation_id, "alice")
+    assert "相談員につながりました" in deps.line.texts_to("U1")[0]
+
+
+def test_statistics_categories_are_in_the_dashboards_vocabulary():
+    from kpi.aggregate import BASE_VOCAB
+    from kpi.labels import CONSULT_CATEGORIES
+
+    from handoff.chat import QUEUE_STAT
+    from handoff.model import KPI_CATEGORIES
+    from nlu.intents import CONSULTATION_ROUTES
+
+    assert set(KPI_CATEGORIES) == set(BASE_VOCAB["consult_category"]) and set(KPI_CATEGORIES) <= set(CONSULT_CATEGORIES)
+    assert {r.queue for r in CONSULTATION_ROUTES.values()} <= set(QUEUE_STAT) and set(QUEUE_STAT.values()) <= set(KPI_CATEGORIES)

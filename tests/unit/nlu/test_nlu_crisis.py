@@ -12,12 +12,14 @@ HELD_OUT = Path(__file__).resolve().parents[3] / "nlu" / "tests"
 
 
 def _crisis_set() -> list[tuple[str, str]]:
-    rows = [line.rstrip("\n").split("\t") for line in (HELD_OUT / "crisis_messages.tsv").read_text("utf-8").splitlines()]
-    return [(cat, text) for cat, text in rows if text]
+    rows = [line.split("\t") for name in ("crisis_messages.tsv", "crisis_messages_fresh.tsv")
+            for line in (HELD_OUT / name).read_text("utf-8").splitlines() if line.strip()]
+    return [(cat, text) for cat, text in rows]
 
 
 def _ordinary_set() -> list[str]:
-    return [line.strip() for line in (HELD_OUT / "ordinary_messages.txt").read_text("utf-8").splitlines() if line.strip()]
+    return [line.strip() for name in ("ordinary_messages.txt", "ordinary_messages_fresh.txt")
+            for line in (HELD_OUT / name).read_text("utf-8").splitlines() if line.strip()]
 
 
 def test_held_out_crisis_messages_are_all_caught_with_the_right_category():

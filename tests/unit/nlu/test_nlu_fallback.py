@@ -25,7 +25,7 @@ async def test_held_out_intents_are_classified_well(fallback_nlu):
     pairs = [(gold, (await fallback_nlu.parse(text)).intent) for gold, text in rows]
     # nlu_fallback on an out_of_scope message is the right answer, not an error
     pairs = [(g, g if g == "out_of_scope" and p == FALLBACK_INTENT else p) for g, p in pairs]
-    assert _macro_f1(pairs) >= 0.80
+    assert _macro_f1(pairs) >= 0.88  # measured 0.93 (bench/nlu_eval.py)
 
 
 async def test_the_measured_rasa_failure_case_is_garbage_not_dv(fallback_nlu):

@@ -1,0 +1,159 @@
+"""The counsellor console through the whole system: resident simulator → emulator → webhook → worker → handoff queue →
+console (web process) → LINE push through the emulator → back to the bot.
+
+The tenants file is written here with 24/7 office hours, so the outcome does not depend on the wall clock (the demo
+tenant's counsellors work weekdays 09:00–17:30 JST). The counsellor account is created directly in the same Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.system import System
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PW = "correct horse battery staple"
+RESIDENT = "U" + "c0115e11".ljust(32, "0")
+HOTLINE = "0120-279-338"  # よりそいホットライン (24 h), in the crisis layer's first reply
+
+TENANTS_24_7 = """\
+tenants:
+  - id: demo
+    display_name: デモ市
+    lg_code: "271004"
+    demo: true
+    office_hours:
+      timezone: Asia/Tokyo
+      weekly: {mon: "00:00-00:00", tue: "00:00-00:00", wed: "00:00-00:00", thu: "00:00-00:00", fri: "00:00-00:00", sat: "00:00-00:00", sun: "00:00-00:00"}
+      cutoff_minutes: 0
+    line:
+      channel_secret: demo-secret
+      channel_token: demo-token
+"""
+
+
+async def _add_counsellor(redis_url: str) -> None:
+    import redis.asyncio as aioredis
+
+    from staff import RedisStaffStore, add_staff, fast_policy
+
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        # Argon2 hashes carry their parameters, so the web process (default policy) verifies these cheap ones
+        await add_staff(RedisStaffStore(client), "demo", "alice", "counsellor", PW, display_name="相談員A", hasher=fast_policy().hasher)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def system(tmp_path, redis_url):
+    import redis as syncredis
+
+    syncredis.Redis.from_url(redis_url).flushdb()
+    tenants = tmp_path / "tenants.yaml"
+    tenants.write_text(TENANTS_24_7, encoding="utf-8")
+    s = System(tmp_path, redis_url, extra_env={"CIVICBOT_TENANTS": str(tenants)})
+    for name in ("emulator", "web", "worker"):
+        s.start(name)
+    yield s
+    s.stop_all()
+
+
+@pytest.fixture
+async def browser():
+    playwright_api = pytest.importorskip("playwright.async_api")
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed")
+    async with playwright_api.async_playwright() as p:
+        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield b
+        await b.close()
+
+
+async def _deliveries(system: System) -> list[dict]:
+    return await asyncio.to_thread(system.messages_to, RESIDENT)
+
+
+def _texts(delivery: dict) -> str:
+    return "\n".join(m.get("text", "") for m in delivery["messages"])
+
+
+async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_url):
+    from playwright.async_api import expect
+
+    await _add_counsellor(redis_url)
+    resident = await (await browser.new_context(viewport={"width": 390, "height": 780}, locale="ja-JP")).new_page()
+    console = await (await browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")).new_page()
+    errors: list[str] = []
+    console.on("pageerror", lambda exc: errors.append(str(exc)))
+    console.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+
+    async def resident_says(text: str) -> None:
+        await resident.get_by_test_id("composer-input").fill(text)
+        await resident.get_by_test_id("send-button").click()
+        await expect(resident.get_by_test_id("bubble-user").last).to_contain_text(text)
+
+    # 1. the crisis message: hotlines in the very first reply, and the request is queued
+    await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
+    await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
+    await resident_says("もう死にたい")
+    await expect(resident.get_by_test_id("bubble-bot").filter(has_text=HOTLINE).first).to_be_visible(timeout=20_000)
+    (first,) = await _deliveries(system)
+    assert first["endpoint"] == "reply" and HOTLINE in _texts(first)
+
+    # 2. while queued, the resident writes again: it waits for the counsellor, unread (no 既読) and unanswered
+    await resident_says("だれか話を聞いてください")
+
+    # 3. the counsellor logs in and finds the crisis on top of the queue, with one unread message
+    await console.goto(f"{system.web}/staff/login")
+    await console.select_option("#tenant", "demo")
+    await console.fill("#username", "alice")
+    await console.fill("#password", PW)
+    await console.press("#password", "Enter")
+    await console.wait_for_url(f"{system.web}/console")
+    top = console.locator("#queue li").first
+    await expect(top).to_contain_text("未読1", timeout=15_000)
+    assert "crisis" in (await top.get_attribute("class") or "")
+    await expect(resident.get_by_test_id("read-mark").filter(has_text="既読")).to_have_count(0)
+
+    # 4. take over: the resident is told (push with a retry key); opening the conversation marks it read
+    await top.locator("button.take").click()
+    await console.locator("#send-form").wait_for(state="visible")
+    await expect(console.locator("#transcript .msg.resident").last).to_contain_text("だれか話を聞いてください")
+    await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("相談員につながりました", timeout=15_000)
+    await expect(resident.get_by_test_id("read-mark").last).to_have_text("既読", timeout=15_000)
+
+    # 5. the resident's next message appears live in the console; the bot says nothing (checked on the ledger below)
+    await resident_says("ありがとうございます。学校のことです")
+    await expect(console.locator("#transcript .msg.resident").last).to_contain_text("学校のことです", timeout=15_000)
+
+    # 6. the counsellor's reply reaches the resident through the LINE API (emulator), pushed with a retry key
+    await console.fill("#reply", "相談員です。学校でどんなことがありましたか？")
+    await console.press("#reply", "Enter")
+    await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("どんなことがありましたか", timeout=15_000)
+
+    # 7. hand back to the bot; the bot answers the resident's next message itself
+    await console.click("#handback-btn")
+    await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("自動応答に戻ります", timeout=15_000)
+    await resident_says("こんにちは")
+    await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("デモ市", timeout=20_000)
+
+    # The ledger, in order: nothing from the bot for the two messages the counsellor held
+    deliveries = await _deliveries(system)
+    assert [d["endpoint"] for d in deliveries] == ["reply", "push", "push", "push", "reply"], deliveries
+    taken, answer, handed_back = deliveries[1:4]
+    assert "相談員につながりました" in _texts(taken)
+    assert _texts(answer) == "相談員です。学校でどんなことがありましたか？"
+    assert "自動応答に戻ります" in _texts(handed_back)
+    keys = [d["retry_key"] for d in deliveries[1:4]]
+    assert all(k and len(k) == 36 for k in keys) and len(set(keys)) == 3
+    assert errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    await resident.screenshot(path=str(ARTIFACTS / "console-whole-system-resident.png"))
