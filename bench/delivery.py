@@ -248,6 +248,32 @@ async def main(args: argparse.Namespace) -> None:
             took = time.monotonic() - t0
             print(f"token bucket alone: {granted} grants at 200/s across 24 takers in {took:.2f}s = {granted / took:.0f}/s")
 
+            # the engine alone: one in-process worker, a fake LINE that answers at once (no HTTP, no emulator)
+            from broadcasts.engine import DeliveryWorker, EngineOptions
+            from broadcasts.line import FakeLinePort
+            from broadcasts.ratelimit import MemoryRateLimiter
+
+            fake = FakeLinePort()
+            users = RedisUserStore(client)
+            worker = DeliveryWorker(client, fake, FriendsAudience(users, with_language=False), users, [TENANT],
+                                    limiter=MemoryRateLimiter({"multicast": 1e9}), options=EngineOptions(concurrency=32))
+            stop_ev = asyncio.Event()
+            deliverer = RedisDeliverer(client)
+            cpu0 = time.process_time()
+            job_id = await deliverer.submit(DeliveryJob(tenant=TENANT, audience=AudienceQuery(tenant=TENANT, all_friends=True),
+                                                        messages={"ja": [{"type": "text", "text": "engine only"}]},
+                                                        priority="emergency"))
+            task = asyncio.create_task(worker.run(stop_ev))
+            while (st := await deliverer.status(job_id)) is None or st.state != "done":
+                await asyncio.sleep(0.02)
+            stop_ev.set()
+            await task
+            cpu = time.process_time() - cpu0
+            span = st.last_send_at - st.created_at
+            dup = sum(1 for v in fake.delivered.values() if v != 1)
+            print(f"engine alone (fake LINE, 1 process): {st.sent} recipients, last at {span:.2f}s = {st.sent / span:,.0f}/s;"
+                  f" this process {cpu:.2f} CPU s ({st.sent / cpu:,.0f} recipients per CPU second); users not once: {dup}")
+
             if not args.skip_throttled:
                 limit = args.limit
                 print(f"(a) emulator throttled at {limit} multicast req/s (LINE's limit: 200), {args.workers} worker(s):")

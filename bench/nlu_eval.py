@@ -43,9 +43,12 @@ def load_sets() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]
     def tsv(name: str) -> list[tuple[str, str]]:
         return [tuple(line.split("\t", 1)) for line in (HELD_OUT / name).read_text("utf-8").splitlines() if line.strip()]
 
-    ordinary = [line.strip() for name in ("ordinary_messages.txt", "ordinary_messages_fresh.txt")
+    ordinary = [line.strip() for name in ("ordinary_messages.txt", "ordinary_messages_fresh.txt",
+                                          "ordinary_messages_round3.txt")
                 for line in (HELD_OUT / name).read_text("utf-8").splitlines() if line.strip()]
-    return tsv("intent_messages.tsv"), tsv("crisis_messages.tsv") + tsv("crisis_messages_fresh.tsv"), ordinary
+    crisis = [row for name in ("crisis_messages.tsv", "crisis_messages_fresh.tsv", "crisis_messages_round3.tsv")
+              for row in tsv(name)]
+    return tsv("intent_messages.tsv"), crisis, ordinary
 
 
 class BigramBaseline:

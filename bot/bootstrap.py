@@ -53,6 +53,22 @@ def redis_for(settings: Settings) -> Iterator[str]:
         yield handle.url
 
 
+def alerts_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, users, extras: dict[str, Any]):
+    """Subscriptions, JMA pipeline and the delivery port, once per process (sync: loads the gazetteer)."""
+    if "alerts" not in extras:
+        import alerts
+        from broadcasts.engine import RedisDeliverer
+
+        deliverer = extras.setdefault("deliverer", RedisDeliverer(client))
+        feed_config = alerts.FeedConfig(
+            base_url=settings.jma_feed_base_url or alerts.FeedConfig().base_url, interval_s=max(1, settings.jma_poll_seconds)
+        )
+        extras["alerts"] = alerts.wire_alerts(client, users, deliverer, lambda: list(tenants), feed_config)
+        extras["gazetteer"] = extras["alerts"].gazetteer
+        extras["feed_names"] = list(feed_config.feeds)
+    return extras["alerts"]
+
+
 def faq_ports(client: aioredis.Redis, extras: dict[str, Any]):
     """One FAQ store and live index per process (the web's admin edits and the worker's answers share Redis)."""
     if "faq_index" not in extras:
@@ -102,18 +118,36 @@ async def build_rooms(
         FaqDeps(index=faq_index, store=faq_store, topic_labels=FAQ_TOPICS), unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE})
     )
     import alerts
-    from broadcasts.engine import RedisDeliverer
 
-    deliverer = RedisDeliverer(client)
-    extras["deliverer"] = deliverer
-    feed_config = alerts.FeedConfig(
-        base_url=settings.jma_feed_base_url or alerts.FeedConfig().base_url, interval_s=settings.jma_poll_seconds
-    )
-    wired = await asyncio.to_thread(alerts.wire_alerts, client, users, deliverer, lambda: list(tenants), feed_config)
-    extras["alerts"] = wired
-    extras["gazetteer"] = wired.gazetteer if hasattr(wired, "gazetteer") else None
-    extras["feed_names"] = list(feed_config.feeds)
+    wired = await asyncio.to_thread(alerts_ports, settings, tenants, client, users, extras)
+    feed_config = wired.feed_deps.config
+    deliverer = extras["deliverer"]
     alerts_room = wired.room
+
+    # the delivery engine runs next to the chat worker in `civicbot serve worker`
+    from broadcasts import DeliveryDeps, SdkLinePort, run_delivery_worker
+
+    async def delivery_worker(stop: asyncio.Event) -> None:
+        port = SdkLinePort({t.id: t.channel_token.get_secret_value() for t in tenants.values()}, settings.line_api_url)
+        try:
+            await run_delivery_worker(
+                DeliveryDeps(redis=client, line=port, users=users, audience=wired.audience, tenants=list(tenants)), stop
+            )
+        finally:
+            await port.close()
+
+    extras.setdefault("worker_tasks", {})["delivery"] = delivery_worker
+
+    from broadcasts import RedisDraftStore, dispatch_due
+
+    drafts = RedisDraftStore(client)
+
+    async def release_scheduled_broadcasts() -> None:
+        await dispatch_due(drafts, deliverer, list(tenants))
+
+    extras.setdefault("scheduler_jobs", []).append(
+        lambda scheduler: scheduler.add_job(release_scheduled_broadcasts, "interval", seconds=5, id="broadcast-drafts")
+    )
 
     def schedule_feeds(scheduler) -> None:
         from kpi.health import RedisFeedStatus
@@ -234,6 +268,18 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     handoff.web.setup(app)
     faq_store, faq_index = faq_ports(client, extras)
     app.add_subapp("/admin/faq", faq.admin.create_app(faq.admin.FaqAdminDeps(store=faq_store, index=faq_index)))
+
+    from alerts.categories import CATEGORIES, LABELS_JA
+    from broadcasts import ComposerChoices, RedisDraftStore
+    from broadcasts.admin import ComposerDeps, create_admin_app
+
+    wired = alerts_ports(settings, tenants, client, RedisUserStore(client), extras)
+    choices = ComposerChoices(
+        areas=[(m.jis5, m.name) for m in wired.gazetteer.municipalities(wards=True)],
+        categories=[(c, LABELS_JA.get(c, c)) for c in CATEGORIES],
+    )
+    composer = ComposerDeps(RedisDraftStore(client), extras["deliverer"], wired.audience, staff.RedisStaffStore(client), choices)
+    app.add_subapp("/admin/broadcasts", create_admin_app(composer))
 
     async def container_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_container(settings, redis_url, line=line, client=client, tenants=tenants, extras=extras) as container:

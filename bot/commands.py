@@ -91,6 +91,33 @@ def _notices_parse(args: argparse.Namespace, settings: Settings) -> int:
     return int(notices_main(args.files))
 
 
+async def _subscribers(args: argparse.Namespace, container) -> int:
+    from broadcasts.service import seed_subscribers
+
+    _tenant_check(args, container)
+    n = await seed_subscribers(container.users, args.tenant, args.count, languages=tuple(args.languages.split(",")))
+    print(f"{n} synthetic subscribers (marked synthetic=True, ids U<tenant>-synthetic-…) in tenant {args.tenant}")
+    return 0
+
+
+async def _broadcast(args: argparse.Namespace, container) -> int:
+    from bot.bootstrap import alerts_ports
+    from broadcasts.service import broadcast_status, format_status, send_broadcast
+
+    alerts_ports(container.settings, container.tenants, container.redis, container.users, container.extras)
+    deliverer = container.extras["deliverer"]
+    if args.broadcast_command == "send":
+        _tenant_check(args, container)
+        job_id = await send_broadcast(
+            deliverer, args.tenant, args.text, all_friends=args.all, area=args.area, priority=args.priority
+        )
+        print(job_id)
+        return 0
+    status = await broadcast_status(deliverer, args.job_id)
+    print(format_status(status, as_json=args.json))
+    return 0 if status is not None else 1
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the rooms' subcommands to the `civicbot` parser."""
     import staff.cli
@@ -124,6 +151,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     alerts.cli.add_parsers(sub)
     for name in ("alerts", "demo-alert"):
         sub.choices[name].set_defaults(func=lambda args, settings: alerts.cli.run(args))
+
+    sb = sub.add_parser("subscribers", help="subscriber tools (load tests)")
+    sbsub = sb.add_subparsers(dest="subscribers_command", required=True)
+    seed = sbsub.add_parser("seed", help="create N synthetic, clearly marked subscribers for load tests")
+    seed.add_argument("--tenant", required=True)
+    seed.add_argument("--count", type=int, required=True)
+    seed.add_argument("--languages", default="ja", help="comma-separated, spread round-robin")
+    sb.set_defaults(func=_with_container(_subscribers))
+
+    b = sub.add_parser("broadcast", help="send and follow broadcasts (delivery engine)")
+    bsub = b.add_subparsers(dest="broadcast_command", required=True)
+    bs = bsub.add_parser("send", help="queue a broadcast; prints the job id")
+    bs.add_argument("--tenant", required=True)
+    target = bs.add_mutually_exclusive_group(required=True)
+    target.add_argument("--all", action="store_true", help="every active friend")
+    target.add_argument("--area", help="municipality/ward code (5-digit 全国地方公共団体コード or JMA 7-digit)")
+    bs.add_argument("--text", required=True)
+    bs.add_argument("--priority", choices=["routine", "alert", "emergency"], default="routine")
+    bt = bsub.add_parser("status", help="progress and outcome of a job")
+    bt.add_argument("job_id")
+    bt.add_argument("--json", action="store_true")
+    b.set_defaults(func=_with_container(_broadcast))
 
     no = sub.add_parser("notices", help="police / child-safety notices")
     nosub = no.add_subparsers(dest="notices_command", required=True)

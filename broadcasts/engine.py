@@ -36,6 +36,7 @@ from broadcasts.store import GROUP, LANES, Batch, DeliveryStore, JobStatus, Keys
 log = logging.getLogger(__name__)
 
 MAX_MULTICAST = 500
+MAX_ERRORS = 5  # unexpected exceptions on one batch/plan before it is settled as failed
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class EngineOptions:
     lane_cache_seconds: float = 0.05
     drain_seconds: float = 5.0  # on a clean stop, in-flight batches get this long to finish before being left to others
     forget_consumers_after: float = 3600.0  # a consumer with nothing pending, idle this long, is removed from groups
+
+
+def _top(counts: tuple[int, ...]) -> int:
+    """Index of the highest lane with unfinished jobs (len(LANES) when none)."""
+    return next((li for li, c in enumerate(counts) if c), len(LANES))
 
 
 def backoff_delay(attempt: int, opts: EngineOptions, rng: random.Random, retry_after: float | None = None) -> float:
@@ -220,31 +226,33 @@ class DeliveryWorker:
                             raise
             self._groups_ready.add(tenant)
 
-    async def _top_lanes(self, tenants: list[str]) -> dict[str, int]:
-        """Per tenant, the index of its highest lane with unfinished jobs (len(LANES) when none)."""
+    async def _active_lanes(self, tenants: list[str]) -> dict[str, tuple[int, ...]]:
+        """Per tenant, how many unfinished jobs each lane has (one pipelined ZCARD per lane and tenant)."""
         async with self.r.pipeline(transaction=False) as pipe:
             for t in tenants:
-                for lane in LANES[:-1]:
+                for lane in LANES:
                     pipe.zcard(Keys(t).active(lane))
             counts = await pipe.execute()
-        top: dict[str, int] = {}
-        per = len(LANES) - 1
+        per = len(LANES)
+        out: dict[str, tuple[int, ...]] = {}
+        now = time.monotonic()
         for i, t in enumerate(tenants):
-            row = counts[i * per : (i + 1) * per]
-            top[t] = next((li for li, c in enumerate(row) if c), len(LANES))
-            self._lane_cache[t] = (time.monotonic(), top[t])
-        return top
+            row = tuple(int(c) for c in counts[i * per : (i + 1) * per])
+            out[t] = row
+            self._lane_cache[t] = (now, _top(row))
+        return out
 
     async def fetch(self, free: int) -> list[Work]:
-        """New entries, highest lane first; a tenant's lower lanes are not read while a higher one is busy."""
+        """New entries, highest lane first. A tenant is read only in lanes where it has unfinished jobs, and not
+        below its highest busy lane (idle tenants cost one ZCARD per lane per poll, not six stream reads)."""
         tenants = self.tenants()
-        top = await self._top_lanes(tenants)
+        active = await self._active_lanes(tenants)
         out: list[Work] = []
         for li, lane in enumerate(LANES):
             want = free - len(out)
             if want <= 0:
                 break
-            eligible = [t for t in tenants if li <= top[t]]
+            eligible = [t for t in tenants if active[t][li] and _top(active[t]) == li]
             if not eligible:
                 continue
             reads: list[tuple[str, str, str]] = []
@@ -336,9 +344,33 @@ class DeliveryWorker:
         except Exception:
             # the entry stays pending: another worker (or this one) reclaims it after reclaim_idle_seconds
             log.exception("delivery work failed", extra={"worker": self.name, "tenant": w.tenant, "entry": w.entry_id})
+            try:
+                await self._poison_guard(w)
+            except Exception:
+                log.exception("poison guard failed", extra={"entry": w.entry_id})
         finally:
             if w.kind == "plan":
                 self._planning -= 1
+
+    async def _poison_guard(self, w: Work) -> None:
+        """Work that fails ``MAX_ERRORS`` times is settled as failed instead of being reclaimed forever."""
+        job_id, n = w.fields.get("job"), w.fields.get("n")
+        if not job_id or (w.kind == "batch" and n is None):
+            await self.store.ack(w.stream, w.entry_id)  # malformed entry
+            return
+        k = Keys(tenant_of(job_id))
+        if w.kind == "batch":
+            batch = await self.store.batch(job_id, int(n))
+            if batch is None:
+                await self.store.ack(w.stream, w.entry_id)
+            elif await self.r.hincrby(k.batch(job_id, n), "errors", 1) >= MAX_ERRORS:
+                await self.store.finish(batch, w.lane, w.entry_id, "failed", len(batch.to), "internal_error")
+        elif await self.r.hincrby(k.job(job_id), "plan_errors", 1) >= MAX_ERRORS:
+            # the audience cannot be resolved: close the plan with what was committed so the job can finish
+            token = f"{self.name}:{uuid.uuid4().hex[:8]}"
+            _, planned = await self.store.claim_plan(job_id, token)
+            await self.r.hset(k.job(job_id), "plan_error", "audience_error")
+            await self.store.commit(job_id, w.lane, token, planned, [], final=True, queue_entry=w.entry_id)
 
     async def _touch(self, w: Work) -> None:
         """Reset the entry's idle time so nobody reclaims work that is merely slow (long backoff, big audience)."""
@@ -407,7 +439,7 @@ class DeliveryWorker:
             return False
         cached = self._lane_cache.get(tenant)
         if cached is None or time.monotonic() - cached[0] > self.opts.lane_cache_seconds:
-            top = (await self._top_lanes([tenant]))[tenant]
+            top = _top((await self._active_lanes([tenant]))[tenant])
         else:
             top = cached[1]
         return top < li

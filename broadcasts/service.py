@@ -155,6 +155,8 @@ def format_status(status: JobStatus | None, *, as_json: bool = False) -> str:
         lines.append(f"last send +{status.last_send_at - status.created_at:.3f}s")
     if status.duration is not None:
         lines.append(f"duration {status.duration:.3f}s")
+    if status.error:
+        lines.append(f"error {status.error}")
     if status.failure_reasons:
         lines.append("reasons " + ", ".join(f"{k}={v}" for k, v in sorted(status.failure_reasons.items())))
     return "\n".join(lines)

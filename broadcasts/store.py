@@ -303,6 +303,7 @@ class JobStatus:
     finished_at: float | None
     reported_at: float | None
     failure_reasons: dict[str, int] = field(default_factory=dict)
+    error: str = ""  # job-level problem, e.g. "audience_error" (the audience could not be resolved)
 
     @property
     def queued(self) -> int:
@@ -407,6 +408,7 @@ class DeliveryStore:
             finished_at=_f(raw.get("finished_at")),
             reported_at=spec.reported_at,
             failure_reasons={k_[7:]: int(v) for k_, v in raw.items() if k_.startswith("reason:")},
+            error=raw.get("plan_error", ""),
         )
 
     async def list_jobs(self, tenant: str, limit: int = 50) -> list[JobStatus]:

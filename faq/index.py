@@ -57,7 +57,12 @@ class RankerConfig:
     vec_neighbours: int = 5  # per query word, this many nearest index words …
     vec_min_similarity: float = 0.6  # … at least this similar (cosine) …
     vec_expand_weight: float = 0.5  # … join the query with weight × similarity
-    vec_fusion: float = 0.5  # + this × top lexical score × cos(query embedding, entry embedding)
+    vec_fusion: float = 1.0  # + this × top lexical score × cos(query embedding, entry embedding)
+    vec_center: bool = True  # subtract the tenant's mean embedding first (word-vector averages share one direction)
+    # Latent semantic space learned from the tenant's own entries at index time (truncated SVD of the idf-weighted
+    # term × entry matrix, question counted twice): 市民税 meets 市税 because the FAQ uses them together.
+    lsa_dims: int = 200  # 0 = off; capped at half the number of entries
+    lsa_fusion: float = 0.5  # + this × top lexical score × cos(query, entry) in that space
 
 
 @dataclass
@@ -75,7 +80,8 @@ class _Doc:
     k: list[str]
     a: list[str]
     s: list[str] = field(default_factory=list)  # synonym groups of question + keywords
-    emb: np.ndarray | None = None  # embedding, computed once per entry version (idf of the build that made it)
+    # question / answer embeddings, computed once per entry version (idf of the build that made them)
+    emb: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def c(self) -> list[str]:
@@ -86,6 +92,21 @@ def _matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """matrix @ vector without BLAS: on a shared 2-core host, multithreaded BLAS for a 2-MFLOP product waits for
     busy cores (p95 300+ ms measured); einsum's single-threaded loop takes ~1 ms."""
     return np.einsum("ij,j->i", matrix, vector, optimize=False)
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+
+def _orthonormal(matrix: np.ndarray) -> np.ndarray:
+    """Orthonormal columns spanning ``matrix`` (Cholesky QR: two BLAS products, much faster than LAPACK's QR here)."""
+    m = matrix.astype(np.float64)
+    m /= np.maximum(np.linalg.norm(m, axis=0), 1e-30)
+    gram = m.T @ m
+    gram[np.diag_indices_from(gram)] += 1e-10
+    chol = np.linalg.cholesky(gram)
+    return np.linalg.solve(chol, m.T).T.astype(np.float32)
 
 
 def kanji_chars(terms: list[str]) -> list[str]:
@@ -197,6 +218,9 @@ class FaqIndex:
         self.vectors = vectors
         if vectors is not None:
             self._init_vectors(docs, vectors)
+        self._lsa_terms: dict[str, int] = {}
+        if c.lsa_dims and c.lsa_fusion:
+            self._init_lsa(docs)
         # Replaced as a whole (one assignment) when new votes arrive; never mutated in place.
         self.feedback = FeedbackPrior.from_records(feedback, self._pos, c) if c.feedback_weight else \
             FeedbackPrior.empty(n)
@@ -214,10 +238,79 @@ class FaqIndex:
         self._vocab_vectors = vectors.vectors[np.array(rows, dtype=np.int64)] if rows else np.zeros((0, vectors.dim))
         for d in docs:
             if d.emb is None:
-                d.emb = self._embed(d.q) + 0.3 * self._embed(d.a)
-        emb = np.stack([d.emb for d in docs]) if docs else np.zeros((0, 1))
-        norms = np.linalg.norm(emb, axis=1, keepdims=True) if len(emb) else 1
-        self._doc_vectors = (emb / np.where(norms == 0, 1, norms)).astype(np.float32)
+                d.emb = (self._embed(d.q), self._embed(d.a))
+        dim = vectors.dim
+        eq = np.stack([d.emb[0] for d in docs]) if docs else np.zeros((0, dim), dtype=np.float32)
+        ea = np.stack([d.emb[1] for d in docs]) if docs else np.zeros((0, dim), dtype=np.float32)
+        # Averages of word vectors all lean one way; removing the tenant's mean leaves what tells entries apart.
+        self._mean_vector = np.zeros(dim, dtype=np.float32)
+        if self.config.vec_center and len(docs):
+            self._mean_vector = np.concatenate([eq, ea]).mean(axis=0).astype(np.float32)
+        self._doc_vectors = _unit(self._center(eq) + 0.3 * self._center(ea))
+
+    def _center(self, emb: np.ndarray) -> np.ndarray:
+        """Unit vectors minus the tenant's mean; an empty embedding (no known word) stays zero."""
+        centred = _unit(emb - self._mean_vector)
+        return centred * (np.abs(emb).sum(axis=-1, keepdims=True) > 0)
+
+    def _init_lsa(self, docs: list[_Doc]) -> None:
+        """Truncated SVD of the idf-weighted term × entry matrix, by subspace iteration on the entry Gram matrix.
+
+        Costs ~n² × dims × 4 flops (n entries), runs in the build thread; small artefacts: one dims-long vector per
+        entry and per term. Deterministic (fixed seed) so two processes rank alike.
+        """
+        n = self.n
+        k = min(self.config.lsa_dims, n // 2)
+        if k < 2:
+            return
+        cols: dict[str, tuple[list[int], list[float]]] = {}
+        for i, d in enumerate(docs):
+            for t, tf in Counter(d.q + d.q + d.k + d.a).items():
+                idf = self.idf.get(t)
+                if idf is None or t[0] in "#§":
+                    continue
+                entry = cols.setdefault(t, ([], []))
+                entry[0].append(i)
+                entry[1].append((1 + math.log(tf)) * idf)
+        if not cols:
+            return
+        terms = list(cols)
+        postings = [(np.array(cols[t][0], dtype=np.int64), np.array(cols[t][1], dtype=np.float32)) for t in terms]
+        gram = np.zeros((n, n), dtype=np.float32)
+        diagonal = np.zeros(n, dtype=np.float32)
+        for idx, val in postings:
+            if len(idx) == 1:  # most terms occur in one entry: they only add to the diagonal
+                diagonal[idx[0]] += val[0] * val[0]
+            else:
+                gram[np.ix_(idx, idx)] += np.outer(val, val)
+        gram[np.diag_indices(n)] += diagonal
+        rng = np.random.default_rng(0)
+        basis = _orthonormal(gram @ rng.standard_normal((n, min(n, k + 10))).astype(np.float32))
+        for _ in range(3):
+            basis = _orthonormal(gram @ basis)
+        small = basis.T @ gram @ basis
+        eigval, eigvec = np.linalg.eigh(small.astype(np.float64))
+        order = np.argsort(-eigval)[:k]
+        sing = np.sqrt(np.maximum(eigval[order], 1e-12)).astype(np.float32)
+        left = (basis @ eigvec[:, order]).astype(np.float32)  # n × k, the entries' left singular vectors
+        self._lsa_docs = _unit(left * sing)
+        term_vectors = np.zeros((len(terms), k), dtype=np.float32)
+        for j, (idx, val) in enumerate(postings):
+            term_vectors[j] = val @ left[idx] / sing
+        self._lsa_terms = {t: j for j, t in enumerate(terms)}
+        self._lsa_term_vectors = term_vectors
+
+    def _lsa_query(self, terms: list[str]) -> np.ndarray | None:
+        acc = None
+        for t, tf in Counter(terms).items():
+            j = self._lsa_terms.get(t)
+            if j is not None:
+                v = (1 + math.log(tf)) * self.idf[t] * self._lsa_term_vectors[j]
+                acc = v if acc is None else acc + v
+        if acc is None:
+            return None
+        norm = float(np.linalg.norm(acc))
+        return acc / norm if norm else None
 
     def _embed(self, terms: list[str]) -> np.ndarray:
         assert self.vectors is not None
@@ -303,9 +396,18 @@ class FaqIndex:
             ranked = self._rm3(weights, ranked.scores)
         ranked.ceiling = ceiling
         ranked.lexical = lexical
-        if self.vectors is not None and self.config.vec_fusion and ranked.scores.max() > 0:
-            cos = _matvec(self._doc_vectors, self._embed(terms))
-            ranked.scores = ranked.scores + self.config.vec_fusion * float(ranked.scores.max()) * np.maximum(cos, 0)
+        top = float(ranked.scores.max())
+        if top > 0:
+            dense = np.zeros(self.n, dtype=np.float32)
+            if self.vectors is not None and self.config.vec_fusion:
+                query = self._center(self._embed(terms))
+                dense += self.config.vec_fusion * np.maximum(_matvec(self._doc_vectors, query), 0)
+            if self._lsa_terms:
+                latent = self._lsa_query(terms)
+                if latent is not None:
+                    dense += self.config.lsa_fusion * np.maximum(_matvec(self._lsa_docs, latent), 0)
+            if dense.any():
+                ranked.scores = ranked.scores + top * dense
         return ranked
 
     def _rm3(self, weights: dict[str, float], scores: np.ndarray) -> _Ranked:

@@ -190,17 +190,14 @@ async def request_handoff(
         if not created:
             lead = "ご相談はすでに受け付けています。"
         wait = f"（目安：約{position * policy.minutes_per_case}分）" if policy.minutes_per_case else ""
-        messages.append(
-            text(
-                f"{lead}いま{position}番目にお待ちいただいています{wait}。\nこのままメッセージを送っていただくと、相談員に届きます。\n受付時間：{hours}",
-                _cancel_qr(),
-            )
-        )
+        parts = [f"{lead}いま{position}番目にお待ちいただいています{wait}。"]
         busy = position > len(free)
         if busy and present:
-            messages.append(text("ただいま相談員が全員ほかの相談に対応しています。順番にお返事しますので、少しお待ちください。"))
+            parts.append("ただいま相談員が全員ほかの相談に対応しています。順番にお返事しますので、少しお待ちください。")
         elif busy:  # open hours, but nobody has the console open right now: do not claim they are all busy
-            messages.append(text("ただいますぐにお返事できる相談員がいません。相談員がつながりしだいお返事しますので、少しお待ちください。"))
+            parts.append("ただいますぐにお返事できる相談員がいません。相談員がつながりしだいお返事しますので、少しお待ちください。")
+        parts += ["このままメッセージを送っていただくと、相談員に届きます。", f"受付時間：{hours}"]
+        messages.append(text("\n".join(parts)))
         if include_hotlines and (crisis or busy):  # nobody free right now: give the 24-hour lines as well
             messages.append(hotline_message(tenant))
     else:
@@ -210,9 +207,11 @@ async def request_handoff(
         else:
             later = "ご相談は受け付けましたが、相談員がお返事できる日時はまだ決まっていません。"
         closed = "本日の新しいご相談の受付は終了しました" if status.open_now else "ただいま相談の受付時間外です"
-        messages.append(text(f"{closed}（受付時間：{hours}）。\n{later}", _cancel_qr()))
+        messages.append(text(f"{closed}（受付時間：{hours}）。\n{later}"))
         if include_hotlines:
             messages.append(hotline_message(tenant))
+    if conv.status == "queued":  # LINE shows only the last message's quick replies
+        messages[-1] = text(messages[-1]["text"], _cancel_qr())
     return HandoffAnswer(messages, conv.id, created, position, status.accepting, status.next_open)
 
 

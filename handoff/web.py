@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp_jinja2
 import jinja2
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.config import Tenant
 from handoff import service
@@ -34,6 +34,7 @@ HERE = Path(__file__).parent
 CONSOLE_ROLES = ("counsellor", "supervisor")
 PRESENCE_SECONDS = 90.0  # an open console counts as "on duty" this long after its last heartbeat
 HANDOFF_JINJA = web.AppKey("handoff_jinja", jinja2.Environment)
+CONSOLE_SOCKETS = web.AppKey("handoff_console_sockets", set)
 
 
 @dataclass
@@ -71,6 +72,16 @@ def setup(app: web.Application, deps: HandoffWebDeps | None = None) -> None:
     r.add_get("/console/api/conversations/{cid}/export", api_export)
     r.add_post("/console/api/conversations/{cid}/{action}", api_action)
     r.add_static("/console/static", HERE / "static")
+    app[CONSOLE_SOCKETS] = set()
+    app.on_shutdown.append(_close_sockets)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """On shutdown close the open consoles' sockets ("going away"): otherwise aiohttp waits for them until its
+    shutdown timeout and a restart of the web process stalls; the browsers reconnect to the new process."""
+    for ws in list(app[CONSOLE_SOCKETS]):
+        with contextlib.suppress(Exception):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server restart")
 
 
 def bind(app: web.Application, deps: HandoffWebDeps) -> None:
@@ -278,8 +289,11 @@ async def _visible(hd: HandoffDeps, session: Session, event: dict[str, Any]) -> 
     kind = event.get("type")
     if kind == "message":
         conv = await hd.store.get(session.tenant, str(event.get("cid")))
-        if conv is None or not may_read(conv, session.username, session.role):
+        if conv is None:
             return None
+        if not may_read(conv, session.username, session.role):
+            # a waiting resident wrote again: every console's queue (unread count) must refresh, without the body
+            return {"type": "queue", "cid": conv.id} if conv.status == "queued" else None
         return event
     if kind in ("queue", "conversation", "emergency"):
         return {k: event[k] for k in ("type", "cid", "by", "status") if k in event}
@@ -321,11 +335,14 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
                     return
 
         tasks = [asyncio.create_task(forward()), asyncio.create_task(watchdog())]
+        sockets = request.config_dict[CONSOLE_SOCKETS]
+        sockets.add(ws)
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR:
                     break
         finally:
+            sockets.discard(ws)
             for task in tasks:
                 task.cancel()
             for task in tasks:

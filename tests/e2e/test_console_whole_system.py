@@ -8,6 +8,7 @@ tenant's counsellors work weekdays 09:00–17:30 JST). The counsellor account is
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -100,27 +101,31 @@ async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_u
         await resident.get_by_test_id("send-button").click()
         await expect(resident.get_by_test_id("bubble-user").last).to_contain_text(text)
 
-    # 1. the crisis message: hotlines in the very first reply, and the request is queued
-    await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
-    await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
-    await resident_says("もう死にたい")
-    await expect(resident.get_by_test_id("bubble-bot").filter(has_text=HOTLINE).first).to_be_visible(timeout=20_000)
-    (first,) = await _deliveries(system)
-    assert first["endpoint"] == "reply" and HOTLINE in _texts(first)
-
-    # 2. while queued, the resident writes again: it waits for the counsellor, unread (no 既読) and unanswered
-    await resident_says("だれか話を聞いてください")
-
-    # 3. the counsellor logs in and finds the crisis on top of the queue, with one unread message
+    # 1. a counsellor is on duty: logged in, the console open
     await console.goto(f"{system.web}/staff/login")
     await console.select_option("#tenant", "demo")
     await console.fill("#username", "alice")
     await console.fill("#password", PW)
     await console.press("#password", "Enter")
     await console.wait_for_url(f"{system.web}/console")
+    await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
+    await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
+
+    # 2. the crisis message: hotlines in the very first reply, and the request tops the queue
+    t0 = time.monotonic()
+    await resident_says("もう死にたい")
     top = console.locator("#queue li").first
-    await expect(top).to_contain_text("未読1", timeout=15_000)
+    await expect(top).to_contain_text("危機", timeout=15_000)
+    print(f"\ncrisis message → top of the console queue: {time.monotonic() - t0:.2f} s")
     assert "crisis" in (await top.get_attribute("class") or "")
+    await expect(resident.get_by_test_id("bubble-bot").filter(has_text=HOTLINE).first).to_be_visible(timeout=20_000)
+    (first,) = await _deliveries(system)
+    assert first["endpoint"] == "reply" and HOTLINE in _texts(first)
+    assert "quickReply" in first["messages"][-1]  # 「相談をやめる」 on the last bubble, where LINE shows it
+
+    # 3. while queued, the resident writes again: the queue shows it unread, the resident sees no 既読, no bot answer
+    await resident_says("だれか話を聞いてください")
+    await expect(top).to_contain_text("未読1", timeout=15_000)
     await expect(resident.get_by_test_id("read-mark").filter(has_text="既読")).to_have_count(0)
 
     # 4. take over: the resident is told (push with a retry key); opening the conversation marks it read
@@ -131,8 +136,10 @@ async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_u
     await expect(resident.get_by_test_id("read-mark").last).to_have_text("既読", timeout=15_000)
 
     # 5. the resident's next message appears live in the console; the bot says nothing (checked on the ledger below)
+    t0 = time.monotonic()
     await resident_says("ありがとうございます。学校のことです")
     await expect(console.locator("#transcript .msg.resident").last).to_contain_text("学校のことです", timeout=15_000)
+    print(f"resident message → live in the console: {time.monotonic() - t0:.2f} s")
 
     # 6. the counsellor's reply reaches the resident through the LINE API (emulator), pushed with a retry key
     await console.fill("#reply", "相談員です。学校でどんなことがありましたか？")
@@ -157,3 +164,68 @@ async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_u
     assert errors == []
     ARTIFACTS.mkdir(exist_ok=True)
     await resident.screenshot(path=str(ARTIFACTS / "console-whole-system-resident.png"))
+
+
+async def test_web_and_worker_restart_during_a_live_conversation(system, browser, redis_url):
+    """Nothing is lost and the counsellor still holds the conversation: session, lock and queue live in Redis."""
+    from playwright.async_api import expect
+
+    await _add_counsellor(redis_url)
+    print(time.monotonic(), 'await _add_counsellor(redis_url)')
+    resident = await (await browser.new_context(locale="ja-JP")).new_page()
+    console = await (await browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")).new_page()
+    await console.goto(f"{system.web}/staff/login")
+    print(time.monotonic(), 'await console.goto(f"{system.web}/staff/')
+    await console.select_option("#tenant", "demo")
+    print(time.monotonic(), 'await console.select_option("#tenant", "')
+    await console.fill("#username", "alice")
+    print(time.monotonic(), 'await console.fill("#username", "alice")')
+    await console.fill("#password", PW)
+    print(time.monotonic(), 'await console.fill("#password", PW)')
+    await console.press("#password", "Enter")
+    print(time.monotonic(), 'await console.press("#password", "Enter"')
+    await console.wait_for_url(f"{system.web}/console")
+    print(time.monotonic(), 'await console.wait_for_url(f"{system.web')
+    await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
+    print(time.monotonic(), 'await resident.goto(f"{system.emulator}/')
+    await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
+    print(time.monotonic(), 'await expect(resident.locator("body[data')
+
+    await resident.get_by_test_id("composer-input").fill("人と話したい")
+    print(time.monotonic(), 'await resident.get_by_test_id("composer-')
+    await resident.get_by_test_id("send-button").click()
+    print(time.monotonic(), 'await resident.get_by_test_id("send-butt')
+    await console.locator("#queue li button.take").first.click()
+    print(time.monotonic(), 'await console.locator("#queue li button.')
+    await console.locator("#send-form").wait_for(state="visible")
+    print(time.monotonic(), 'await console.locator("#send-form").wait')
+    await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("相談員につながりました", timeout=15_000)
+    print(time.monotonic(), 'await expect(resident.get_by_test_id("bu')
+
+    await asyncio.to_thread(system.stop, "worker")
+    print(time.monotonic(), 'await asyncio.to_thread(system.stop, "wo')
+    await asyncio.to_thread(system.stop, "web")
+    print(time.monotonic(), 'await asyncio.to_thread(system.stop, "we')
+    await asyncio.to_thread(system.start, "web")
+    print(time.monotonic(), 'await asyncio.to_thread(system.start, "w')
+    # the webhook is back, the worker is not: the event waits in the Redis inbox
+    await resident.get_by_test_id("composer-input").fill("つながっていますか")
+    print(time.monotonic(), 'await resident.get_by_test_id("composer-')
+    await resident.get_by_test_id("send-button").click()
+    print(time.monotonic(), 'await resident.get_by_test_id("send-butt')
+    await asyncio.to_thread(system.start, "worker")
+    print(time.monotonic(), 'await asyncio.to_thread(system.start, "w')
+    # the console reconnects on its own, reloads from Redis, and gets the message live
+    await expect(console.locator("#transcript .msg.resident").last).to_contain_text("つながっていますか", timeout=30_000)
+    print(time.monotonic(), 'await expect(console.locator("#transcrip')
+    await console.fill("#reply", "はい、つながっています。")
+    print(time.monotonic(), 'await console.fill("#reply", "はい、つながっていま')
+    await console.press("#reply", "Enter")
+    print(time.monotonic(), 'await console.press("#reply", "Enter")')
+    await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("はい、つながっています。", timeout=15_000)
+    print(time.monotonic(), 'await expect(resident.get_by_test_id("bu')
+
+    deliveries = await _deliveries(system)
+    print(time.monotonic(), 'deliveries = await _deliveries(system)')
+    assert [d["endpoint"] for d in deliveries] == ["reply", "push", "push"], deliveries  # the bot stayed silent
+    assert _texts(deliveries[-1]) == "はい、つながっています。"

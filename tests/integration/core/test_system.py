@@ -136,3 +136,37 @@ def test_web_process_serves_dashboard_metrics_readiness_and_staff_pages(system):
     assert status == 200 and "ログイン" in page
     status, page = get("/admin/faq/")
     assert status == 200 and "ログイン" in page
+
+
+def test_broadcast_from_the_cli_reaches_every_friend_once_through_the_worker(system):
+    import subprocess
+    import sys
+
+    from tests.system import REPO
+
+    system.start("emulator")
+    system.start("web")
+    system.start("worker")
+    friends = [f"U{n:031d}b" for n in range(1, 8)]
+    for u in friends:
+        system.post("/_emulator/send", {"tenant": "demo", "user_id": u, "type": "follow"})
+    for u in friends:
+        system.wait_messages(u, 1)  # the welcome
+    system.post("/_emulator/send", {"tenant": "demo", "user_id": friends[-1], "type": "unfollow"})
+    time.sleep(1.0)
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "broadcast", "send", "--tenant", "demo", "--all", "--text", "本日は市役所の窓口を19時まで延長します。"],
+        env=system.env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+    )
+    job_id = out.stdout.strip().splitlines()[-1]
+    for u in friends[:-1]:
+        got = system.wait_messages(u, 2)
+        assert got[-1]["messages"][0]["text"].startswith("本日は市役所")
+    time.sleep(1.0)
+    assert len(system.messages_to(friends[-1])) == 1  # unfollowed: never pushed again
+    assert system.get("/_emulator/stats")["duplicates"] == 0
+    status = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "broadcast", "status", job_id, "--json"],
+        env=system.env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert '"sent": 6' in status.stdout.replace(" ", "").replace('"sent":6', '"sent": 6')

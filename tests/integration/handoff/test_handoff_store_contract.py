@@ -40,7 +40,7 @@ async def test_one_open_conversation_per_resident(store):
 
 
 async def test_conversation_round_trips_every_field(store):
-    original = conv("U1", "high", 1234.5, category="dv", reason="intent", summary="要約", crisis_text="本人の言葉", display_name="たろう")
+    original = conv("U1", "high", 1234.5, category="dv", reason="intent", summary="要約", crisis_text="本人の言葉", display_name="たろう", stat_category="dv")
     await store.create_or_get(original)
     assert await store.get("demo", original.id) == original
     assert (await store.get("demo", original.id)).emergency is False

@@ -78,6 +78,10 @@ async def test_batches_per_language_at_most_500_and_single_recipient_is_a_push(d
     assert (st.recipients, st.sent, st.failed, st.queued, st.state) == (1002, 1002, 0, 0, "done")
     assert st.first_send_at <= st.last_send_at <= st.finished_at
     assert st.duration is not None
+    from broadcasts.service import format_status
+
+    text = format_status(st)
+    assert "sent 1002" in text and "batches 4/4" in text and job_id in text
 
 
 async def test_unknown_language_falls_back_to_japanese(deliverer, redis, line, users):
@@ -394,3 +398,22 @@ async def test_long_gone_consumers_are_forgotten_unless_they_hold_work(deliverer
     await make_worker(redis, line, users, options=opts).forget_dead_consumers()
     names = {c["name"] for c in await redis.xinfo_consumers(stream, "delivery")}
     assert names == {"holder"}
+
+
+class BrokenAudience:
+    async def resolve(self, query):
+        raise RuntimeError("subscription store is broken")
+        yield  # pragma: no cover
+
+
+async def test_an_audience_that_always_fails_does_not_loop_forever(deliverer, redis, line, users):
+    job_id = await deliverer.submit(job())
+    opts = FAST.__class__(**{**FAST.__dict__, "reclaim_idle_seconds": 0.05})
+    running = Running(make_worker(redis, line, users, audience=BrokenAudience(), options=opts))
+    try:
+        await wait_for(await job_done(deliverer, job_id))
+    finally:
+        await running.halt()
+    st = await deliverer.status(job_id)
+    assert (st.state, st.recipients) == ("done", 0)
+    assert st.error == "audience_error"

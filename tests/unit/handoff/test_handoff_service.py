@@ -65,6 +65,9 @@ async def test_nobody_at_the_console_means_hotlines(deps, clock):
     assert answer.position == 1 and "0120-279-338" in body(answer.messages)
     assert "すぐにお返事できる相談員がいません" in body(answer.messages)
     assert "全員ほかの相談に対応" not in body(answer.messages)  # nobody is on duty: do not claim they are all busy
+    # the hotlines come last, and LINE shows only the last message's quick replies: 「相談をやめる」 goes there
+    assert ["quickReply" in m for m in answer.messages] == [False, True]
+    assert answer.messages[-1]["quickReply"]["items"][0]["action"]["data"] == "room=handoff&action=cancel"
     await deps.store.set_presence("demo", "alice", clock.now + 60)
     cid = answer.conversation_id
     await handoff.take_over(deps, "demo", cid, "alice")

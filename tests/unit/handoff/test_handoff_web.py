@@ -175,6 +175,23 @@ async def test_websocket_streams_messages_only_to_readers(env):
         assert ws.closed or (await ws.receive()).type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
 
 
+async def test_a_waiting_residents_message_refreshes_queues_without_its_body(env):
+    from bot.chat import Incoming
+
+    deps, _, client_for = env
+    cid = await _queued(deps)
+    alice, csrf = await client_for("demo", "alice")
+    ws = await alice.ws_connect(f"/console/ws?csrf={csrf}", origin=f"http://{alice.host}:{alice.port}")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    await handoff.on_resident_message(
+        deps, TENANTS["demo"], "U1", Incoming(tenant=TENANTS["demo"], user_id="U1", kind="text", webhook_event_id="e", timestamp_ms=0, text="まだですか")
+    )
+    assert await ws.receive_json(timeout=5) == {"type": "queue", "cid": cid}
+    state = await (await alice.get("/console/api/state")).json()
+    assert state["queue"][0]["unread"] == 1
+    await ws.close()
+
+
 async def test_websocket_closes_after_idle_logout(env, clock):
     _, _, client_for = env
     client, csrf = await client_for("demo", "alice")
@@ -227,3 +244,14 @@ async def test_open_console_counts_as_present(env, clock):
             break
         await asyncio.sleep(0.02)
     assert await deps.store.present("demo", clock.now) == []
+
+
+async def test_shutdown_closes_open_consoles_so_a_restart_does_not_stall(env):
+    deps, _, client_for = env
+    alice, csrf = await client_for("demo", "alice")
+    ws = await alice.ws_connect(f"/console/ws?csrf={csrf}", origin=f"http://{alice.host}:{alice.port}")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    # without the shutdown hook aiohttp waits for the socket until its shutdown timeout (60 s); 20 s = plainly hung
+    await asyncio.wait_for(alice.server.close(), timeout=20)
+    msg = await ws.receive(timeout=5)
+    assert (msg.type, msg.data) == (WSMsgType.CLOSE, 1001)  # "going away": the console reconnects

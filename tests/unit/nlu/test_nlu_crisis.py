@@ -9,16 +9,18 @@ import pytest
 from nlu.crisis import CATEGORIES, CrisisAssessment, assess, hotline_messages, hotlines_for
 
 HELD_OUT = Path(__file__).resolve().parents[3] / "nlu" / "tests"
+CRISIS_SETS = ("crisis_messages.tsv", "crisis_messages_fresh.tsv", "crisis_messages_round3.tsv")
+ORDINARY_SETS = ("ordinary_messages.txt", "ordinary_messages_fresh.txt", "ordinary_messages_round3.txt")
 
 
 def _crisis_set() -> list[tuple[str, str]]:
-    rows = [line.split("\t") for name in ("crisis_messages.tsv", "crisis_messages_fresh.tsv")
+    rows = [line.split("\t") for name in CRISIS_SETS
             for line in (HELD_OUT / name).read_text("utf-8").splitlines() if line.strip()]
     return [(cat, text) for cat, text in rows]
 
 
 def _ordinary_set() -> list[str]:
-    return [line.strip() for name in ("ordinary_messages.txt", "ordinary_messages_fresh.txt")
+    return [line.strip() for name in ORDINARY_SETS
             for line in (HELD_OUT / name).read_text("utf-8").splitlines() if line.strip()]
 
 
