@@ -178,12 +178,12 @@ async def main() -> None:
     entries = await store.all(TENANT)
     plain = Analyzer("C", plain=True)
     base_docs = [_Doc(e, [], [], plain.terms(e.question + "\n" + e.answer)) for e in entries]
-    baseline = FaqIndex(base_docs, plain, RankerConfig(k1=1.2, b=0.75))
+    baseline = FaqIndex(base_docs, plain, RankerConfig(k1=1.2, b=0.75, lsa_dims=0))
     b_ranked, b_lat = run_static(baseline, queries)
     base = metrics(b_ranked, qrels)
     print(line("baseline BM25 (Sudachi C, 1 field)", base, b_lat))
     if vectors is not None:
-        print(line("civicbot lexical only (LiveIndex)", metrics(lex_ranked, qrels), lex_lat))
+        print(line("civicbot without word vectors", metrics(lex_ranked, qrels), lex_lat))
     print(line("civicbot ranker (LiveIndex)" + (" +vectors" if vectors else ""), ours, lat))
     print("ratio ours/baseline                " + "  ".join(f"{k} {ours[k] / base[k]:.2f}x" for k in ours))
 
@@ -192,24 +192,29 @@ async def main() -> None:
         steps: list[tuple[str, Analyzer, RankerConfig]] = []
         cfg = live.config
         a_plain = Analyzer("A", plain=True)
-        off = RankerConfig(assoc_terms=0, rm3_docs=0, w_chars=0.0)
+        off = RankerConfig(assoc_terms=0, rm3_docs=0, w_chars=0.0, lsa_dims=0)
+        lexical = replace(cfg, lsa_dims=0)
         steps.append(("Sudachi A, fields q3/k2/a1", Analyzer("A", plain=True), off))
         steps.append(("+ POS stop-words, kana fold, variants", live.analyzer, off))
-        steps.append(("+ kanji-character field (= default)", live.analyzer, cfg))
-        steps.append(("  (tried) + RM3 10 docs/20 terms/0.4", live.analyzer, replace(cfg, rm3_docs=10, rm3_terms=20,
-                                                                                   rm3_weight=0.4)))
-        steps.append(("  (tried) + Q→A term associations", live.analyzer, replace(cfg, assoc_terms=5,
+        steps.append(("+ kanji-character field", live.analyzer, lexical))
+        steps.append(("  (tried) + RM3 10 docs/20 terms/0.4", live.analyzer, replace(lexical, rm3_docs=10,
+                                                                                   rm3_terms=20, rm3_weight=0.4)))
+        steps.append(("  (tried) + Q→A term associations", live.analyzer, replace(lexical, assoc_terms=5,
                                                                                  assoc_weight=0.2)))
-        steps.append(("  (tried) + SudachiDict synonym groups", live.analyzer, replace(cfg, w_synonyms=0.5)))
+        steps.append(("  (tried) + SudachiDict synonym groups", live.analyzer, replace(lexical, w_synonyms=0.5)))
+        steps.append(("+ tenant LSA space (no vectors)", live.analyzer, cfg))
         for name, analyzer, c in steps:
             docs = [analyse(e, analyzer) for e in entries]
             r, latency = run_static(FaqIndex(docs, analyzer, c), queries)
             print(line(name, metrics(r, qrels), latency))
         if vectors is not None:
             docs = [analyse(e, live.analyzer) for e in entries]
-            for name, c in [("+ vectors: fusion only", replace(cfg, vec_neighbours=0)),
-                            ("+ vectors: expansion only", replace(cfg, vec_fusion=0.0)),
-                            ("+ vectors: both (= ranker above)", cfg)]:
+            for name, c in [("vectors, no LSA: fusion only", replace(lexical, vec_neighbours=0)),
+                            ("vectors, no LSA: expansion only", replace(lexical, vec_fusion=0.0)),
+                            ("vectors, no LSA: both, not centred", replace(lexical, vec_center=False,
+                                                                           vec_fusion=0.5)),
+                            ("vectors, no LSA: both, centred", lexical),
+                            ("+ tenant LSA space (= ranker above)", cfg)]:
                 r, latency = run_static(FaqIndex(docs, live.analyzer, c, vectors=vectors), queries)
                 print(line(name, metrics(r, qrels), latency))
     if args.calibrate:

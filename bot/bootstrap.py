@@ -69,6 +69,40 @@ def alerts_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredi
     return extras["alerts"]
 
 
+def notices_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, users, extras: dict[str, Any]):
+    """Police / child-safety notices: incident store, per-tenant config, and the audience the engine uses."""
+    if "notices" not in extras:
+        from alerts.notices import NoticeAudience, NoticeDeps, NoticesConfig, RedisIncidentStore
+
+        wired = alerts_ports(settings, tenants, client, users, extras)
+        configs = {tid: NoticesConfig.model_validate(t.notices or {}) for tid, t in tenants.items()}
+        extras["notices"] = NoticeDeps(
+            gazetteer=wired.gazetteer,
+            store=RedisIncidentStore(client),
+            deliverer=extras["deliverer"],
+            config=lambda tenant: configs.get(tenant) or NoticesConfig(),
+            subscriptions=wired.store,
+            tenant_ids=tuple(tenants),
+        )
+        extras["engine_audience"] = NoticeAudience(wired.audience, wired.store, wired.gazetteer)
+    return extras["notices"]
+
+
+class NoticesRoom:
+    """「近くで不審者情報ある？」: recent incidents near the resident's registered places."""
+
+    def __init__(self, deps) -> None:
+        self.deps = deps
+
+    async def on_text(self, incoming, parse) -> list[dict] | None:
+        from alerts.notices import is_nearby_question, nearby
+
+        return await nearby(incoming, self.deps) if is_nearby_question(incoming.text) else None
+
+    async def on_postback(self, incoming, data) -> list[dict] | None:
+        return None
+
+
 def faq_ports(client: aioredis.Redis, extras: dict[str, Any]):
     """One FAQ store and live index per process (the web's admin edits and the worker's answers share Redis)."""
     if "faq_index" not in extras:
@@ -123,6 +157,14 @@ async def build_rooms(
     feed_config = wired.feed_deps.config
     deliverer = extras["deliverer"]
     alerts_room = wired.room
+    notice_deps = notices_ports(settings, tenants, client, users, extras)
+
+    def schedule_notices(scheduler) -> None:
+        from alerts.notices import schedule_jobs as schedule_notice_jobs
+
+        schedule_notice_jobs(scheduler, notice_deps)
+
+    extras.setdefault("scheduler_jobs", []).append(schedule_notices)
 
     # the delivery engine runs next to the chat worker in `civicbot serve worker`
     from broadcasts import DeliveryDeps, SdkLinePort, run_delivery_worker
@@ -131,7 +173,7 @@ async def build_rooms(
         port = SdkLinePort({t.id: t.channel_token.get_secret_value() for t in tenants.values()}, settings.line_api_url)
         try:
             await run_delivery_worker(
-                DeliveryDeps(redis=client, line=port, users=users, audience=wired.audience, tenants=list(tenants)), stop
+                DeliveryDeps(redis=client, line=port, users=users, audience=extras["engine_audience"], tenants=list(tenants)), stop
             )
         finally:
             await port.close()
@@ -176,6 +218,7 @@ async def build_rooms(
         handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES),
         faq=faq_room,
         alerts=alerts_room,
+        extra={"notices": NoticesRoom(notice_deps)},
     )
 
     async def handoff_housekeeping() -> None:
@@ -280,6 +323,9 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     )
     composer = ComposerDeps(RedisDraftStore(client), extras["deliverer"], wired.audience, staff.RedisStaffStore(client), choices)
     app.add_subapp("/admin/broadcasts", create_admin_app(composer))
+    from alerts.notices.web import create_app as notices_admin_app
+
+    app.add_subapp("/admin/notices", notices_admin_app(notices_ports(settings, tenants, client, RedisUserStore(client), extras)))
 
     async def container_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_container(settings, redis_url, line=line, client=client, tenants=tenants, extras=extras) as container:

@@ -65,6 +65,7 @@ class Tenant(BaseModel):
     demo: bool = False
     log_message_bodies: bool = False  # consultations are never logged unless a tenant opts in
     hotlines: list[dict[str, str]] = Field(default_factory=list)
+    notices: dict | None = None  # police / child-safety sources, validated by alerts.notices.NoticesConfig
     # resolved at load time from the environment (or demo literals)
     channel_secret: SecretStr = SecretStr("")
     channel_token: SecretStr = SecretStr("")

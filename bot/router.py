@@ -88,7 +88,7 @@ class Dispatcher:
                 return [menu_text("thanks", lang)]
             if intent in ("help",):
                 return [menu_text("help", lang)]
-            for room in (rooms.handoff, rooms.alerts, rooms.faq):
+            for room in (rooms.handoff, rooms.alerts, *rooms.extra.values(), rooms.faq):
                 if room is None:
                     continue
                 out = await room.on_text(incoming, parse)

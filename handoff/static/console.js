@@ -113,6 +113,7 @@
     if (seq !== detailSeq) return; // an older answer must not overwrite a newer one
     detail = fresh;
     const c = detail.conversation;
+    setUnread(c.id, c.unread); // opening it may have marked it read
     $("conv-name").textContent = `${c.name}（${c.risk_label}・${c.category}）`;
     $("conv-meta").textContent = `${c.summary || ""}${c.crisis_text ? " ／ 本人の言葉: " + c.crisis_text : ""} ／ 状態: ${c.status}${c.holder ? " ／ 担当: " + c.holder : ""}`;
     const t = $("transcript"); t.replaceChildren();
@@ -128,6 +129,21 @@
     for (const p of detail.past) past.append(el("li", {}, `${new Date(p.created_at * 1000).toLocaleDateString("ja-JP")} ${p.category} ${p.labels.join("・")} ${p.closing_category}`));
     renderChecklist(detail.checklist);
     document.querySelectorAll("li[data-id]").forEach((li) => li.classList.toggle("selected", li.dataset.id === current));
+  }
+
+  function setUnread(id, n) {
+    if (!state) return;
+    let changed = false;
+    for (const list of [state.queue, state.mine, state.live]) {
+      for (const x of list || []) if (x.id === id && x.unread !== n) { x.unread = n; changed = true; }
+    }
+    if (changed) renderLists();
+  }
+
+  async function markRead() {
+    const id = current;
+    const r = await act("read", {}, true);
+    if (r && r.marked) setUnread(id, 0);
   }
 
   function renderChecklist(items) {
@@ -181,7 +197,7 @@
       if (e.type === "message" && e.cid === current) {
         if (!document.querySelector(`.msg[data-id="${CSS.escape(e.message.id)}"]`)) renderMessage(e.message);
         $("transcript").scrollTop = $("transcript").scrollHeight;
-        if (e.message.sender === "resident" && document.visibilityState === "visible" && detail && detail.can_write) act("read", {}, true);
+        if (e.message.sender === "resident" && document.visibilityState === "visible" && detail && detail.can_write) await markRead();
       } else if (e.type === "emergency") {
         if (state && state.me.role === "supervisor") showAlert("緊急対応が必要な相談があります。全ての対応中の相談を確認してください。");
         await refresh(true);
@@ -250,7 +266,7 @@
       if (ev.altKey && ev.key.toLowerCase() === "q") { ev.preventDefault(); const b = document.querySelector("#queue button"); (b || $("queue")).focus(); }
       if (ev.altKey && ev.key.toLowerCase() === "m") { ev.preventDefault(); $("reply").focus(); }
     });
-    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && detail && detail.can_write) act("read", {}, true); });
+    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && detail && detail.can_write) markRead(); });
     setInterval(tick, 1000);
     connect();
   });

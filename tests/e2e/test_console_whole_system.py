@@ -140,11 +140,19 @@ async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_u
     await resident_says("ありがとうございます。学校のことです")
     await expect(console.locator("#transcript .msg.resident").last).to_contain_text("学校のことです", timeout=15_000)
     print(f"resident message → live in the console: {time.monotonic() - t0:.2f} s")
+    await expect(resident.get_by_test_id("read-mark").last).to_have_text("既読", timeout=15_000)  # open on screen: read
+    await expect(console.locator("#mine li").first).not_to_contain_text("未読")
 
-    # 6. the counsellor's reply reaches the resident through the LINE API (emulator), pushed with a retry key
+    # 6. while the counsellor types the resident sees LINE's loading animation; the reply goes out as a push with a
+    # retry key through the LINE API (emulator)
+    await console.locator("#reply").press_sequentially("相談員です。")
+    await expect(resident.get_by_test_id("loading")).to_be_visible(timeout=15_000)
     await console.fill("#reply", "相談員です。学校でどんなことがありましたか？")
     await console.press("#reply", "Enter")
     await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("どんなことがありましたか", timeout=15_000)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await console.screenshot(path=str(ARTIFACTS / "console-whole-system-counsellor.png"))
 
     # 7. hand back to the bot; the bot answers the resident's next message itself
     await console.click("#handback-btn")
@@ -162,7 +170,6 @@ async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_u
     keys = [d["retry_key"] for d in deliveries[1:4]]
     assert all(k and len(k) == 36 for k in keys) and len(set(keys)) == 3
     assert errors == []
-    ARTIFACTS.mkdir(exist_ok=True)
     await resident.screenshot(path=str(ARTIFACTS / "console-whole-system-resident.png"))
 
 
@@ -171,61 +178,36 @@ async def test_web_and_worker_restart_during_a_live_conversation(system, browser
     from playwright.async_api import expect
 
     await _add_counsellor(redis_url)
-    print(time.monotonic(), 'await _add_counsellor(redis_url)')
     resident = await (await browser.new_context(locale="ja-JP")).new_page()
     console = await (await browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")).new_page()
     await console.goto(f"{system.web}/staff/login")
-    print(time.monotonic(), 'await console.goto(f"{system.web}/staff/')
     await console.select_option("#tenant", "demo")
-    print(time.monotonic(), 'await console.select_option("#tenant", "')
     await console.fill("#username", "alice")
-    print(time.monotonic(), 'await console.fill("#username", "alice")')
     await console.fill("#password", PW)
-    print(time.monotonic(), 'await console.fill("#password", PW)')
     await console.press("#password", "Enter")
-    print(time.monotonic(), 'await console.press("#password", "Enter"')
     await console.wait_for_url(f"{system.web}/console")
-    print(time.monotonic(), 'await console.wait_for_url(f"{system.web')
     await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
-    print(time.monotonic(), 'await resident.goto(f"{system.emulator}/')
     await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
-    print(time.monotonic(), 'await expect(resident.locator("body[data')
 
     await resident.get_by_test_id("composer-input").fill("人と話したい")
-    print(time.monotonic(), 'await resident.get_by_test_id("composer-')
     await resident.get_by_test_id("send-button").click()
-    print(time.monotonic(), 'await resident.get_by_test_id("send-butt')
     await console.locator("#queue li button.take").first.click()
-    print(time.monotonic(), 'await console.locator("#queue li button.')
     await console.locator("#send-form").wait_for(state="visible")
-    print(time.monotonic(), 'await console.locator("#send-form").wait')
     await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("相談員につながりました", timeout=15_000)
-    print(time.monotonic(), 'await expect(resident.get_by_test_id("bu')
 
     await asyncio.to_thread(system.stop, "worker")
-    print(time.monotonic(), 'await asyncio.to_thread(system.stop, "wo')
     await asyncio.to_thread(system.stop, "web")
-    print(time.monotonic(), 'await asyncio.to_thread(system.stop, "we')
     await asyncio.to_thread(system.start, "web")
-    print(time.monotonic(), 'await asyncio.to_thread(system.start, "w')
     # the webhook is back, the worker is not: the event waits in the Redis inbox
     await resident.get_by_test_id("composer-input").fill("つながっていますか")
-    print(time.monotonic(), 'await resident.get_by_test_id("composer-')
     await resident.get_by_test_id("send-button").click()
-    print(time.monotonic(), 'await resident.get_by_test_id("send-butt')
     await asyncio.to_thread(system.start, "worker")
-    print(time.monotonic(), 'await asyncio.to_thread(system.start, "w')
     # the console reconnects on its own, reloads from Redis, and gets the message live
     await expect(console.locator("#transcript .msg.resident").last).to_contain_text("つながっていますか", timeout=30_000)
-    print(time.monotonic(), 'await expect(console.locator("#transcrip')
     await console.fill("#reply", "はい、つながっています。")
-    print(time.monotonic(), 'await console.fill("#reply", "はい、つながっていま')
     await console.press("#reply", "Enter")
-    print(time.monotonic(), 'await console.press("#reply", "Enter")')
     await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("はい、つながっています。", timeout=15_000)
-    print(time.monotonic(), 'await expect(resident.get_by_test_id("bu')
 
     deliveries = await _deliveries(system)
-    print(time.monotonic(), 'deliveries = await _deliveries(system)')
     assert [d["endpoint"] for d in deliveries] == ["reply", "push", "push"], deliveries  # the bot stayed silent
     assert _texts(deliveries[-1]) == "はい、つながっています。"
