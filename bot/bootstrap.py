@@ -348,6 +348,9 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
 
     app.cleanup_ctx.append(container_ctx)
     app.add_routes(webhook.routes())
+    from bot import admin_index
+
+    app.add_routes(admin_index.routes())
     streams = [RedisInbox.stream_key(s) for s in range(settings.inbox_shards)]
     app.router.add_get(
         "/metrics",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -40,6 +41,16 @@ def _ping(port: int, timeout: float = 0.3) -> bool:
             return s.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when its owner dies, even by SIGKILL, so no server is ever left behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _binary() -> Path:
@@ -81,7 +92,9 @@ def embedded_redis(data_dir: Path | str, port: int | None = None, appendonly: bo
             ]
         )
     )
-    proc = subprocess.Popen([str(_binary()), str(conf)], stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(_binary()), str(conf)], stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent
+    )
     try:
         deadline = time.monotonic() + 15
         while not _ping(port):

@@ -134,6 +134,8 @@ def test_web_process_serves_dashboard_metrics_readiness_and_staff_pages(system):
     assert "redis" in ready and "feeds" in ready
     status, page = get("/console")  # urllib follows the redirect to the login page
     assert status == 200 and "ログイン" in page
+    status, page = get("/admin")
+    assert status == 200 and "/admin/faq/" in page and "/console" in page
     status, page = get("/admin/faq/")
     assert status == 200 and "ログイン" in page
 

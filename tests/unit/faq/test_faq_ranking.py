@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from faq.index import build_index
@@ -100,6 +101,24 @@ def test_tenant_lsa_space_reaches_an_entry_that_shares_no_word_with_the_query():
     without = [h.id for h in FaqIndex(docs, analyzer, RankerConfig(lsa_dims=0)).search("犬", 6)]
     assert set(without) == {"dog-register", "dog-shot"}
     assert with_lsa[:2] == without[:2] and "tag-lost" in with_lsa and "library" not in with_lsa
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("犬の登録", "保健所で登録します。")] * 6,  # duplicates: rank-deficient
+        [(w, w) for w in ("犬", "猫", "鳥", "魚", "馬", "牛")],  # one word each
+        [("です", "ます")] * 3 + [("犬の登録", "保健所で登録します。")] * 3,  # stop-words only
+    ],
+)
+def test_degenerate_faqs_still_build_and_search(rows):
+    from faq.index import FaqIndex, RankerConfig, analyse
+    from faq.models import FaqEntry
+
+    analyzer = Analyzer()
+    docs = [analyse(FaqEntry("t", f"e{i}", q, a), analyzer) for i, (q, a) in enumerate(rows)]
+    hits = FaqIndex(docs, analyzer, RankerConfig()).search(rows[-1][0], 3)
+    assert hits and all(np.isfinite(h.score) for h in hits)
 
 
 def test_tiny_faq_builds_without_a_latent_space():
