@@ -213,7 +213,8 @@ class AlertText:
     hypocenter: str = ""
     magnitude: str = ""
     tsunami_level: int = 0
-    title: str = ""  # for cancellations: the title of what was cancelled
+    title: str = ""  # for cancellations: the title of what was cancelled (JMA's, Japanese; fallback only)
+    titles: dict[str, str] | None = None  # for cancellations: per language, what residents were told (alert_label)
     corrected: bool = False
     reported_at: dt.datetime | None = None
     area_text: dict[str, str] | None = None  # overrides the listed municipalities (大阪府北部), per language
@@ -248,6 +249,32 @@ def hazard_name(name_ja: str, lang: str) -> str:
     if lang == "vi":
         return f"{c[0].upper() + c[1:]} {h}{' cấp ' + level if level else ''}"
     return name
+
+
+RECORD_RAIN_LABEL = {"ja": "記録的短時間大雨", "ja-easy": "きろくてきな おおあめ", "en": "Record rainfall", "zh-Hans": "记录性强降雨", "ko": "기록적 호우", "vi": "Mưa kỷ lục"}
+EARTHQUAKE_LABEL = {
+    "ja": "地震（震度{intensity}）", "ja-easy": "じしん（しんど{intensity}）", "en": "Earthquake (intensity {intensity})",
+    "zh-Hans": "地震（震度{intensity}）", "ko": "지진 (진도 {intensity})", "vi": "Động đất (cường độ {intensity})",
+}
+
+
+def alert_label(a: AlertText, lang: str) -> str:
+    """The short name of an alert as residents read it in ``lang`` (「土砂災害警戒情報」, "tsunami warning").
+
+    A 取消 quotes this, not JMA's Head/Title: the title is Japanese only and often differs from what we sent
+    (VXWW50's title is 「大阪府レベル４土砂災害危険警報」 while the alert said 【土砂災害警戒情報】)."""
+    if lang not in LANGS:
+        lang = "ja"
+    if a.kind == "tsunami":
+        return TSUNAMI_NAMES.get(a.tsunami_level, TSUNAMI_NAMES[1])[lang]
+    if a.kind == "record_rain":
+        return RECORD_RAIN_LABEL[lang]
+    if a.kind == "earthquake":
+        intensity = INTENSITY_NAMES.get(a.intensity or "", {}).get(lang, a.intensity or "")
+        return EARTHQUAKE_LABEL[lang].format(intensity=intensity)
+    if a.hazard_ja:
+        return hazard_name(a.hazard_ja, lang)
+    return a.title
 
 
 def area_names(codes: tuple[str, ...], lang: str, gazetteer: Gazetteer, limit: int = 3) -> str:
@@ -311,8 +338,10 @@ def render(a: AlertText, lang: str, gazetteer: Gazetteer) -> str:
         hazard = hazard_name(a.hazard_ja, lang) if a.hazard_ja else ""
         head_key = a.kind
     intensity = INTENSITY_NAMES.get(a.intensity or "", {}).get(lang, a.intensity or "")
+    titles = a.titles or {}
+    title = titles.get(lang) or titles.get("ja") or a.title
     head = HEAD[head_key][lang].format(
-        hazard=hazard, Hazard=hazard[:1].upper() + hazard[1:], areas=areas, intensity=intensity, title=a.title
+        hazard=hazard, Hazard=hazard[:1].upper() + hazard[1:], areas=areas, intensity=intensity, title=title
     )
     lines = [(CORRECTED[lang] if a.corrected else "") + head]
     if a.kind == "earthquake" and a.hypocenter:
@@ -331,4 +360,4 @@ def render_all(a: AlertText, gazetteer: Gazetteer, languages: tuple[str, ...] = 
     return {lang: [text(render(a, lang, gazetteer))] for lang in langs}
 
 
-__all__ = ["AlertText", "LANGS", "area_names", "hazard_name", "render", "render_all"]
+__all__ = ["AlertText", "LANGS", "alert_label", "area_names", "hazard_name", "render", "render_all"]

@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from alerts.categories import TSUNAMI, earthquake_targets, lift_category
 from alerts.geo import SEISMIC_NORTH, SEISMIC_SOUTH, TSUNAMI_OSAKA, Gazetteer, Municipality
 from alerts.jma.parser import TSUNAMI_LIFTED, Telegram, intensity_rank, tsunami_level
-from alerts.messages import LANGS, SEISMIC_AREAS, AlertText, render_all
+from alerts.messages import LANGS, SEISMIC_AREAS, AlertText, alert_label, render_all
 from alerts.subscriptions import RECIPIENTS_TAG, RECORD_TAG
 from broadcasts.audience import AudienceQuery
 from broadcasts.jobs import DeliveryJob, Deliverer, Priority
@@ -65,6 +65,7 @@ class SentAlert:
     link_kind: str
     priority: str
     reported_at: str
+    titles: dict[str, str] = field(default_factory=dict)  # language -> what the alert was called (alert_label)
 
 
 class AlertLedger(Protocol):
@@ -202,7 +203,8 @@ async def process_telegram(tg: Telegram, deps: AlertDeps) -> list[DeliveryJob]:
                 continue
             await deps.deliverer.submit(job)
             jobs.append(job)
-            sent.append(SentAlert(tenant, source_id, tg.title, g.text.link_kind, priority, tg.reported_at.isoformat()))
+            titles = {lang: alert_label(g.text, lang) for lang in messages}
+            sent.append(SentAlert(tenant, source_id, tg.title, g.text.link_kind, priority, tg.reported_at.isoformat(), titles))
     await deps.ledger.add_sent(key, sent)
     for ledger_key, ranks in state.items():
         await deps.ledger.save_ranks(ledger_key, ranks)
@@ -217,7 +219,7 @@ async def _cancel(tg: Telegram, key: str, deps: AlertDeps) -> list[DeliveryJob]:
         records = [r for r in records if r.reported_at == latest]
     jobs = []
     for r in records:
-        text = AlertText(kind="cancelled", link_kind=r.link_kind, title=r.title, reported_at=tg.reported_at)
+        text = AlertText(kind="cancelled", link_kind=r.link_kind, title=r.title, titles=r.titles or None, reported_at=tg.reported_at)
         job = DeliveryJob(
             tenant=r.tenant,
             audience=AudienceQuery(tenant=r.tenant, categories=(RECIPIENTS_TAG + r.source_id,), ignore_quiet_hours=True),
@@ -226,7 +228,7 @@ async def _cancel(tg: Telegram, key: str, deps: AlertDeps) -> list[DeliveryJob]:
             kind=f"jma:{tg.type}:cancel",
             source_id=f"{r.source_id}:cancel",
             reported_at=tg.reported_at.timestamp(),
-            title=f"取消：{r.title}"[:80],
+            title=f"取消：{r.titles.get('ja') or r.title}"[:80],
         )
         await deps.deliverer.submit(job)
         jobs.append(job)

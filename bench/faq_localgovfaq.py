@@ -190,6 +190,11 @@ async def main() -> None:
         print(line("civicbot without word vectors", metrics(lex_ranked, qrels), lex_lat))
     print(line("civicbot ranker (LiveIndex)" + (" +vectors" if vectors else ""), ours, lat))
     print("ratio ours/baseline                " + "  ".join(f"{k} {ours[k] / base[k]:.2f}x" for k in ours))
+    one = entries[0]
+    await store.put_many(TENANT, [replace(one, answer=one.answer + "（改訂）")], who="bench")
+    t = time.perf_counter()
+    await live.index(TENANT)
+    print(f"reindex after a one-entry edit: {time.perf_counter() - t:.2f} s (the latent space is reused)")
 
     if args.ablation:
         print("\nablation (each line adds one step to the one above):")

@@ -53,6 +53,12 @@ def redis_for(settings: Settings) -> Iterator[str]:
         yield handle.url
 
 
+def _now():
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def alerts_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, users, extras: dict[str, Any]):
     """Subscriptions, JMA pipeline and the delivery port, once per process (sync: loads the gazetteer)."""
     if "alerts" not in extras:
@@ -149,7 +155,7 @@ async def build_rooms(
 
     faq_store, faq_index = faq_ports(client, extras)
     faq_room = FaqRoom(
-        FaqDeps(index=faq_index, store=faq_store, topic_labels=FAQ_TOPICS), unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE})
+        FaqDeps(index=faq_index, store=faq_store, topic_labels=FAQ_TOPICS, kpi=extras["kpi"]), unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE})
     )
     import alerts
 
@@ -179,6 +185,18 @@ async def build_rooms(
             await port.close()
 
     extras.setdefault("worker_tasks", {})["delivery"] = delivery_worker
+
+    from kpi.service import SubscriberCounts, take_snapshots
+
+    async def subscriber_counts(tenant: str) -> SubscriberCounts:
+        return SubscriberCounts(total=await wired.store.count(tenant))
+
+    async def kpi_snapshots() -> None:
+        await take_snapshots(extras["kpi"], list(tenants), friends=users.count_active, subscribers=subscriber_counts)
+
+    extras.setdefault("scheduler_jobs", []).append(
+        lambda scheduler: scheduler.add_job(kpi_snapshots, "interval", hours=1, id="kpi-snapshots", next_run_time=_now())
+    )
 
     from broadcasts import RedisDraftStore, dispatch_due
 

@@ -68,6 +68,7 @@ class RankerConfig:
     # term × entry matrix, question counted twice): 市民税 meets 市税 because the FAQ uses them together.
     lsa_dims: int = 200  # 0 = off; capped at half the number of entries
     lsa_fusion: float = 0.5  # + this × top lexical score × cos(query, entry) in that space
+    lsa_refresh: float = 0.1  # relearn the space once this share of entries changed since it was learned
 
 
 @dataclass
@@ -174,6 +175,7 @@ class FaqIndex:
         feedback: Iterable[FaqFeedback] = (),
         revision: int = 0,
         vectors: WordVectors | None = None,
+        previous: FaqIndex | None = None,
     ) -> None:
         self.analyzer = analyzer
         self.config = config
@@ -224,16 +226,28 @@ class FaqIndex:
         self.vectors = vectors
         if vectors is not None:
             self._init_vectors(docs, vectors)
-        self._lsa_terms: dict[str, int] = {}
+        self.latent: LatentSpace | None = None
         if c.lsa_dims and c.lsa_fusion:
-            try:
-                self._init_lsa(docs)
-            except (np.linalg.LinAlgError, ValueError):  # numerically degenerate FAQ: rank lexically, never fail
-                log.warning("faq latent space not built", exc_info=True, extra={"entries": n})
-                self._lsa_terms = {}
+            self.latent = self._latent_space(docs, previous.latent if previous is not None else None)
+        if self.latent is not None:
+            rows = [self.latent.fold(_latent_terms(d), self.idf) for d in docs]
+            dims = self.latent.vectors.shape[1]
+            self._lsa_docs = np.stack([r if r is not None else np.zeros(dims, np.float32) for r in rows])
         # Replaced as a whole (one assignment) when new votes arrive; never mutated in place.
         self.feedback = FeedbackPrior.from_records(feedback, self._pos, c) if c.feedback_weight else \
             FeedbackPrior.empty(n)
+
+    def _latent_space(self, docs: list[_Doc], previous: LatentSpace | None) -> LatentSpace | None:
+        """Reuse the previous snapshot's space while few entries changed (a one-entry edit then costs a fold-in, not
+        an SVD); learn a new one otherwise. A numerically degenerate FAQ ranks without it, it never fails a build."""
+        keys = frozenset((d.entry.id, d.entry.version) for d in docs)
+        if previous is not None and len(keys ^ previous.keys) <= self.config.lsa_refresh * len(keys):
+            return previous
+        try:
+            return learn_latent_space(docs, self.idf, min(self.config.lsa_dims, self.n // 2), keys)
+        except (np.linalg.LinAlgError, ValueError):
+            log.warning("faq latent space not built", exc_info=True, extra={"entries": self.n})
+            return None
 
     def _init_vectors(self, docs: list[_Doc], vectors: WordVectors) -> None:
         vocab, rows = [], []
@@ -263,70 +277,10 @@ class FaqIndex:
         centred = _unit(emb - self._mean_vector)
         return centred * (np.abs(emb).sum(axis=-1, keepdims=True) > 0)
 
-    def _init_lsa(self, docs: list[_Doc]) -> None:
-        """Truncated SVD of the idf-weighted term × entry matrix, by subspace iteration on the entry Gram matrix.
-
-        Costs ~n² × dims × 4 flops (n entries), runs in the build thread; small artefacts: one dims-long vector per
-        entry and per term. Deterministic (fixed seed) so two processes rank alike.
-        """
-        n = self.n
-        k = min(self.config.lsa_dims, n // 2)
-        if k < 2:
-            return
-        cols: dict[str, tuple[list[int], list[float]]] = {}
-        for i, d in enumerate(docs):
-            for t, tf in Counter(d.q + d.q + d.k + d.a).items():
-                idf = self.idf.get(t)
-                if idf is None or t[0] in "#§":
-                    continue
-                entry = cols.setdefault(t, ([], []))
-                entry[0].append(i)
-                entry[1].append((1 + math.log(tf)) * idf)
-        if not cols:
-            return
-        terms = list(cols)
-        postings = [(np.array(cols[t][0], dtype=np.int64), np.array(cols[t][1], dtype=np.float32)) for t in terms]
-        gram = np.zeros((n, n), dtype=np.float32)
-        diagonal = np.zeros(n, dtype=np.float32)
-        for idx, val in postings:
-            if len(idx) == 1:  # most terms occur in one entry: they only add to the diagonal
-                diagonal[idx[0]] += val[0] * val[0]
-            else:
-                gram[np.ix_(idx, idx)] += np.outer(val, val)
-        gram[np.diag_indices(n)] += diagonal
-        rng = np.random.default_rng(0)
-        basis = _orthonormal(gram @ rng.standard_normal((n, min(n, k + 10))).astype(np.float32))
-        for _ in range(3):
-            basis = _orthonormal(gram @ basis)
-        if basis.shape[1] < 2:
-            return
-        small = basis.T @ gram @ basis
-        eigval, eigvec = np.linalg.eigh(small.astype(np.float64))
-        order = [i for i in np.argsort(-eigval)[:k] if eigval[i] > 1e-9 * max(float(eigval.max()), 1e-30)]
-        if len(order) < 2:
-            return
-        sing = np.sqrt(np.maximum(eigval[order], 1e-12)).astype(np.float32)
-        left = (basis @ eigvec[:, order]).astype(np.float32)  # n × k, the entries' left singular vectors
-        term_vectors = np.zeros((len(terms), len(order)), dtype=np.float32)
-        for j, (idx, val) in enumerate(postings):
-            term_vectors[j] = val @ left[idx] / sing
-        if not (np.isfinite(term_vectors).all() and np.isfinite(left).all()):
-            raise ValueError("non-finite latent vectors")
-        self._lsa_docs = _unit(left * sing)
-        self._lsa_terms = {t: j for j, t in enumerate(terms)}
-        self._lsa_term_vectors = term_vectors
-
     def _lsa_query(self, terms: list[str]) -> np.ndarray | None:
-        acc = None
-        for t, tf in Counter(terms).items():
-            j = self._lsa_terms.get(t)
-            if j is not None:
-                v = (1 + math.log(tf)) * self.idf[t] * self._lsa_term_vectors[j]
-                acc = v if acc is None else acc + v
-        if acc is None:
+        if self.latent is None:
             return None
-        norm = float(np.linalg.norm(acc))
-        return acc / norm if norm else None
+        return self.latent.fold(Counter(terms), self.idf)
 
     def _embed(self, terms: list[str]) -> np.ndarray:
         assert self.vectors is not None
@@ -418,7 +372,7 @@ class FaqIndex:
             if self.vectors is not None and self.config.vec_fusion:
                 query = self._center(self._embed(terms))
                 dense += self.config.vec_fusion * np.maximum(_matvec(self._doc_vectors, query), 0)
-            if self._lsa_terms:
+            if self.latent is not None:
                 latent = self._lsa_query(terms)
                 if latent is not None:
                     dense += self.config.lsa_fusion * np.maximum(_matvec(self._lsa_docs, latent), 0)
@@ -492,6 +446,84 @@ class FaqIndex:
         return None if i is None else self.entries[i]
 
 
+def _latent_terms(doc: _Doc) -> Counter[str]:
+    """An entry as the latent space sees it: question counted twice, keywords, answer."""
+    return Counter(doc.q + doc.q + doc.k + doc.a)
+
+
+@dataclass(frozen=True)
+class LatentSpace:
+    """A latent semantic space learned from one tenant's entries: one vector per term (right singular vectors of
+    the idf-weighted term × entry matrix). Entries and queries are placed in it by folding in their terms."""
+
+    terms: dict[str, int]
+    vectors: np.ndarray  # terms × dims, float32
+    keys: frozenset  # (id, version) of the entries it was learned from
+
+    def fold(self, counts: Counter[str], idf: dict[str, float]) -> np.ndarray | None:
+        rows, weights = [], []
+        for t, tf in counts.items():
+            j = self.terms.get(t)
+            if j is not None and t in idf:
+                rows.append(j)
+                weights.append((1 + math.log(tf)) * idf[t])
+        if not rows:
+            return None
+        v = np.asarray(weights, dtype=np.float32) @ self.vectors[np.asarray(rows)]
+        norm = float(np.linalg.norm(v))
+        return v / norm if norm else None
+
+
+def learn_latent_space(docs: list[_Doc], idf: dict[str, float], k: int, keys: frozenset) -> LatentSpace | None:
+    """Truncated SVD of the idf-weighted term × entry matrix, by subspace iteration on the entry Gram matrix.
+
+    Costs ~n² × k × 8 flops for n entries (about a second for 1,800 entries on a busy core) and runs in the build
+    thread; no file, nothing downloaded. Deterministic (fixed seed) so the web and worker processes rank alike.
+    """
+    n = len(docs)
+    if k < 2:
+        return None
+    cols: dict[str, tuple[list[int], list[float]]] = {}
+    for i, d in enumerate(docs):
+        for t, tf in _latent_terms(d).items():
+            weight = idf.get(t)
+            if weight is None or t[0] in "#§":
+                continue
+            entry = cols.setdefault(t, ([], []))
+            entry[0].append(i)
+            entry[1].append((1 + math.log(tf)) * weight)
+    if not cols:
+        return None
+    terms = list(cols)
+    postings = [(np.array(cols[t][0], dtype=np.int64), np.array(cols[t][1], dtype=np.float32)) for t in terms]
+    gram = np.zeros((n, n), dtype=np.float32)
+    diagonal = np.zeros(n, dtype=np.float32)
+    for idx, val in postings:
+        if len(idx) == 1:  # most terms occur in one entry: they only add to the diagonal
+            diagonal[idx[0]] += val[0] * val[0]
+        else:
+            gram[np.ix_(idx, idx)] += np.outer(val, val)
+    gram[np.diag_indices(n)] += diagonal
+    rng = np.random.default_rng(0)
+    basis = _orthonormal(gram @ rng.standard_normal((n, min(n, k + 10))).astype(np.float32))
+    for _ in range(3):
+        basis = _orthonormal(gram @ basis)
+    if basis.shape[1] < 2:
+        return None
+    eigval, eigvec = np.linalg.eigh((basis.T @ gram @ basis).astype(np.float64))
+    order = [i for i in np.argsort(-eigval)[:k] if eigval[i] > 1e-9 * max(float(eigval.max()), 1e-30)]
+    if len(order) < 2:
+        return None
+    sing = np.sqrt(eigval[order]).astype(np.float32)
+    left = (basis @ eigvec[:, order]).astype(np.float32)  # n × k: the entries' left singular vectors
+    vectors = np.zeros((len(terms), len(order)), dtype=np.float32)
+    for j, (idx, val) in enumerate(postings):
+        vectors[j] = val @ left[idx] / sing
+    if not np.isfinite(vectors).all():
+        raise ValueError("non-finite latent vectors")
+    return LatentSpace({t: j for j, t in enumerate(terms)}, vectors, keys)
+
+
 def learn_associations(docs: list[_Doc], idf: dict[str, float], per_term: int) -> dict[str, list[tuple[str, float]]]:
     """Query-term → entry-term associations learned from the corpus's own question/answer pairs.
 
@@ -543,6 +575,7 @@ def build_index(
     revision: int = 0,
     cache: dict[tuple[str, int], _Doc] | None = None,
     vectors: WordVectors | None = None,
+    previous: FaqIndex | None = None,
 ) -> FaqIndex:
     docs = []
     for e in entries:
@@ -557,7 +590,7 @@ def build_index(
         live = {(e.id, e.version) for e in (d.entry for d in docs)}
         for key in [k for k in cache if k not in live]:
             del cache[key]
-    return FaqIndex(docs, analyzer, config or RankerConfig(), feedback, revision, vectors)
+    return FaqIndex(docs, analyzer, config or RankerConfig(), feedback, revision, vectors, previous)
 
 
 @dataclass
@@ -627,7 +660,8 @@ class LiveIndex:
             feedback = await self.store.feedback(tenant, self.feedback_limit) if self.config.feedback_weight else []
             slot.feedback_at = time.monotonic()
             index = await asyncio.to_thread(
-                build_index, entries, self.analyzer, self.config, feedback, revision, slot.cache, self.vectors
+                build_index, entries, self.analyzer, self.config, feedback, revision, slot.cache, self.vectors,
+                slot.index,
             )
             if slot.index is None or slot.index.revision <= revision:
                 slot.index = index  # the swap: one assignment

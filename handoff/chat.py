@@ -61,10 +61,21 @@ class HandoffRoom:
 
     async def on_resident_message(self, incoming: Incoming, assessment: Any = None) -> list[dict]:
         """Into the transcript (the bot stays silent). Returns what to send — usually nothing; a queued resident gets
-        an occasional "please wait", a cancel gets a confirmation. A crisis signal raises the conversation to crisis."""
+        an occasional "please wait", a cancel gets a confirmation. A crisis signal raises the conversation to crisis.
+
+        A crisis signal while still *waiting* (nobody holds it yet, perhaps overnight) is not met with silence: the
+        resident gets the 24-hour lines at once, as the crisis layer would have given them outside a consultation.
+        """
         out = await service.on_resident_message(self.deps, incoming.tenant, incoming.user_id, incoming)
         if assessment is not None:
+            conv = await self.deps.store.open_for_user(incoming.tenant.id, incoming.user_id)
             await service.raise_risk(self.deps, incoming.tenant.id, incoming.user_id, "crisis", CATEGORY_JA.get(assessment.category, assessment.category))
+            if conv is not None and conv.status == "queued":
+                cancel = [qr_postback("相談をやめる", postback_data("handoff", "cancel"), "相談をやめる")]
+                return [
+                    text("伝えてくれてありがとうございます。相談員に優先してつなぎます。このままメッセージを送ってください。"),
+                    text(service.hotline_message(incoming.tenant)["text"], cancel),
+                ]
         return out
 
     # -- escalation -----------------------------------------------------------------------------------------------

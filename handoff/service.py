@@ -375,7 +375,11 @@ async def typing(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str)
     if now - deps._loading.get(conv_id, 0.0) < LOADING_SECONDS - 5:
         return False
     deps._loading[conv_id] = now
-    await deps.line.show_loading(tenant_id, conv.user_id, LOADING_SECONDS)
+    try:
+        await deps.line.show_loading(tenant_id, conv.user_id, LOADING_SECONDS)
+    except Exception:  # noqa: BLE001 - a cosmetic hint: never an error in the counsellor's face while typing
+        log.warning("loading animation failed", extra={"tenant": tenant_id}, exc_info=True)
+        return False
     return True
 
 
@@ -384,7 +388,11 @@ async def mark_read(deps: HandoffDeps, tenant_id: str, conv_id: str, username: s
     conv = await _get(deps, tenant_id, conv_id)
     if conv.status != "active" or conv.holder != username or conv.unread == 0:
         return False
-    await deps.line.mark_as_read(tenant_id, conv.user_id)
+    try:
+        await deps.line.mark_as_read(tenant_id, conv.user_id)
+    except Exception:  # noqa: BLE001 - opening the conversation must work while LINE fails; unread stays, so retried
+        log.warning("markAsRead failed", extra={"tenant": tenant_id}, exc_info=True)
+        return False
     await deps.store.update(tenant_id, conv_id, {"unread": 0, "read_token": ""})
     return True
 

@@ -191,6 +191,8 @@ async def test_web_and_worker_restart_during_a_live_conversation(system, browser
 
     await resident.get_by_test_id("composer-input").fill("人と話したい")
     await resident.get_by_test_id("send-button").click()
+    # the worker queues the request before it replies: wait for the reply, or a stop below could land in between
+    await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("番目にお待ちいただいています", timeout=20_000)
     await console.locator("#queue li button.take").first.click()
     await console.locator("#send-form").wait_for(state="visible")
     await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("相談員につながりました", timeout=15_000)

@@ -49,3 +49,27 @@ async def test_statistics_reach_the_kpi_store_as_the_lead_wires_it(redis):
     (day,) = await store.days("demo", [store.today()])
     assert (day.get(R.CONSULT_OPENED), day.get(R.CONSULT_OUTSIDE), day.get(R.CONSULT_TAKEN)) == (1, 0, 1)  # demo_tenants: always open
     assert day.breakdown(R.CONSULT_TAKEN) == {"general": 1} and sum(day.histogram(R.WAIT)) == 1
+
+
+class _Crisis:
+    """The crisis layer's shape (bot.crisis.CrisisLayer): assess(text) and the first-reply hotlines."""
+
+    def assess(self, text: str):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(category="suicide", severity="high", rule_id="t") if "死にたい" in text else None
+
+    def messages(self, assessment, tenant, language):
+        return [{"type": "text", "text": "よりそいホットライン 0120-279-338"}]
+
+
+async def test_a_waiting_resident_in_crisis_is_not_met_with_silence(redis):
+    deps = HandoffDeps(store=RedisHandoffStore(redis), bus=RedisHandoffBus(redis), line=RecordingLinePort())
+    dispatcher = Dispatcher(MemoryUserStore(), Rooms(handoff=HandoffRoom(deps), crisis=_Crisis()))
+    await dispatcher.process(said("人と話したい", 1))  # queued, nobody has taken it yet
+    out = await dispatcher.process(said("もう死にたい", 2))
+    assert "0120-279-338" in "\n".join(m["text"] for m in out)
+    (top,) = await deps.store.queue("demo")
+    assert top.risk == "crisis"
+    await handoff.take_over(deps, "demo", top.id, "alice")
+    assert await dispatcher.process(said("やっぱり死にたい", 3)) == []  # held: the counsellor reads it and answers

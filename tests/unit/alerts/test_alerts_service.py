@@ -151,6 +151,18 @@ async def test_cancellation_reaches_exactly_the_original_recipients(world):
     assert all(t[0].startswith("【取消】") for t in got.values())
 
 
+async def test_cancellation_names_the_alert_as_residents_read_it_in_their_language(world):
+    """JMA's Head/Title (「大阪府レベル４土砂災害危険警報」) is not what we sent, and is Japanese only."""
+    await world.subscribe("minoh", "27220", categories=["landslide"])
+    await world.subscribe("minoh_en", "27220", categories=["landslide"], language="en")
+    first = await world.feed("osaka_VXWW50.xml")
+    assert first["minoh"][0].startswith("【土砂災害警戒情報】")
+    got = await world.feed("osaka_VXWW50.xml", **{"<InfoType>発表</InfoType>": "<InfoType>取消</InfoType>", "<Serial>1</Serial>": "<Serial>2</Serial>"})
+    assert got["minoh"][0].startswith("【取消】先ほどお知らせした「土砂災害警戒情報」")
+    assert got["minoh_en"][0].startswith('[Cancelled] JMA has cancelled the earlier notice "landslide alert')
+    assert "危険警報" not in got["minoh_en"][0]
+
+
 async def test_correction_resends_marked(world):
     await world.subscribe("konohana", "27104", categories=["earthquake"], threshold="4")
     await world.feed("osaka_VXSE53_5plus.xml")

@@ -129,3 +129,28 @@ def test_tiny_faq_builds_without_a_latent_space():
     docs = [analyse(FaqEntry("t", "a", "犬の登録", "保健所で登録します。"), analyzer)]
     assert [h.id for h in FaqIndex(docs, analyzer, RankerConfig()).search("犬の登録")] == ["a"]
     assert FaqIndex([], analyzer, RankerConfig()).search("犬") == []
+
+
+def test_one_edit_reuses_the_latent_space_and_many_edits_relearn_it():
+    """A one-entry edit must reindex fast (fold-in into the existing space, no SVD); once a tenth of the FAQ changed,
+    the space is learned again so it follows the FAQ."""
+    from dataclasses import replace as changed
+
+    from faq.index import FaqIndex, RankerConfig, analyse
+
+    analyzer = Analyzer()
+    entries = parse_file(DEMO, "demo").entries
+    first = FaqIndex([analyse(e, analyzer) for e in entries], analyzer, RankerConfig())
+    assert first.latent is not None
+
+    edited = changed(entries[0], answer="燃えるごみは月曜日と木曜日の朝9時までに出してください。", version=entries[0].version + 1)
+    docs = [analyse(e, analyzer) for e in [edited, *entries[1:]]]
+    second = FaqIndex(docs, analyzer, RankerConfig(), previous=first)
+    assert second.latent is first.latent
+    assert second.search("燃えるゴミの収集日", 1)[0].id == edited.id
+    assert "月曜日と木曜日" in second.entry(edited.id).answer
+
+    many = [changed(e, answer=e.answer + "（改訂）", version=e.version + 1) for e in entries[: len(entries) // 5]]
+    docs = [analyse(e, analyzer) for e in [*many, *entries[len(many):]]]
+    third = FaqIndex(docs, analyzer, RankerConfig(), previous=second)
+    assert third.latent is not None and third.latent is not first.latent

@@ -92,10 +92,22 @@ async def test_crisis_queues_on_top_without_repeating_hotlines(room):
     assert (top.user_id, top.risk, top.reason, top.crisis_text) == ("U2", "crisis", "crisis", "")
 
 
-async def test_crisis_signal_in_a_held_conversation_raises_risk(room):
+async def test_crisis_signal_while_waiting_raises_risk_and_gives_hotlines_at_once(room):
     await room.on_text(msg("人と話したい"), Parse("talk_to_human"))
-    assert await room.on_resident_message(msg("もう消えたい"), Assessment("suicide")) == []
+    out = await room.on_resident_message(msg("もう消えたい"), Assessment("suicide"))
+    assert "0120-279-338" in texts(out) and "優先して" in texts(out)  # nobody holds it yet: never silence
+    assert out[-1]["quickReply"]["items"][0]["action"]["data"] == "room=handoff&action=cancel"
     conv = await room.deps.store.open_for_user("demo", "U1")
+    assert conv.risk == "crisis" and conv.category == "自殺念慮"
+    assert (await room.deps.store.transcript("demo", conv.id))[0].text == "もう消えたい"
+
+
+async def test_crisis_signal_in_a_held_conversation_goes_to_the_counsellor_only(room):
+    await room.on_text(msg("人と話したい"), Parse("talk_to_human"))
+    conv = await room.deps.store.open_for_user("demo", "U1")
+    await handoff.take_over(room.deps, "demo", conv.id, "alice")
+    assert await room.on_resident_message(msg("もう消えたい"), Assessment("suicide")) == []  # the counsellor answers
+    conv = await room.deps.store.get("demo", conv.id)
     assert conv.risk == "crisis" and conv.category == "自殺念慮"
 
 

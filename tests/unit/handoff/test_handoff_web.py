@@ -255,3 +255,26 @@ async def test_shutdown_closes_open_consoles_so_a_restart_does_not_stall(env):
     await asyncio.wait_for(alice.server.close(), timeout=20)
     msg = await ws.receive(timeout=5)
     assert (msg.type, msg.data) == (WSMsgType.CLOSE, 1001)  # "going away": the console reconnects
+
+
+async def test_console_keeps_working_while_line_refuses_read_marks_and_loading(env):
+    from bot.chat import Incoming
+
+    deps, _, client_for = env
+
+    async def refused(*args, **kwargs):
+        raise RuntimeError("LINE API 500")
+
+    cid = await _queued(deps)
+    alice, csrf = await client_for("demo", "alice")
+    h = {"X-CSRF-Token": csrf}
+    await alice.post(f"/console/api/conversations/{cid}/take", json={}, headers=h)
+    await handoff.on_resident_message(
+        deps, TENANTS["demo"], "U1", Incoming(tenant=TENANTS["demo"], user_id="U1", kind="text", webhook_event_id="e", timestamp_ms=0, text="きこえますか")
+    )
+    deps.line.mark_as_read = deps.line.show_loading = refused
+    resp = await alice.get(f"/console/api/conversations/{cid}")
+    assert resp.status == 200 and (await resp.json())["transcript"][-1]["text"] == "きこえますか"
+    assert (await deps.store.get("demo", cid)).unread == 1  # not marked: tried again on the next opening
+    typing = await alice.post(f"/console/api/conversations/{cid}/typing", json={}, headers=h)
+    assert typing.status == 200 and (await typing.json())["sent"] is False
