@@ -76,13 +76,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--seed-dir", type=Path, default=None)
     d = sub.add_parser("demo-alert", help="publish a telegram to the local mock feed")
     d.add_argument("file")
-    d.add_argument("--mock-url", default=f"http://127.0.0.1:{MOCKFEED_PORT}")
+    d.add_argument("--mock-url", default=None, help=f"default: the demo's mock feed (http://127.0.0.1:{MOCKFEED_PORT})")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run what ``add_parsers`` mounted; returns the exit status."""
+def run(args: argparse.Namespace, default_mock_url: str | None = None) -> int:
+    """Run what ``add_parsers`` mounted; returns the exit status. ``default_mock_url``: where ``demo-alert``
+    publishes without ``--mock-url`` — the composition root passes the configured mock feed port, so
+    ``CIVICBOT_MOCKFEED_PORT`` moves both ``civicbot demo``'s feed and this command."""
     if getattr(args, "command", None) == "demo-alert" or hasattr(args, "mock_url"):
-        print(json.dumps(asyncio.run(demo_alert(args.file, args.mock_url)), ensure_ascii=False))
+        url = args.mock_url or default_mock_url or f"http://127.0.0.1:{MOCKFEED_PORT}"
+        print(json.dumps(asyncio.run(demo_alert(args.file, url)), ensure_ascii=False))
         return 0
     if args.alerts_command == "parse":
         return parse_command(args.files)

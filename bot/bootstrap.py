@@ -150,7 +150,9 @@ async def build_rooms(
         extras["nlu"] = nlu
         crisis = CrisisLayer(await asyncio.to_thread(default_detector))
 
-    hd = handoff.HandoffDeps(store=handoff.RedisHandoffStore(client), bus=handoff.RedisHandoffBus(client), line=line)
+    hd = handoff.HandoffDeps(
+        store=handoff.RedisHandoffStore(client), bus=handoff.RedisHandoffBus(client), line=line, kpi=extras["kpi"]
+    )
     extras["handoff"] = hd
 
     faq_store, faq_index = faq_ports(client, extras)

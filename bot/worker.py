@@ -123,6 +123,17 @@ class WorkerDeps:
     loading_after: float = 0.4
 
 
+async def _held(deps: WorkerDeps, incoming: Incoming) -> bool:
+    """A counsellor holds the conversation: no "typing" from the bot, which stays silent."""
+    handoff = deps.dispatcher.rooms.handoff
+    if handoff is None:
+        return False
+    try:
+        return bool(await handoff.is_held(incoming.tenant.id, incoming.user_id))
+    except Exception:  # noqa: BLE001 - the animation is cosmetic
+        return False
+
+
 async def handle_entry(deps: WorkerDeps, responder: Responder, entry: InboxEntry) -> None:
     tenant = deps.tenants.get(entry.tenant)
     if tenant is None:
@@ -133,7 +144,7 @@ async def handle_entry(deps: WorkerDeps, responder: Responder, entry: InboxEntry
         return
     work = asyncio.ensure_future(deps.dispatcher.process(incoming))
     done, _ = await asyncio.wait({work}, timeout=deps.loading_after)
-    if not done and incoming.kind in ("text", "postback", "location"):
+    if not done and incoming.kind in ("text", "postback", "location") and not await _held(deps, incoming):
         with contextlib.suppress(LineApiError, Exception):
             await deps.line.show_loading(tenant.id, incoming.user_id, 5)
     messages = await work

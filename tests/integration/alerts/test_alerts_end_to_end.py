@@ -157,4 +157,41 @@ def test_cli_parsers_mount_and_parse(capsys):
     rc = run(parser.parse_args(["alerts", "parse", str(FIX / "osaka_VTSE41_warning.xml")]))
     line = json.loads(capsys.readouterr().out)
     assert rc == 0 and line["kind"] == "tsunami" and line["areas"][0] == {"code": "510", "name": "大阪府", "category": "津波警報"}
-    assert parser.parse_args(["demo-alert", "x.xml"]).mock_url == "http://127.0.0.1:9191"
+    assert parser.parse_args(["demo-alert", "x.xml"]).mock_url is None  # run() falls back to the configured port
+
+
+def test_demo_alert_publishes_to_the_configured_mock_feed_without_mock_url(capsys):
+    """``civicbot demo-alert FILE`` follows CIVICBOT_MOCKFEED_PORT (passed in by bot/commands.py)."""
+    import argparse
+    import http.server
+    import threading
+
+    from alerts.cli import add_parsers, run
+
+    got: list[tuple[str, bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            got.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            body = b'{"id": "http://mock/x.xml"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        parser = argparse.ArgumentParser(prog="civicbot")
+        add_parsers(parser.add_subparsers(dest="command", required=True))
+        file = FIX / "osaka_VXWW50.xml"
+        assert run(parser.parse_args(["demo-alert", str(file)]), default_mock_url=f"http://127.0.0.1:{server.server_address[1]}") == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert got == [("/publish", file.read_bytes())]
+    assert json.loads(capsys.readouterr().out) == {"id": "http://mock/x.xml"}

@@ -105,9 +105,9 @@ def register_by_taps(phone: Phone, city: str, *, ward: str | None = None, add: t
         phone.tap(ward)
     saved = phone.tap("自宅")
     assert (ward or city) in push_text(saved), push_text(saved)
-    cats = phone.tap("種類")
+    phone.tap("種類")
     for label in add:
-        cats = phone.tap(label)
+        phone.tap(label)
     assert "✓土砂災害" in [a["label"] for a in phone.quick_replies()], [a["label"] for a in phone.quick_replies()]
     for label in add:
         assert any(a["label"].startswith("✓" + label) for a in phone.quick_replies())

@@ -145,3 +145,23 @@ async def test_handler_error_retries_then_dead_letters_without_blocking_others()
     await task
     assert len(d.line.sent("reply")) == 1
     assert len(d.inbox.dead) == 1
+
+
+async def test_held_conversation_bot_is_silent_and_shows_no_typing():
+    class HeldRoom:
+        def __init__(self):
+            self.forwarded = []
+
+        async def is_held(self, tenant, user):
+            return True
+
+        async def on_resident_message(self, incoming, assessment):
+            await asyncio.sleep(0.1)  # slower than the loading threshold
+            self.forwarded.append((incoming.text, assessment))
+            return None
+
+    room = HeldRoom()
+    d = deps(rooms=Rooms(handoff=room))
+    await process(d, text_event(text="まだ待っています"))
+    assert room.forwarded == [("まだ待っています", None)]
+    assert d.line.calls == []  # no reply, no push, no loading animation
