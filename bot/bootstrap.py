@@ -19,6 +19,7 @@ from bot.config import Settings, Tenant, load_tenants
 from bot.inbox import RedisInbox
 from bot.leases import RedisLeases
 from bot.line import LineGateway, SdkLineGateway
+from bot.redis_client import connect as connect_redis
 from bot.redis_server import embedded_redis
 from bot.router import Dispatcher, Rooms, default_middlewares
 from bot.users import RedisUserStore
@@ -262,7 +263,7 @@ async def open_container(
     extras: dict[str, Any] | None = None,
 ) -> AsyncIterator[Container]:
     tenants = tenants if tenants is not None else load_tenants(settings.tenants_path(), demo=settings.demo)
-    client = client if client is not None else aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
+    client = client if client is not None else connect_redis(redis_url)
     owns_line = line is None
     gateway: LineGateway = line or SdkLineGateway(tenants, settings.line_api_url)
     users = RedisUserStore(client)
@@ -311,7 +312,7 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     import faq.admin
 
     tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True, health_check_interval=30)
+    client = connect_redis(redis_url)
     extras: dict[str, Any] = {}
     import kpi.web
     from kpi.health import RedisFeedStatus, feeds_probe, http_ok, nlu_probe, readyz_handler, redis_probe

@@ -85,6 +85,8 @@ class RedisInbox:
         self.shards = shards
         self._ttl = dedup_ttl
         self._sha: str | None = None
+        self._batch: list[tuple[str, Sequence[dict], asyncio.Future]] = []
+        self._flush_scheduled = False
         self._groups_ready: set[int] = set()
         self._pending_done: set[int] = set()
         self._outstanding: dict[int, set[str]] = defaultdict(set)  # handed out here, not yet acknowledged
@@ -106,30 +108,66 @@ class RedisInbox:
         return f"cb:{{inbox-{shard}}}:dead"
 
     async def enqueue(self, tenant: str, events: Sequence[dict]) -> int:
+        """Group commit: calls made in the same event-loop turn share one pipelined round trip to Redis."""
         if not events:
             return 0
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self._batch.append((tenant, events, future))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(lambda: asyncio.ensure_future(self._flush()))
+        return await future
+
+    async def _flush(self) -> None:
+        self._flush_scheduled = False
+        batch, self._batch = self._batch, []
+        try:
+            counts = await self._enqueue_many([(tenant, events) for tenant, events, _ in batch])
+        except BaseException as exc:  # noqa: BLE001 - every waiting webhook gets the error (→ 503)
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, _, future), n in zip(batch, counts):
+            if not future.done():
+                future.set_result(n)
+
+    async def _enqueue_many(self, requests: list[tuple[str, Sequence[dict]]]) -> list[int]:
         calls = []
-        for event in events:
-            shard = shard_for(tenant, source_key(event), self.shards)
-            event_id = str(event.get("webhookEventId") or "")
-            calls.append(
-                (self._seen_key(shard, tenant, event_id), self.stream_key(shard), self._ttl, tenant,
-                 json.dumps(event, ensure_ascii=False, separators=(",", ":")))
-            )
+        sizes = []
+        for tenant, events in requests:
+            sizes.append(len(events))
+            calls.extend(self._call(tenant, event) for event in events)
+        results = await self._run_calls(calls)
+        out, i = [], 0
+        for size in sizes:
+            out.append(sum(int(x) for x in results[i : i + size]))
+            i += size
+        return out
+
+    def _call(self, tenant: str, event: dict) -> tuple:
+        shard = shard_for(tenant, source_key(event), self.shards)
+        event_id = str(event.get("webhookEventId") or "")
+        return (self._seen_key(shard, tenant, event_id), self.stream_key(shard), self._ttl, tenant,
+                json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+
+    async def _run_calls(self, calls: list[tuple]) -> list:
         for attempt in (0, 1):
             if self._sha is None:
                 self._sha = await self._r.script_load(_ENQUEUE_LUA)
             try:
+                if len(calls) == 1:
+                    return [await self._r.evalsha(self._sha, 2, *calls[0])]
                 async with self._r.pipeline(transaction=False) as pipe:
                     for call in calls:
                         pipe.evalsha(self._sha, 2, *call)
-                    results = await pipe.execute()
-                return sum(int(x) for x in results)
+                    return await pipe.execute()
             except NoScriptError:  # Redis restarted and lost its script cache
                 self._sha = None
                 if attempt:
                     raise
-        return 0
+        return []
 
     async def _ensure_group(self, shard: int) -> None:
         if shard in self._groups_ready:

@@ -44,8 +44,16 @@ class Metrics:
 
     # Small typed recorders, so callers need not know label names.
     def webhook_observed(self, tenant: str, status: int, seconds: float) -> None:
-        self.webhook_requests.labels(tenant=tenant, status=str(status)).inc()
-        self.webhook_seconds.labels(tenant=tenant).observe(seconds)
+        # labelled children are cached: this runs on every webhook request (bench/webhook.py)
+        cache = self.__dict__.setdefault("_webhook_children", {})
+        children = cache.get((tenant, status))
+        if children is None:
+            children = cache[(tenant, status)] = (
+                self.webhook_requests.labels(tenant=tenant, status=str(status)),
+                self.webhook_seconds.labels(tenant=tenant),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def event_processed(self, kind: str, outcome: str = "ok") -> None:
         """Worker: one inbox event handled (outcome ok / retry / dead)."""

@@ -155,6 +155,18 @@ def _keep_ledger(system: System) -> None:
         pass
 
 
+def _readyz(system: System) -> dict:
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(system.web + "/readyz", timeout=10) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as exc:  # 503 while something else (Rasa) is down: the body still says why
+        return json.loads(exc.read())
+
+
 def _archived(redis_url: str, kind: str) -> list[dict]:
     import json
 
@@ -220,6 +232,11 @@ def _jma_scenario(system: System, tmp_path: Path, redis_url: str, mock_port: int
     sakai = Phone(system, "U" + "a" * 31 + "3")  # shares a location in 堺市: elsewhere
     konohana = Phone(system, "U" + "a" * 31 + "4")  # taps 大阪市 (the tenant's city), then the ward 此花区
     register_by_taps(minoh, "箕面市")
+    # a second place in the same city (a school, by location): still one message per alert
+    minoh._send(type="text", text="防災・防犯通知の登録")
+    minoh.tap("場所を追加")
+    minoh.share_location(*MINOH_WEST)
+    assert "学校" in push_text(minoh.tap("学校"))
     register_by_taps(konohana, "大阪市", ward="此花区")
     paused = Phone(system, "U" + "a" * 31 + "5")  # 箕面市, then types 「通知停止」
     register_by_taps(paused, "箕面市")
@@ -280,6 +297,9 @@ def _jma_scenario(system: System, tmp_path: Path, redis_url: str, mock_port: int
     assert len(minoh.pushes()) == 2 and len(located.pushes()) == 2 and len(konohana.pushes()) == 2
     assert sakai.pushes() == [] and paused.pushes() == [] and gone.pushes() == []
     assert system.get("/_emulator/stats")["duplicates"] == 0
+    # the web process now reports the JMA feeds as fresh (the scheduler records every successful poll)
+    checks = _readyz(system)["checks"]
+    assert checks["feeds"]["ok"], checks
 
 
 # ------------------------------------------------------------------ issue 7: a police notice from a tenant's RSS feed

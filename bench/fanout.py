@@ -1,0 +1,502 @@
+"""Fan-out benchmark (issue 8, "Benchmark (bench/fanout)"): N synthetic subscribers, one alert to all of them.
+
+    .venv/bin/python bench/fanout.py [--count 1000000] [--limit 200] [--concurrency 32] [--skip-emulator]
+
+Everything runs on this machine and talks only to 127.0.0.1: an embedded Redis (temp dir), two LINE stand-ins in
+child processes, and one delivery worker process at a time (``python -m broadcasts.standalone``, line-bot-sdk inside):
+
+* the project's LINE emulator (validates every request, keeps a per-delivery ledger: ~12 ms CPU per 500-id
+  multicast, so on 2 cores it, not the engine, sets the pace);
+* a bare aiohttp app (``--serve-standin``) that only parses the body, counts ids, answers 409 to a repeated
+  ``X-Line-Retry-Key`` and 429 above its token-bucket rate: it measures the engine rather than the emulator.
+
+Figures: (a) throttled at LINE's multicast limit → achieved rate as a fraction of the limit; (b) unthrottled →
+recipients/s from one worker process; (c) Redis memory per subscriber (INFO used_memory delta / N); (d) audience
+resolution time (``alerts.SubscriptionAudience``) for one municipality and for a 1 km radius. Baselines, measured in
+the same run: a naive sequential multicast loop (line-bot-sdk, 500 ids per call, no retry keys, no Redis) for (a)/(b);
+the bare id set for (c); one raw SUNION / GEOSEARCH (no active/language filter, no ids shipped per batch) for (d).
+
+Seeding: the first ``--api-seed`` subscribers go through ``RedisUserStore.save`` and ``RedisSubscriptionStore.save``;
+the rest are written with pipelined commands that produce the same keys (checked: a sample of bulk-written
+subscribers reads back through both stores' ``get``, and the audience counts equal what was seeded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import aiohttp
+import redis.asyncio as aioredis
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+TENANT = "bench"
+TOKEN = "bench-token"  # the stand-ins' channel token for the synthetic tenant (not a secret)
+LANG_MIX = ("ja",) * 17 + ("en", "zh-Hans", "ko")  # 85 % Japanese
+
+
+# --- the bare LINE stand-in (child process) -------------------------------------------------------------------
+
+
+def serve_standin(port: int) -> None:
+    """LINE's multicast/push as cheaply as possible: count ids, dedupe retry keys, optional 429 above a rate."""
+    from aiohttp import web
+
+    state = {"deliveries": 0, "unique": set(), "keys": set(), "rate": 0.0, "tokens": 0.0, "t": time.monotonic(),
+             "throttled": 0}
+
+    def take() -> bool:
+        rate = state["rate"]
+        if not rate:
+            return True
+        now = time.monotonic()
+        state["tokens"] = min(max(1.0, rate * 0.05), state["tokens"] + (now - state["t"]) * rate)
+        state["t"] = now
+        if state["tokens"] >= 1.0:
+            state["tokens"] -= 1.0
+            return True
+        state["throttled"] += 1
+        return False
+
+    async def send(request: web.Request) -> web.Response:
+        if not take():
+            return web.json_response({"message": "Too many requests"}, status=429)
+        body = json.loads(await request.read())
+        key = request.headers.get("X-Line-Retry-Key")
+        if key:
+            if key in state["keys"]:
+                return web.json_response({"message": "The retry key is already accepted", "sentMessages": []},
+                                         status=409, headers={"x-line-accepted-request-id": key})
+            state["keys"].add(key)
+        to = body["to"] if isinstance(body["to"], list) else [body["to"]]
+        state["deliveries"] += len(to)
+        state["unique"].update(to)
+        return web.json_response({"sentMessages": [{"id": "1", "quoteToken": "q"}]})
+
+    async def quota(_: web.Request) -> web.Response:
+        return web.json_response({"type": "none"})
+
+    async def consumption(_: web.Request) -> web.Response:
+        return web.json_response({"totalUsage": 0})
+
+    async def stats(_: web.Request) -> web.Response:
+        d, u = state["deliveries"], len(state["unique"])
+        return web.json_response({"deliveries": d, "unique_recipients": u, "duplicates": d - u,
+                                  "throttled": state["throttled"]})
+
+    async def reset(_: web.Request) -> web.Response:
+        state.update(deliveries=0, unique=set(), keys=set(), throttled=0)
+        return web.json_response({})
+
+    async def config(request: web.Request) -> web.Response:
+        state["rate"] = float((await request.json()).get("rate_limits", {}).get("multicast", 0) or 0)
+        state["tokens"], state["t"] = 0.0, time.monotonic()
+        return web.json_response({})
+
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app.add_routes([
+        web.post("/v2/bot/message/multicast", send), web.post("/v2/bot/message/push", send),
+        web.get("/v2/bot/message/quota", quota), web.get("/v2/bot/message/quota/consumption", consumption),
+        web.get("/_emulator/stats", stats), web.post("/_emulator/reset", reset), web.post("/_emulator/config", config),
+    ])
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def serve_emulator(port: int) -> None:
+    """Child process: the project's LINE emulator with the synthetic tenant."""
+    from aiohttp import web
+    from pydantic import SecretStr
+
+    from bot.config import Tenant
+    from emulator.app import create_app
+
+    tenants = {TENANT: Tenant(id=TENANT, display_name="ベンチ市", lg_code="27100", channel_token=SecretStr(TOKEN))}
+    web.run_app(create_app(tenants, "http://127.0.0.1:9"), host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """user+system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        while True:
+            try:
+                async with s.get(url) as r:
+                    if r.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer")
+            await asyncio.sleep(0.1)
+
+
+async def call(url: str, method: str, path: str, body: dict | None = None) -> dict:
+    async with aiohttp.ClientSession() as s, s.request(method, url + path, json=body) as r:
+        return await r.json()
+
+
+def redis_url_of(client: aioredis.Redis) -> str:
+    kw = client.connection_pool.connection_kwargs
+    return f"redis://{kw['host']}:{kw['port']}/{kw.get('db', 0)}"
+
+
+# --- seeding ----------------------------------------------------------------------------------------------------
+
+
+def leaf_units(gazetteer) -> list:
+    """Wards and municipalities without wards: the finest unit a resident's place is registered under."""
+    return [m for m in gazetteer.municipalities(wards=True) if not gazetteer.wards_of(m.jis5)]
+
+
+def plan_subscriber(i: int, units: list, rnd: random.Random) -> tuple[str, object, float, float]:
+    unit = units[i % len(units)]
+    lat = unit.lat + rnd.gauss(0.0, 0.01)  # σ ≈ 1.1 km around the unit's centroid
+    lng = unit.lng + rnd.gauss(0.0, 0.012)
+    return LANG_MIX[i % len(LANG_MIX)], unit, round(lat, 6), round(lng, 6)
+
+
+def make_subscription(uid: str, lang: str, unit, lat: float, lng: float):
+    from alerts.subscriptions import Place, Subscription
+
+    return Subscription(tenant=TENANT, user_id=uid, places=[Place(id="p1", name="自宅", code=unit.jis5, lat=lat, lng=lng)],
+                        language=lang, updated_at=1_780_000_000.0)
+
+
+async def seed(client: aioredis.Redis, gazetteer, count: int, api_count: int, *, subscriptions: bool) -> dict:
+    """Friends (user hash + active set) and, with ``subscriptions``, one alerts subscription each (自宅 with a point)."""
+    from alerts.subscriptions import RedisSubscriptionStore, _encode_profile, index_entries
+    from bot.users import RedisUserStore, User
+    from broadcasts.service import synthetic_user_id
+
+    users, subs = RedisUserStore(client), RedisSubscriptionStore(client, gazetteer)
+    units = leaf_units(gazetteer)
+    rnd = random.Random(8)
+    per_unit: dict[str, int] = defaultdict(int)
+    now = 1_780_000_000.0
+    sem = asyncio.Semaphore(64)
+
+    async def via_api(i: int) -> None:
+        uid = synthetic_user_id(TENANT, i)
+        lang, unit, lat, lng = plan_subscriber(i, units, rnd)
+        async with sem:
+            await users.save(User(tenant=TENANT, user_id=uid, language=lang, display_name=f"合成ユーザー{i}",
+                                  followed_at=now, synthetic=True))
+            if subscriptions:
+                await subs.save(make_subscription(uid, lang, unit, lat, lng))
+
+    api_count = min(api_count, count)
+    await asyncio.gather(*(via_api(i) for i in range(api_count)))
+    for i in range(api_count):
+        per_unit[units[i % len(units)].jis5] += 1
+
+    entries_of: dict[tuple[str, str], set] = {}  # (unit, language) → index entries; the same for everyone there
+    k = RedisSubscriptionStore._k
+    chunk = 5000
+    for lo in range(api_count, count, chunk):
+        hi = min(lo + chunk, count)
+        groups: dict[str, list[str]] = defaultdict(list)
+        geo: list = []
+        profile: dict[str, str] = {}
+        active: list[str] = []
+        async with client.pipeline(transaction=False) as pipe:
+            for i in range(lo, hi):
+                uid = synthetic_user_id(TENANT, i)
+                lang, unit, lat, lng = plan_subscriber(i, units, rnd)
+                per_unit[unit.jis5] += 1
+                if not subscriptions:  # friends first (their own memory figure), subscriptions in a second pass
+                    pipe.hset(users._key(TENANT, uid), mapping={  # what RedisUserStore.save writes
+                        "active": "1", "language": lang, "display_name": f"合成ユーザー{i}", "followed_at": repr(now),
+                        "updated_at": repr(now), "synthetic": "1"})
+                    active.append(uid)
+                    continue
+                sub = make_subscription(uid, lang, unit, lat, lng)
+                ents = entries_of.get((unit.jis5, lang))
+                if ents is None:
+                    ents = entries_of[(unit.jis5, lang)] = index_entries(sub, gazetteer)
+                for key, cat in ents:
+                    groups[k(TENANT, f"m:{key}:{cat}")].append(uid)
+                groups[k(TENANT, f"lang:{lang}")].append(uid)
+                groups[k(TENANT, "users")].append(uid)
+                geo += [lng, lat, f"{uid}|p1"]
+                pipe.set(k(TENANT, f"sub:{uid}"), sub.to_json())
+                profile[uid] = _encode_profile(sub)
+            if active:
+                pipe.sadd(users._active(TENANT), *active)
+            for key, members in groups.items():
+                pipe.sadd(key, *members)
+            if geo:
+                pipe.execute_command("GEOADD", k(TENANT, "geo"), *geo)
+            if profile:
+                pipe.hset(k(TENANT, "profile"), mapping=profile)
+            await pipe.execute()
+    if subscriptions and count > api_count:  # the bulk layout reads back through the stores
+        for i in rnd.sample(range(api_count, count), min(20, count - api_count)):
+            uid = synthetic_user_id(TENANT, i)
+            lang, unit, lat, lng = plan_subscriber(i, units, random.Random(0))
+            got, user = await subs.get(TENANT, uid), await users.get(TENANT, uid)
+            assert got is not None and got.places[0].code == units[i % len(units)].jis5, (uid, got)
+            assert user is not None and user.active and user.synthetic, (uid, user)
+    return dict(per_unit)
+
+
+# --- delivery runs ----------------------------------------------------------------------------------------------
+
+
+def start_worker(redis_url: str, line_url: str, rate: float, concurrency: int) -> subprocess.Popen:
+    args = [sys.executable, "-m", "broadcasts.standalone", "--redis-url", redis_url, "--line-url", line_url,
+            "--tenant", TENANT, "--concurrency", str(concurrency), "--name", "fanout", "--rate", f"multicast={rate}"]
+    p = subprocess.Popen(args, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    p.stdin.write(json.dumps({TENANT: TOKEN}) + "\n")
+    p.stdin.close()
+    p.stdout.readline()  # "worker ready"
+    return p
+
+
+def stop(p: subprocess.Popen) -> None:
+    p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+async def engine_run(client, line_url: str, server_pid: int, rate: float, concurrency: int, label: str) -> dict:
+    """One alert (emergency lane, all friends) through one worker process; the server's ledger is the judge."""
+    from broadcasts.audience import AudienceQuery
+    from broadcasts.engine import RedisDeliverer
+    from broadcasts.jobs import DeliveryJob
+    from broadcasts.store import Keys
+
+    await call(line_url, "POST", "/_emulator/reset")
+    worker = start_worker(redis_url_of(client), line_url, rate, concurrency)
+    cpu_w, cpu_s = cpu_seconds(worker.pid), cpu_seconds(server_pid)
+    try:
+        deliverer = RedisDeliverer(client)
+        job_id = await deliverer.submit(DeliveryJob(
+            tenant=TENANT, audience=AudienceQuery(tenant=TENANT, all_friends=True),
+            messages={"ja": [{"type": "text", "text": f"【大津波警報】ベンチマーク {label}"}]},
+            priority="emergency", title=f"fanout {label}"))
+        while (st := await deliverer.status(job_id)) is None or st.state != "done":
+            await asyncio.sleep(0.05)
+        cpu_w, cpu_s = cpu_seconds(worker.pid) - cpu_w, cpu_seconds(server_pid) - cpu_s
+    finally:
+        stop(worker)
+    async with client.pipeline(transaction=False) as pipe:
+        for n in range(st.batches):
+            pipe.hget(Keys(TENANT).batch(job_id, n), "attempts")
+        attempts = sum(int(a or 0) for a in await pipe.execute())
+    stats = await call(line_url, "GET", "/_emulator/stats")
+    span = st.last_send_at - st.created_at
+    return {"label": label, "sent": st.sent, "failed": st.failed, "batches": st.batches, "calls": attempts,
+            "first": st.first_send_at - st.created_at, "span": span, "sending": st.last_send_at - st.first_send_at,
+            "rate": st.sent / span, "cpu_worker": cpu_w, "cpu_server": cpu_s, **stats}
+
+
+async def naive_run(client, line_url: str, server_pid: int, label: str) -> dict:
+    """Baseline: read every active id, then multicast 500 at a time, one call after another (no keys, no retry)."""
+    from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration, MulticastRequest
+    from linebot.v3.messaging.exceptions import ApiException
+
+    from bot.users import RedisUserStore
+
+    await call(line_url, "POST", "/_emulator/reset")
+    cpu_s = cpu_seconds(server_pid)
+    t0 = time.monotonic()
+    ids = [uid async for uid in RedisUserStore(client).active_ids(TENANT)]
+    errors = calls = 0
+    async with AsyncApiClient(Configuration(host=line_url, access_token=TOKEN)) as api_client:
+        api = AsyncMessagingApi(api_client)
+        for i in range(0, len(ids), 500):
+            req = MulticastRequest.from_dict({"to": ids[i : i + 500], "messages": [{"type": "text", "text": label}]})
+            calls += 1
+            try:
+                await api.multicast(req)
+            except ApiException:
+                errors += 1  # a naive loop loses the batch (or, retrying without a key, risks duplicates)
+    span = time.monotonic() - t0
+    stats = await call(line_url, "GET", "/_emulator/stats")
+    return {"label": label, "sent": stats["unique_recipients"], "failed": errors, "batches": calls, "calls": calls,
+            "first": float("nan"), "span": span, "sending": span, "rate": stats["unique_recipients"] / span,
+            "cpu_worker": float("nan"), "cpu_server": cpu_seconds(server_pid) - cpu_s, **stats}
+
+
+def show(row: dict, limit: float | None = None) -> None:
+    line = (f"  {row['label']:<44} sent {row['sent']:>8} failed {row['failed']:>5}  last at {row['span']:7.2f}s"
+            f"  {row['rate']:>9,.0f} recipients/s  ledger: deliveries {row['deliveries']} unique"
+            f" {row['unique_recipients']} duplicates {row['duplicates']}")
+    if limit:
+        ideal = row["batches"] / limit
+        line += f"\n    {row['batches'] / row['span']:.1f} multicast/s from submit = {ideal / row['span']:.3f} of the limit"
+        if row["sending"] > 0 and row["batches"] > 1:
+            line += f" ({(row['batches'] - 1) / row['sending']:.1f}/s = {(row['batches'] - 1) / row['sending'] / limit:.3f} between first and last send)"
+    line += (f"\n    {row['batches']} batches, {row['calls']} LINE calls, first send at {row['first']:.3f}s;"
+             f" CPU: worker {row['cpu_worker']:.1f}s, LINE side {row['cpu_server']:.1f}s")
+    print(line, flush=True)
+
+
+# --- audience resolution ------------------------------------------------------------------------------------------
+
+
+async def timed_resolve(audience, query) -> tuple[int, float, float]:
+    t0 = time.monotonic()
+    first = None
+    n = 0
+    async for _ in audience.resolve(query):
+        if first is None:
+            first = time.monotonic() - t0
+        n += 1
+    return n, first or 0.0, time.monotonic() - t0
+
+
+async def audience_figures(client, gazetteer, per_unit: dict[str, int]) -> None:
+    from alerts.categories import RAIN_FLOOD
+    from alerts.geo import haversine_m
+    from alerts.subscriptions import RedisSubscriptionStore, SubscriptionAudience, area_keys_for_query
+    from bot.users import RedisUserStore
+    from broadcasts.audience import AudienceQuery
+
+    store = RedisSubscriptionStore(client, gazetteer)
+    audience = SubscriptionAudience(store, RedisUserStore(client), gazetteer)
+    k = RedisSubscriptionStore._k
+    big = gazetteer.get("27100")  # 大阪市: 24 wards, the largest audience a municipality query can have
+    small = gazetteer.get("27205")  # 吹田市: a typical city
+    print("(d) audience resolution (SubscriptionAudience, emergency: quiet hours ignored; baseline = one raw Redis call):")
+    for m in (small, big):
+        expected = sum(v for code, v in per_unit.items() if code == m.jis5 or gazetteer.get(code).parent == m.jis5)
+        q = AudienceQuery(tenant=TENANT, area_codes=(m.jis5,), categories=(RAIN_FLOOD,), ignore_quiet_hours=True)
+        n, first, took = await timed_resolve(audience, q)
+        keys = [k(TENANT, f"m:{a}:{RAIN_FLOOD}") for a in area_keys_for_query((m.jis5,), gazetteer)]
+        t0 = time.monotonic()
+        raw = len(await client.sunion(keys))
+        base = time.monotonic() - t0
+        print(f"  municipality {m.name} ({m.jis5}): {n} recipients (seeded {expected}) in {took:.3f}s, first batch at"
+              f" {first * 1000:.1f} ms   baseline SUNION {raw} ids in {base:.3f}s", flush=True)
+    center = gazetteer.get("27127")  # 大阪市北区 (梅田)
+    q = AudienceQuery(tenant=TENANT, categories=(RAIN_FLOOD,), center=(center.lat, center.lng), radius_m=1000.0,
+                      ignore_quiet_hours=True)
+    n, first, took = await timed_resolve(audience, q)
+    t0 = time.monotonic()
+    hits = await client.geosearch(k(TENANT, "geo"), longitude=center.lng, latitude=center.lat, radius=1000, unit="m",
+                                  withcoord=True)
+    base = time.monotonic() - t0
+    inside = sum(1 for _, (lng, lat) in hits if haversine_m(center.lat, center.lng, lat, lng) <= 1000.0)
+    print(f"  1 km radius around {center.name} ({center.lat}, {center.lng}): {n} recipients (GEO index: {inside}) in"
+          f" {took:.3f}s, first batch at {first * 1000:.1f} ms   baseline GEOSEARCH {len(hits)} in {base:.3f}s", flush=True)
+
+
+# --- main -------------------------------------------------------------------------------------------------------
+
+
+async def main(args: argparse.Namespace) -> None:
+    from alerts.geo import Gazetteer
+    from bot.redis_server import embedded_redis
+
+    started = time.monotonic()
+    servers = {}
+    for name, flag in (("standin", "--serve-standin"), ("emulator", "--serve-emulator")):
+        if name == "emulator" and args.skip_emulator:
+            continue
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), flag, str(port)], cwd=REPO)
+        servers[name] = (f"http://127.0.0.1:{port}", proc)
+    gazetteer = Gazetteer.load()
+    print(f"fanout benchmark: {args.count:,} synthetic subscribers, tenant {TENANT!r}, one worker process "
+          f"(concurrency {args.concurrency}), {os.cpu_count()} CPUs", flush=True)
+    with tempfile.TemporaryDirectory() as tmp, embedded_redis(Path(tmp), appendonly=args.aof) as handle:
+        client = aioredis.Redis.from_url(handle.url, decode_responses=True)
+        try:
+            for url, _ in servers.values():
+                await wait_http(url + "/_emulator/stats")
+
+            # (c) memory, measured while seeding
+            mem0 = int((await client.info("memory"))["used_memory"])
+            t0 = time.monotonic()
+            per_unit = await seed(client, gazetteer, args.count, args.api_seed, subscriptions=False)
+            t_users = time.monotonic() - t0
+            mem1 = int((await client.info("memory"))["used_memory"])
+            bare = int(await client.memory_usage(f"cb:{{{TENANT}}}:users:active", samples=0) or 0)
+            t0 = time.monotonic()
+            per_unit = await seed(client, gazetteer, args.count, args.api_seed, subscriptions=True)
+            t_subs = time.monotonic() - t0
+            mem2 = int((await client.info("memory"))["used_memory"])
+            n = args.count
+            print(f"seeded {n:,} friends in {t_users:.1f}s and their alerts subscriptions (1 place with a point, default"
+                  f" categories) in {t_subs:.1f}s ({len(per_unit)} wards/municipalities)", flush=True)
+            print(f"(c) Redis memory per subscriber (INFO used_memory delta / N): friend record {(mem1 - mem0) / n:.0f} B"
+                  f" (user hash + active set) + alerts subscription {(mem2 - mem1) / n:.0f} B (document, index sets,"
+                  f" GEO, profile, language) = {(mem2 - mem0) / n:.0f} B   baseline: the bare id set {bare / n:.0f} B",
+                  flush=True)
+
+            await audience_figures(client, gazetteer, per_unit)
+
+            limit = args.limit
+            print(f"(a) throttled at LINE's multicast limit, {limit:.0f} req/s (server answers 429 above it; the engine's"
+                  f" shared token bucket set to the same rate):", flush=True)
+            for name, (url, proc) in servers.items():
+                await call(url, "POST", "/_emulator/config", {"rate_limits": {"multicast": limit}})
+                show(await engine_run(client, url, proc.pid, limit, args.concurrency, f"engine → {name}"), limit)
+            url, proc = servers["standin"]
+            show(await naive_run(client, url, proc.pid, "baseline: sequential loop → standin"), limit)
+
+            print("(b) unthrottled (engine bucket 1e6 req/s), one worker process:", flush=True)
+            rows = {}
+            for name, (url, proc) in servers.items():
+                await call(url, "POST", "/_emulator/config", {"rate_limits": {}})
+                rows[name] = await engine_run(client, url, proc.pid, 1e6, args.concurrency, f"engine → {name}")
+                show(rows[name])
+            for name, (url, proc) in servers.items():
+                base = await naive_run(client, url, proc.pid, f"baseline: sequential loop → {name}")
+                show(base)
+                print(f"    engine / baseline ({name}): {rows[name]['rate'] / base['rate']:.2f}x", flush=True)
+        finally:
+            await client.aclose()
+            for _, proc in servers.values():
+                proc.terminate()
+                proc.wait(10)
+    print(f"total {time.monotonic() - started:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--limit", type=float, default=200.0, help="multicast req/s for (a) (LINE: 200)")
+    parser.add_argument("--concurrency", type=int, default=32, help="in-flight LINE calls of the worker")
+    parser.add_argument("--api-seed", type=int, default=2000, help="subscribers seeded through the stores' save()")
+    parser.add_argument("--skip-emulator", action="store_true", help="only the bare stand-in (faster)")
+    parser.add_argument("--aof", action="store_true", help="Redis with appendonly (as in production)")
+    parser.add_argument("--serve-emulator", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-standin", type=int, help=argparse.SUPPRESS)
+    ns = parser.parse_args()
+    if ns.serve_emulator:
+        serve_emulator(ns.serve_emulator)
+    elif ns.serve_standin:
+        serve_standin(ns.serve_standin)
+    else:
+        asyncio.run(main(ns))
