@@ -220,6 +220,7 @@ async def build_rooms(
 
         async def poll_and_record() -> None:  # /readyz reads when each feed last succeeded
             stats = await poller.poll_once()
+            # PollStats counts errors, not which feed failed: one failing feed marks all as not fresh (conservative)
             for name in feed_config.feeds:
                 await feed_status.polled(name, stats.feed_errors == 0)
 
@@ -344,6 +345,9 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     )
     composer = ComposerDeps(RedisDraftStore(client), extras["deliverer"], wired.audience, staff.RedisStaffStore(client), choices)
     app.add_subapp("/admin/broadcasts", create_admin_app(composer))
+    from alerts.web import create_app as alerts_admin_app
+
+    app.add_subapp("/admin/alerts", alerts_admin_app(wired.archive))
     from alerts.notices.web import create_app as notices_admin_app
 
     app.add_subapp("/admin/notices", notices_admin_app(notices_ports(settings, tenants, client, RedisUserStore(client), extras)))

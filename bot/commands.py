@@ -150,7 +150,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     alerts.cli.add_parsers(sub)
     for name in ("alerts", "demo-alert"):
-        sub.choices[name].set_defaults(func=lambda args, settings: alerts.cli.run(args))
+        sub.choices[name].set_defaults(
+            func=lambda args, settings: alerts.cli.run(args, default_mock_url=f"http://127.0.0.1:{settings.mockfeed_port}")
+        )
 
     sb = sub.add_parser("subscribers", help="subscriber tools (load tests)")
     sbsub = sb.add_subparsers(dest="subscribers_command", required=True)
