@@ -7,6 +7,9 @@
 * ``serve_mockfeed(host, port, stop, seed_dir=None)`` runs the local JMA feed stand-in (demo, tests).
 * ``demo_alert(file, mock_url)`` publishes a telegram to that server; the scheduler's poller picks it up on its
   next cycle (``FeedConfig(base_url=mock_url + "/developer/xml/feed/", interval_s=…)`` in demo mode).
+* ``rebuild_indexes(redis_url, tenants, drop_legacy=False)`` (``civicbot alerts rebuild-indexes``) migrates
+  existing subscriptions to the current Redis index layout (per-category GEO indexes, ``N:`` whole-area sets);
+  idempotent, safe while the bot runs. Run it once per deployment that has subscriptions from before.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TextIO
 import aiohttp
 from aiohttp import web
 
+from alerts.geo import Gazetteer
 from alerts.jma.parser import TelegramError, parse_file
 from alerts.mockfeed import MockFeed, make_app
 
@@ -61,6 +65,23 @@ async def demo_alert(file: str, mock_url: str) -> dict:
             return await resp.json()
 
 
+async def rebuild_indexes(redis_url: str, tenants: list[str], *, drop_legacy: bool = False,
+                          out: TextIO | None = None) -> dict[str, int]:
+    """Tenant → subscription documents re-indexed; one JSON line per tenant on ``out``."""
+    from alerts.subscriptions import RedisSubscriptionStore
+
+    out = out or sys.stdout
+    store = RedisSubscriptionStore.from_url(redis_url, Gazetteer.load())
+    done: dict[str, int] = {}
+    try:
+        for tenant in tenants:
+            done[tenant] = await store.rebuild_indexes(tenant, drop_legacy=drop_legacy)
+            out.write(json.dumps({"tenant": tenant, "subscriptions": done[tenant]}) + "\n")
+    finally:
+        await store._r.aclose()
+    return done
+
+
 MOCKFEED_PORT = 9191
 
 
@@ -74,21 +95,33 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--host", default="127.0.0.1")
     m.add_argument("--port", type=int, default=MOCKFEED_PORT)
     m.add_argument("--seed-dir", type=Path, default=None)
+    r = asub.add_parser("rebuild-indexes", help="migrate stored subscriptions to the current Redis index layout")
+    r.add_argument("--tenant", action="append", default=[], help="repeatable; default: every configured tenant")
+    r.add_argument("--drop-legacy", action="store_true", help="also delete the former all-category GEO key")
     d = sub.add_parser("demo-alert", help="publish a telegram to the local mock feed")
     d.add_argument("file")
     d.add_argument("--mock-url", default=None, help=f"default: the demo's mock feed (http://127.0.0.1:{MOCKFEED_PORT})")
 
 
-def run(args: argparse.Namespace, default_mock_url: str | None = None) -> int:
+def run(args: argparse.Namespace, default_mock_url: str | None = None, *, redis_url: str | None = None,
+        tenant_ids: tuple[str, ...] = ()) -> int:
     """Run what ``add_parsers`` mounted; returns the exit status. ``default_mock_url``: where ``demo-alert``
     publishes without ``--mock-url`` — the composition root passes the configured mock feed port, so
-    ``CIVICBOT_MOCKFEED_PORT`` moves both ``civicbot demo``'s feed and this command."""
+    ``CIVICBOT_MOCKFEED_PORT`` moves both ``civicbot demo``'s feed and this command. ``redis_url`` and
+    ``tenant_ids`` (from the settings) are needed by ``rebuild-indexes`` only."""
     if getattr(args, "command", None) == "demo-alert" or hasattr(args, "mock_url"):
         url = args.mock_url or default_mock_url or f"http://127.0.0.1:{MOCKFEED_PORT}"
         print(json.dumps(asyncio.run(demo_alert(args.file, url)), ensure_ascii=False))
         return 0
     if args.alerts_command == "parse":
         return parse_command(args.files)
+    if args.alerts_command == "rebuild-indexes":
+        tenants = list(args.tenant or tenant_ids)
+        if not redis_url or not tenants:
+            print("rebuild-indexes needs the Redis URL and at least one tenant", file=sys.stderr)
+            return 2
+        asyncio.run(rebuild_indexes(redis_url, tenants, drop_legacy=args.drop_legacy))
+        return 0
 
     async def serve() -> None:
         stop = asyncio.Event()

@@ -15,7 +15,10 @@ A query for a city reads ``A:city``; a query for a ward (earthquake telegrams na
 ``X:city`` — so city-level subscribers hear about every ward, ward-level subscribers only about theirs.
 Places without a point are also indexed under ``N:`` twins of their ``A:`` keys for the radius categories
 (``crime``): a police query with a radius *and* areas reads those (people who registered the whole area) and the
-GEO index (people near the point). Other categories keep the plain union of areas and radius.
+GEO index of the category (people near the point). Other categories keep the plain union of areas and radius.
+
+Points live in one GEO index per category, so a radius query reads only people who want that category and
+needs no per-candidate subscription reads (``bench/notices_radius.py``: 1,000,000 subscribers, 1 km).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
+from redis.exceptions import WatchError
 
 from alerts.categories import CATEGORIES, CRIME, DEFAULT_CATEGORIES, DEFAULT_THRESHOLD, INTENSITY_THRESHOLDS, expand_query_categories, membership_categories
 from alerts.geo import Gazetteer, haversine_m
@@ -175,6 +179,22 @@ def index_entries(sub: Subscription, gazetteer: Gazetteer) -> set[tuple[str, str
     return {(k, c) for k in keys for c in cats if not k.startswith("N:") or c in RADIUS_CATEGORIES}
 
 
+def point_entries(sub: Subscription) -> dict[tuple[str, str], tuple[float, float]]:
+    """(category, ``<user>|<place id>``) → (lat, lng) for the per-category GEO indexes; empty when paused.
+
+    Same categories as the membership sets (``membership_categories``), so a radius query for ``crime`` or
+    ``earthquake:4`` asks exactly the people who would be in the matching membership set."""
+    if sub.paused:
+        return {}
+    cats = membership_categories(sub.categories, sub.threshold, sub.notify_lift)
+    return {
+        (c, f"{sub.user_id}|{p.id}"): (p.lat, p.lng)
+        for p in sub.places
+        if p.lat is not None and p.lng is not None
+        for c in cats
+    }
+
+
 @dataclass(frozen=True)
 class Profile:
     """What targeting needs per recipient, without loading the whole subscription."""
@@ -191,7 +211,8 @@ class SubscriptionStore(Protocol):
         """User ids indexed under any (area key, category) pair."""
         ...
     async def near(self, tenant: str, lat: float, lng: float, radius_m: float, categories: tuple[str, ...]) -> set[str]:
-        """User ids with a located place within the radius (and any of the categories, if given)."""
+        """User ids with a located place within the radius, indexed under any of the categories (membership
+        categories: ``earthquake:4``, ``rain_flood:lift`` …; none given = nobody)."""
         ...
     async def profiles(self, tenant: str, user_ids: list[str]) -> dict[str, Profile]: ...
     async def count(self, tenant: str) -> int: ...
@@ -209,6 +230,7 @@ class MemorySubscriptionStore:
         self._g = gazetteer
         self._subs: dict[tuple[str, str], str] = {}
         self._index: dict[tuple[str, str, str], set[str]] = {}
+        self._points: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}  # (tenant, category) → member → point
         self._sent: dict[tuple[str, str], set[str]] = {}
 
     async def get(self, tenant: str, user_id: str) -> Subscription | None:
@@ -221,6 +243,8 @@ class MemorySubscriptionStore:
         await self._unindex(sub.tenant, sub.user_id)
         for key, cat in index_entries(sub, self._g):
             self._index.setdefault((sub.tenant, key, cat), set()).add(sub.user_id)
+        for (cat, member), point in point_entries(sub).items():
+            self._points.setdefault((sub.tenant, cat), {})[member] = point
         self._subs[(sub.tenant, sub.user_id)] = sub.to_json()
 
     async def delete(self, tenant: str, user_id: str) -> None:
@@ -233,6 +257,8 @@ class MemorySubscriptionStore:
             return
         for key, cat in index_entries(old, self._g):
             self._index.get((tenant, key, cat), set()).discard(user_id)
+        for cat, member in point_entries(old):
+            self._points.get((tenant, cat), {}).pop(member, None)
 
     async def members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> set[str]:
         out: set[str] = set()
@@ -242,15 +268,11 @@ class MemorySubscriptionStore:
         return out
 
     async def near(self, tenant: str, lat: float, lng: float, radius_m: float, categories: tuple[str, ...]) -> set[str]:
-        out = set()
-        for (t, uid), raw in self._subs.items():
-            if t != tenant:
-                continue
-            sub = Subscription.from_json(raw)
-            if sub.paused or not set(membership_categories(sub.categories, sub.threshold)) & set(categories):
-                continue
-            if any(p.lat is not None and haversine_m(lat, lng, p.lat, p.lng) <= radius_m for p in sub.places):
-                out.add(uid)
+        out: set[str] = set()
+        for cat in dict.fromkeys(categories):
+            for member, (plat, plng) in self._points.get((tenant, cat), {}).items():
+                if haversine_m(lat, lng, plat, plng) <= radius_m:
+                    out.add(member.split("|", 1)[0])
         return out
 
     async def profiles(self, tenant: str, user_ids: list[str]) -> dict[str, Profile]:
@@ -274,13 +296,30 @@ class MemorySubscriptionStore:
     async def has_members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> bool:
         return any(self._index.get((tenant, k, c)) for k in area_keys for c in categories)
 
+    async def rebuild_indexes(self, tenant: str) -> int:
+        """Parity with ``RedisSubscriptionStore.rebuild_indexes``: re-derive every index entry from the stored
+        subscriptions (nothing to migrate in memory; returns how many subscriptions were indexed)."""
+        n = 0
+        for (t, _uid), raw in list(self._subs.items()):
+            if t != tenant:
+                continue
+            sub = Subscription.from_json(raw)
+            for key, cat in index_entries(sub, self._g):
+                self._index.setdefault((t, key, cat), set()).add(sub.user_id)
+            for (cat, member), point in point_entries(sub).items():
+                self._points.setdefault((t, cat), {})[member] = point
+            n += 1
+        return n
+
 
 class RedisSubscriptionStore:
     """Keys (all under the tenant's hash tag, so a tenant lives on one cluster slot):
 
     * ``cb:{t}:alerts:sub:<user>`` — the subscription as JSON (string)
     * ``cb:{t}:alerts:m:<area key>:<category>`` — membership set of user ids
-    * ``cb:{t}:alerts:geo`` — GEO index, members ``<user>|<place id>``
+    * ``cb:{t}:alerts:geo:<category>`` — GEO index per membership category, members ``<user>|<place id>``
+      (radius queries; replaces the former all-category ``cb:{t}:alerts:geo``, which saves and deletes now
+      only clean up; ``rebuild_indexes`` migrates existing data)
     * ``cb:{t}:alerts:profile`` — hash user → ``language|quiet hours``
     * ``cb:{t}:alerts:lang:<language>`` / ``cb:{t}:alerts:quiet:<window>`` (+ ``quietwins``) — sets that let
       targeting filter by language and quiet hours with set operations (``target_recipients``)
@@ -321,13 +360,15 @@ class RedisSubscriptionStore:
                 pipe.srem(self._k(t, f"m:{key}:{cat}"), uid)
             for key, cat in new_entries - old_entries:
                 pipe.sadd(self._k(t, f"m:{key}:{cat}"), uid)
+            old_points = point_entries(old) if old else {}
+            new_points = point_entries(sub)
             if old:
-                for p in old.places:
+                for p in old.places:  # the pre-per-category index, until rebuild_indexes(drop_legacy=True)
                     pipe.zrem(self._k(t, "geo"), f"{uid}|{p.id}")
-            if not sub.paused:
-                for p in sub.places:
-                    if p.lat is not None and p.lng is not None:
-                        pipe.geoadd(self._k(t, "geo"), (p.lng, p.lat, f"{uid}|{p.id}"))
+            for cat, member in old_points.keys() - new_points.keys():
+                pipe.zrem(self._k(t, f"geo:{cat}"), member)
+            for (cat, member), (lat, lng) in new_points.items():  # always: heals documents saved before the index
+                pipe.geoadd(self._k(t, f"geo:{cat}"), (lng, lat, member))
             if old:
                 pipe.srem(self._k(t, f"lang:{old.language}"), uid)
                 if old.quiet_hours:
@@ -350,6 +391,8 @@ class RedisSubscriptionStore:
                     pipe.srem(self._k(tenant, f"m:{key}:{cat}"), user_id)
                 for p in old.places:
                     pipe.zrem(self._k(tenant, "geo"), f"{user_id}|{p.id}")
+                for cat, member in point_entries(old):
+                    pipe.zrem(self._k(tenant, f"geo:{cat}"), member)
                 pipe.srem(self._k(tenant, f"lang:{old.language}"), user_id)
                 if old.quiet_hours:
                     pipe.srem(self._k(tenant, f"quiet:{old.quiet_hours.encode()}"), user_id)
@@ -365,23 +408,16 @@ class RedisSubscriptionStore:
         return set(await self._r.sunion(keys))
 
     async def near(self, tenant: str, lat: float, lng: float, radius_m: float, categories: tuple[str, ...]) -> set[str]:
-        hits = await self._r.geosearch(self._k(tenant, "geo"), longitude=lng, latitude=lat, radius=radius_m, unit="m")
-        candidates = sorted({h.split("|", 1)[0] for h in hits})
-        if not candidates:
+        """One GEOSEARCH per category index (pipelined): the members already want the category and are not
+        paused, so no subscription is read."""
+        cats = list(dict.fromkeys(categories))
+        if not cats:
             return set()
-        out: set[str] = set()
-        for i in range(0, len(candidates), _BATCH):
-            batch = candidates[i : i + _BATCH]
-            async with self._r.pipeline(transaction=False) as pipe:
-                for uid in batch:
-                    pipe.get(self._k(tenant, f"sub:{uid}"))
-                raws = await pipe.execute()
-            for uid, raw in zip(batch, raws):
-                if raw:
-                    sub = Subscription.from_json(raw)
-                    if not sub.paused and set(membership_categories(sub.categories, sub.threshold)) & set(categories):
-                        out.add(uid)
-        return out
+        async with self._r.pipeline(transaction=False) as pipe:
+            for cat in cats:
+                pipe.geosearch(self._k(tenant, f"geo:{cat}"), longitude=lng, latitude=lat, radius=radius_m, unit="m")
+            results = await pipe.execute()
+        return {h.split("|", 1)[0] for hits in results for h in hits}
 
     async def profiles(self, tenant: str, user_ids: list[str]) -> dict[str, Profile]:
         out: dict[str, Profile] = {}
@@ -466,6 +502,55 @@ class RedisSubscriptionStore:
         keys = [self._k(tenant, f"m:{k}:{c}") for k in area_keys for c in categories]
         return bool(keys) and int(await self._r.exists(*keys)) > 0
 
+    async def rebuild_indexes(self, tenant: str, *, batch: int = 500, drop_legacy: bool = False) -> int:
+        """Migration, idempotent and safe to run while residents save: re-derive every index entry (membership
+        sets incl. the ``N:`` whole-area keys, the per-category GEO indexes, profile, language/quiet sets) from
+        the stored subscription documents. Entries are only added — a document that changed under us (WATCH)
+        is simply re-read — so running it twice, or on data already in the new layout, changes nothing.
+        ``drop_legacy`` also deletes the former all-category ``geo`` key. Returns the documents indexed."""
+        prefix = self._k(tenant, "sub:")
+        docs: list[str] = []
+        done = 0
+        async for key in self._r.scan_iter(match=f"{_glob_escape(prefix)}*", count=1000):
+            docs.append(key)
+            if len(docs) >= batch:
+                done += await self._reindex_docs(tenant, docs)
+                docs = []
+        if docs:
+            done += await self._reindex_docs(tenant, docs)
+        if drop_legacy:
+            await self._r.delete(self._k(tenant, "geo"))
+        return done
+
+    async def _reindex_docs(self, tenant: str, docs: list[str]) -> int:
+        while True:
+            async with self._r.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(*docs)
+                    raws = await pipe.mget(docs)
+                    subs = [Subscription.from_json(raw) for raw in raws if raw]
+                    pipe.multi()
+                    for sub in subs:
+                        for key, cat in index_entries(sub, self._g):
+                            pipe.sadd(self._k(tenant, f"m:{key}:{cat}"), sub.user_id)
+                        for (cat, member), (lat, lng) in point_entries(sub).items():
+                            pipe.geoadd(self._k(tenant, f"geo:{cat}"), (lng, lat, member))
+                        pipe.sadd(self._k(tenant, f"lang:{sub.language}"), sub.user_id)
+                        if sub.quiet_hours:
+                            pipe.sadd(self._k(tenant, f"quiet:{sub.quiet_hours.encode()}"), sub.user_id)
+                            pipe.sadd(self._k(tenant, "quietwins"), sub.quiet_hours.encode())
+                        pipe.hset(self._k(tenant, "profile"), sub.user_id, _encode_profile(sub))
+                        pipe.sadd(self._k(tenant, "users"), sub.user_id)
+                    await pipe.execute()
+                    return len(subs)
+                except WatchError:
+                    continue
+
+
+def _glob_escape(text: str) -> str:
+    """SCAN MATCH pattern for a literal key prefix (tenant ids are plain; this keeps a stray ``*`` literal)."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
 
 def _encode_profile(sub: Subscription) -> str:
     return f"{sub.language}|{sub.quiet_hours.encode() if sub.quiet_hours else ''}"
@@ -498,7 +583,13 @@ class SubscriptionAudience:
     (a located place 3 km away in the same ward is not "near"); for other categories areas and radius are unioned.
     Categories narrow (empty = any); only users the ``UserStore`` marks active are yielded; quiet hours drop people
     unless ``ignore_quiet_hours``; ``all_friends`` yields every active friend whatever they subscribed to.
+
+    ``radius_narrows_areas`` is the flag wrappers check (``alerts.notices.audience.NoticeAudience``): True means a
+    ``crime`` query with a radius and areas is already resolved as "near + whole-area registrants" here, from the
+    ``N:`` sets and the category's GEO index — O(recipients), no per-subscriber reads.
     """
+
+    radius_narrows_areas: bool = True
 
     def __init__(
         self,

@@ -62,7 +62,7 @@ def serve_standin(port: int) -> None:
         if not rate:
             return True
         now = time.monotonic()
-        state["tokens"] = min(max(1.0, rate * 0.05), state["tokens"] + (now - state["t"]) * rate)
+        state["tokens"] = min(max(1.0, rate), state["tokens"] + (now - state["t"]) * rate)  # as the emulator
         state["t"] = now
         if state["tokens"] >= 1.0:
             state["tokens"] -= 1.0
@@ -102,7 +102,7 @@ def serve_standin(port: int) -> None:
 
     async def config(request: web.Request) -> web.Response:
         state["rate"] = float((await request.json()).get("rate_limits", {}).get("multicast", 0) or 0)
-        state["tokens"], state["t"] = 0.0, time.monotonic()
+        state["tokens"], state["t"] = max(1.0, state["rate"]), time.monotonic()
         return web.json_response({})
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
@@ -258,7 +258,6 @@ async def seed(client: aioredis.Redis, gazetteer, count: int, api_count: int, *,
     if subscriptions and count > api_count:  # the bulk layout reads back through the stores
         for i in rnd.sample(range(api_count, count), min(20, count - api_count)):
             uid = synthetic_user_id(TENANT, i)
-            lang, unit, lat, lng = plan_subscriber(i, units, random.Random(0))
             got, user = await subs.get(TENANT, uid), await users.get(TENANT, uid)
             assert got is not None and got.places[0].code == units[i % len(units)].jis5, (uid, got)
             assert user is not None and user.active and user.synthetic, (uid, user)
@@ -268,9 +267,11 @@ async def seed(client: aioredis.Redis, gazetteer, count: int, api_count: int, *,
 # --- delivery runs ----------------------------------------------------------------------------------------------
 
 
-def start_worker(redis_url: str, line_url: str, rate: float, concurrency: int) -> subprocess.Popen:
+def start_worker(redis_url: str, line_url: str, rate: float, concurrency: int, fast: bool) -> subprocess.Popen:
     args = [sys.executable, "-m", "broadcasts.standalone", "--redis-url", redis_url, "--line-url", line_url,
             "--tenant", TENANT, "--concurrency", str(concurrency), "--name", "fanout", "--rate", f"multicast={rate}"]
+    if fast:
+        args.append("--fast-multicast")
     p = subprocess.Popen(args, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     p.stdin.write(json.dumps({TENANT: TOKEN}) + "\n")
     p.stdin.close()
@@ -287,7 +288,8 @@ def stop(p: subprocess.Popen) -> None:
         p.wait()
 
 
-async def engine_run(client, line_url: str, server_pid: int, rate: float, concurrency: int, label: str) -> dict:
+async def engine_run(client, line_url: str, server_pid: int, rate: float, concurrency: int, fast: bool,
+                     label: str) -> dict:
     """One alert (emergency lane, all friends) through one worker process; the server's ledger is the judge."""
     from broadcasts.audience import AudienceQuery
     from broadcasts.engine import RedisDeliverer
@@ -295,7 +297,7 @@ async def engine_run(client, line_url: str, server_pid: int, rate: float, concur
     from broadcasts.store import Keys
 
     await call(line_url, "POST", "/_emulator/reset")
-    worker = start_worker(redis_url_of(client), line_url, rate, concurrency)
+    worker = start_worker(redis_url_of(client), line_url, rate, concurrency, fast)
     cpu_w, cpu_s = cpu_seconds(worker.pid), cpu_seconds(server_pid)
     try:
         deliverer = RedisDeliverer(client)
@@ -411,6 +413,13 @@ async def audience_figures(client, gazetteer, per_unit: dict[str, int]) -> None:
           f" {took:.3f}s, first batch at {first * 1000:.1f} ms   baseline GEOSEARCH {len(hits)} in {base:.3f}s", flush=True)
 
 
+RUNS = (("standin", False), ("standin", True), ("emulator", False))  # (LINE side, FastMulticastLinePort?)
+
+
+def label(server: str, fast: bool) -> str:
+    return f"engine ({'FastMulticastLinePort' if fast else 'SdkLinePort'}) → {server}"
+
+
 # --- main -------------------------------------------------------------------------------------------------------
 
 
@@ -459,22 +468,29 @@ async def main(args: argparse.Namespace) -> None:
             limit = args.limit
             print(f"(a) throttled at LINE's multicast limit, {limit:.0f} req/s (server answers 429 above it; the engine's"
                   f" shared token bucket set to the same rate):", flush=True)
-            for name, (url, proc) in servers.items():
+            for name, fast in RUNS:
+                if name not in servers:
+                    continue
+                url, proc = servers[name]
                 await call(url, "POST", "/_emulator/config", {"rate_limits": {"multicast": limit}})
-                show(await engine_run(client, url, proc.pid, limit, args.concurrency, f"engine → {name}"), limit)
+                show(await engine_run(client, url, proc.pid, limit, args.concurrency, fast, label(name, fast)), limit)
             url, proc = servers["standin"]
             show(await naive_run(client, url, proc.pid, "baseline: sequential loop → standin"), limit)
 
             print("(b) unthrottled (engine bucket 1e6 req/s), one worker process:", flush=True)
             rows = {}
-            for name, (url, proc) in servers.items():
+            for name, fast in RUNS:
+                if name not in servers:
+                    continue
+                url, proc = servers[name]
                 await call(url, "POST", "/_emulator/config", {"rate_limits": {}})
-                rows[name] = await engine_run(client, url, proc.pid, 1e6, args.concurrency, f"engine → {name}")
-                show(rows[name])
+                rows[name, fast] = await engine_run(client, url, proc.pid, 1e6, args.concurrency, fast, label(name, fast))
+                show(rows[name, fast])
             for name, (url, proc) in servers.items():
                 base = await naive_run(client, url, proc.pid, f"baseline: sequential loop → {name}")
                 show(base)
-                print(f"    engine / baseline ({name}): {rows[name]['rate'] / base['rate']:.2f}x", flush=True)
+                print("    engine / baseline: " + ", ".join(f"{row['label']} {row['rate'] / base['rate']:.2f}x"
+                                                         for (n, _), row in rows.items() if n == name), flush=True)
         finally:
             await client.aclose()
             for _, proc in servers.values():

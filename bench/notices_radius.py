@@ -1,13 +1,16 @@
 """Police-notice targeting among N synthetic subscribers (default 1,000,000): who is within 1 km of the town.
 
 Measured on an embedded Redis of its own, through the real code:
-* ``near``    — ``RedisSubscriptionStore.near`` (GEOSEARCH + the candidates' subscriptions): the radius targeting;
+* ``near``    — ``RedisSubscriptionStore.near``: GEOSEARCH on the ``crime`` GEO index, no subscription reads;
 * ``resolve`` — ``NoticeAudience`` over ``SubscriptionAudience``: the whole police audience (radius + the
   municipality's whole-area registrants, active users, profiles), what the delivery engine iterates;
-* ``geo``     — GEOSEARCH + one HMGET of the candidates' profiles, without reading each subscription: what a
-  per-category GEO index in the subscriptions room would cost (a proposal, measured here);
-* ``numpy``   — baseline in the same run: a vectorized haversine scan over all N points in memory.
-Target: ``near`` ≤ 50 ms p95 at N = 1,000,000.
+Baselines in the same run:
+* ``old near``    — the previous ``near`` (GEOSEARCH + GET and JSON-parse of every candidate's subscription),
+  replayed here on the same data;
+* ``old resolve`` — the previous ``NoticeAudience`` (area part read each area member's subscription), replayed;
+* ``numpy``       — a vectorized haversine scan over all N points in memory.
+Target: ``near`` ≤ 50 ms p95 at N = 1,000,000. The last line times ``rebuild_indexes`` (the layout migration)
+over the stored subscription documents.
 
 Load shape: subscribers spread uniformly over Osaka's 町丁目 (so central wards are dense), σ≈150 m jitter, 10%
 registered as a whole municipality (no point). Points in the benchmark centres' wards are saved as full
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -36,7 +40,15 @@ sys.path.insert(0, str(REPO))
 from alerts.geo import Gazetteer  # noqa: E402
 from alerts.notices.audience import NoticeAudience  # noqa: E402
 from alerts.notices.geocode import towns_of  # noqa: E402
-from alerts.subscriptions import Place, RedisSubscriptionStore, Subscription, SubscriptionAudience  # noqa: E402
+from alerts.categories import membership_categories  # noqa: E402
+from alerts.subscriptions import (  # noqa: E402
+    Place,
+    RedisSubscriptionStore,
+    Subscription,
+    SubscriptionAudience,
+    area_keys_for_place,
+    area_keys_for_query,
+)
 from bot.redis_server import embedded_redis  # noqa: E402
 from bot.users import RedisUserStore, User  # noqa: E402
 from broadcasts.audience import AudienceQuery  # noqa: E402
@@ -44,6 +56,54 @@ from broadcasts.audience import AudienceQuery  # noqa: E402
 T = "bench"
 CENTRES = [("27127", "梅田一丁目"), ("27118", "蒲生一丁目"), ("27227", "若江北町三丁目")]
 RESOLVE_WARD = "27118"  # the full police audience (radius + whole-ward registrants) is measured here
+
+
+async def old_near(r: aioredis.Redis, lat: float, lng: float, radius_m: float, categories: tuple[str, ...]) -> set[str]:
+    """The previous ``RedisSubscriptionStore.near``: every candidate's subscription read and parsed."""
+    hits = await r.geosearch(f"cb:{{{T}}}:alerts:geo:crime", longitude=lng, latitude=lat, radius=radius_m, unit="m")
+    candidates = sorted({h.split("|", 1)[0] for h in hits})
+    out: set[str] = set()
+    for i in range(0, len(candidates), 5000):
+        batch = candidates[i : i + 5000]
+        async with r.pipeline(transaction=False) as pipe:
+            for uid in batch:
+                pipe.get(f"cb:{{{T}}}:alerts:sub:{uid}")
+            raws = await pipe.execute()
+        for uid, raw in zip(batch, raws):
+            if raw:
+                sub = Subscription.from_json(raw)
+                if not sub.paused and set(membership_categories(sub.categories, sub.threshold)) & set(categories):
+                    out.add(uid)
+    return out
+
+
+class OldNoticeAudience:
+    """The previous ``NoticeAudience``: radius part, then the area part filtered by reading each member's
+    subscription (16 concurrent GETs)."""
+
+    def __init__(self, inner: SubscriptionAudience, store: RedisSubscriptionStore, g: Gazetteer) -> None:
+        self._inner, self._subs, self._g = inner, store, g
+
+    async def resolve(self, query: AudienceQuery):  # noqa: ANN201
+        seen: set[str] = set()
+        async for r in self._inner.resolve(dataclasses.replace(query, area_codes=())):
+            if r.user_id not in seen:
+                seen.add(r.user_id)
+                yield r
+        wanted = set(area_keys_for_query(query.area_codes, self._g))
+        pending = [r async for r in self._inner.resolve(dataclasses.replace(query, center=None, radius_m=None))
+                   if r.user_id not in seen]
+        sem = asyncio.Semaphore(16)
+
+        async def get(uid: str):  # noqa: ANN202
+            async with sem:
+                return await self._subs.get(query.tenant, uid)
+
+        for i in range(0, len(pending), 200):
+            batch = pending[i : i + 200]
+            for r, sub in zip(batch, await asyncio.gather(*(get(x.user_id) for x in batch))):
+                if sub and any(p.lat is None and wanted & set(area_keys_for_place(p, self._g)) for p in sub.places):
+                    yield r
 
 
 def pct(values: list[float], q: float) -> float:
@@ -74,7 +134,7 @@ async def load(r: aioredis.Redis, g: Gazetteer, n: int, seed: int) -> tuple[np.n
         full |= haversine_np(t.lat, t.lng, lats, lngs) <= 1500
     store, users = RedisSubscriptionStore(r, g), RedisUserStore(r)
     started = time.perf_counter()
-    geo_key = f"cb:{{{T}}}:alerts:geo"
+    geo_key = f"cb:{{{T}}}:alerts:geo:crime"  # what RedisSubscriptionStore.save writes for a crime subscriber
     rest = np.nonzero(~full & ~whole)[0]
     for i in range(0, len(rest), 20_000):
         chunk = rest[i : i + 20_000]
@@ -102,6 +162,7 @@ async def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--radius", type=float, default=1000.0)
     ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--old-repeat", type=int, default=5, help="repeats of the slow old-code baselines")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     g = Gazetteer.load()
@@ -111,42 +172,53 @@ async def main() -> None:
         mem = await r.info("memory")
         print(f"redis used_memory {mem['used_memory'] / 1e6:.0f} MB")
         store = RedisSubscriptionStore(r, g)
-        audience = NoticeAudience(SubscriptionAudience(store, RedisUserStore(r), g), store, g)
-        print(f"{'centre':<22}{'in radius':>10}{'near p50':>10}{'near p95':>10}{'geo p95':>9}{'resolve p50':>13}"
-              f"{'recipients':>11}{'numpy p50':>11}{'numpy/near':>11}")
-        worst = worst_geo = 0.0
+        inner = SubscriptionAudience(store, RedisUserStore(r), g)
+        audience, old_audience = NoticeAudience(inner, store, g), OldNoticeAudience(inner, store, g)
+        print(f"{'centre':<22}{'in radius':>10}{'near p50':>9}{'p95':>7}{'old near p50':>13}{'p95':>7}"
+              f"{'resolve p50':>12}{'p95':>7}{'old resolve p50':>16}{'p95':>7}{'recipients':>11}{'numpy p50':>10}")
+        worst = 0.0
         for code, town_name in CENTRES:
             town = g.find_towns(town_name, within=code)[0]
-            near_ms, resolve_ms, np_ms, geo_ms = [], [], [], []
-            hits = recipients = 0
-            for _ in range(args.repeat):
+            near_ms, old_ms, resolve_ms, old_resolve_ms, np_ms = [], [], [], [], []
+            hits = recipients = old_recipients = 0
+            q = AudienceQuery(tenant=T, area_codes=(code,), categories=("crime",), center=(town.lat, town.lng), radius_m=args.radius)
+            for i in range(args.repeat):
                 t0 = time.perf_counter()
                 found = await store.near(T, town.lat, town.lng, args.radius, ("crime",))
                 near_ms.append((time.perf_counter() - t0) * 1000)
                 hits = len(found)
-                t0 = time.perf_counter()
-                members = await r.geosearch(f"cb:{{{T}}}:alerts:geo", longitude=town.lng, latitude=town.lat, radius=args.radius, unit="m")
-                uids = list(dict.fromkeys(m.split("|", 1)[0] for m in members))
-                if uids:
-                    await r.hmget(f"cb:{{{T}}}:alerts:profile", uids)
-                geo_ms.append((time.perf_counter() - t0) * 1000)
-                if code == RESOLVE_WARD:
-                    q = AudienceQuery(tenant=T, area_codes=(code,), categories=("crime",), center=(town.lat, town.lng), radius_m=args.radius)
+                if i < args.old_repeat:
                     t0 = time.perf_counter()
-                    recipients = sum([1 async for _ in audience.resolve(q)])
+                    old_found = await old_near(r, town.lat, town.lng, args.radius, ("crime",))
+                    old_ms.append((time.perf_counter() - t0) * 1000)
+                    assert old_found == found, (len(old_found), len(found))
+                if code == RESOLVE_WARD:
+                    t0 = time.perf_counter()
+                    got = {x.user_id async for x in audience.resolve(q)}
                     resolve_ms.append((time.perf_counter() - t0) * 1000)
+                    recipients = len(got)
+                    if i < args.old_repeat:
+                        t0 = time.perf_counter()
+                        old_got = {x.user_id async for x in old_audience.resolve(q)}
+                        old_resolve_ms.append((time.perf_counter() - t0) * 1000)
+                        assert old_got == got, (len(old_got), len(got))  # same people, old and new
                 t0 = time.perf_counter()
                 base = int(np.count_nonzero(haversine_np(town.lat, town.lng, lats, lngs) <= args.radius))
                 np_ms.append((time.perf_counter() - t0) * 1000)
             assert base >= hits * 0.98, (base, hits)  # same people, up to GEO hash rounding at the edge
             worst = max(worst, pct(near_ms, 0.95))
-            worst_geo = max(worst_geo, pct(geo_ms, 0.95))
-            ratio = statistics.median(np_ms) / statistics.median(near_ms)
-            print(f"{town_name + ' (' + code + ')':<22}{hits:>10,}{statistics.median(near_ms):>10.1f}{pct(near_ms, 0.95):>10.1f}"
-                  f"{pct(geo_ms, 0.95):>9.1f}{(f'{statistics.median(resolve_ms):.1f}' if resolve_ms else '-'):>13}"
-                  f"{(f'{recipients:,}' if resolve_ms else '-'):>11}{statistics.median(np_ms):>11.1f}{ratio:>11.2f}")
-        print(f"target near p95 ≤ 50 ms: {'met' if worst <= 50 else 'MISSED'} (worst {worst:.1f} ms); "
-              f"geo-only worst p95 {worst_geo:.1f} ms")
+
+            def cell(ms: list[float], q: float, width: int) -> str:
+                return f"{(statistics.median(ms) if q == 0.5 else pct(ms, q)):>{width}.1f}" if ms else f"{'-':>{width}}"
+
+            print(f"{town_name + ' (' + code + ')':<22}{hits:>10,}{cell(near_ms, .5, 9)}{cell(near_ms, .95, 7)}"
+                  f"{cell(old_ms, .5, 13)}{cell(old_ms, .95, 7)}{cell(resolve_ms, .5, 12)}{cell(resolve_ms, .95, 7)}"
+                  f"{cell(old_resolve_ms, .5, 16)}{cell(old_resolve_ms, .95, 7)}"
+                  f"{(f'{recipients:,}' if resolve_ms else '-'):>11}{cell(np_ms, .5, 10)}")
+        print(f"target near p95 ≤ 50 ms: {'met' if worst <= 50 else 'MISSED'} (worst {worst:.1f} ms)")
+        t0 = time.perf_counter()
+        docs = await store.rebuild_indexes(T)
+        print(f"rebuild_indexes (migration, idempotent): {docs:,} subscription documents in {time.perf_counter() - t0:.1f} s")
         await r.aclose()
 
 

@@ -176,10 +176,11 @@ async def build_rooms(
     extras.setdefault("scheduler_jobs", []).append(schedule_notices)
 
     # the delivery engine runs next to the chat worker in `civicbot serve worker`
-    from broadcasts import DeliveryDeps, SdkLinePort, run_delivery_worker
+    from broadcasts import DeliveryDeps, run_delivery_worker
+    from broadcasts.fastline import FastMulticastLinePort  # multicast without per-id pydantic checks (bench/fanout.py)
 
     async def delivery_worker(stop: asyncio.Event) -> None:
-        port = SdkLinePort({t.id: t.channel_token.get_secret_value() for t in tenants.values()}, settings.line_api_url)
+        port = FastMulticastLinePort({t.id: t.channel_token.get_secret_value() for t in tenants.values()}, settings.line_api_url)
         try:
             await run_delivery_worker(
                 DeliveryDeps(redis=client, line=port, users=users, audience=extras["engine_audience"], tenants=list(tenants)), stop

@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 
 from bot.users import RedisUserStore
 from broadcasts.engine import EngineOptions
+from broadcasts.fastline import FastMulticastLinePort
 from broadcasts.friends import FriendsAudience
 from broadcasts.line import SdkLinePort
 from broadcasts.service import DeliveryDeps, run_delivery_worker
@@ -35,12 +36,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reclaim-idle", type=float, default=60.0)
     p.add_argument("--name")
     p.add_argument("--with-language", action="store_true")
+    p.add_argument("--fast-multicast", action="store_true", help="FastMulticastLinePort (multicast without SDK models)")
     return p.parse_args(argv)
 
 
 async def _main(args: argparse.Namespace, tokens: dict[str, str]) -> None:
     client = aioredis.Redis.from_url(args.redis_url, decode_responses=True)
-    line = SdkLinePort(tokens, args.line_url, max_connections=max(16, args.concurrency * 2))
+    port_class = FastMulticastLinePort if args.fast_multicast else SdkLinePort
+    line = port_class(tokens, args.line_url, max_connections=max(16, args.concurrency * 2))
     users = RedisUserStore(client)
     rates = {k: float(v) for k, v in (r.split("=", 1) for r in args.rate)}
     opts = EngineOptions(

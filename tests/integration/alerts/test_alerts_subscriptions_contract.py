@@ -204,3 +204,81 @@ async def test_language_and_quiet_hours_changes_are_reindexed(env):
     assert await _ids(audience, area_codes=("27205",), languages=("en",)) == set()
     await store.delete(T, "U1")
     assert await _ids(audience, area_codes=("27205",), ignore_quiet_hours=True) == set()
+
+
+async def test_near_reads_the_category_index_only(env):
+    store, users, audience, _ = env
+    umeda = (34.7025, 135.4959)
+    await _sub(store, users, "crime", [Place("p1", "自宅", "27127", *umeda)], categories=["crime", "rain_flood"])
+    await _sub(store, users, "rain", [Place("p1", "自宅", "27127", *umeda)], categories=["rain_flood"])
+    await _sub(store, users, "quake5", [Place("p1", "自宅", "27127", *umeda)], categories=["earthquake"], threshold="5-")
+    paused = await _sub(store, users, "paused", [Place("p1", "自宅", "27127", *umeda)], categories=["crime"])
+    paused.paused = True
+    await store.save(paused)
+    await _sub(store, users, "whole", [Place("p1", "北区", "27127")], categories=["crime"])
+    assert await store.near(T, *umeda, 500, ("crime",)) == {"crime"}
+    assert await store.near(T, *umeda, 500, ("crime", "rain_flood")) == {"crime", "rain"}
+    assert await store.near(T, *umeda, 500, ("earthquake:4",)) == set()
+    assert await store.near(T, *umeda, 500, ("earthquake:4", "earthquake:5-")) == {"quake5"}
+    assert await store.near(T, *umeda, 500, ()) == set()
+    assert await store.near("other", *umeda, 500, ("crime",)) == set()
+
+
+async def test_near_follows_moves_category_changes_and_deletes(env):
+    store, users, audience, _ = env
+    umeda, suita = (34.7025, 135.4959), (34.7590, 135.5160)
+    sub = await _sub(store, users, "U1", [Place("p1", "自宅", "27127", *umeda), Place("p2", "学校", "27205", *suita)],
+                     categories=["crime"])
+    assert await store.near(T, *umeda, 300, ("crime",)) == {"U1"}
+    sub.places = [sub.places[1]]  # 自宅 removed: its point leaves the index, the school stays
+    await store.save(sub)
+    assert await store.near(T, *umeda, 300, ("crime",)) == set()
+    assert await store.near(T, *suita, 300, ("crime",)) == {"U1"}
+    sub.categories = ["rain_flood"]
+    await store.save(sub)
+    assert await store.near(T, *suita, 300, ("crime",)) == set()
+    assert await store.near(T, *suita, 300, ("rain_flood",)) == {"U1"}
+    await store.delete(T, "U1")
+    assert await store.near(T, *suita, 300, ("rain_flood",)) == set()
+
+
+async def test_whole_area_registrants_are_their_own_index(env):
+    from alerts.subscriptions import area_keys_for_query
+
+    store, users, audience, _ = env
+    g = Gazetteer.load()
+    await _sub(store, users, "located", [Place("p1", "自宅", "27127", 34.7025, 135.4959)], categories=["crime"])
+    await _sub(store, users, "ward", [Place("p1", "北区", "27127")], categories=["crime"])
+    await _sub(store, users, "city", [Place("p1", "大阪市", "27100")], categories=["crime"])
+    await _sub(store, users, "ward_rain", [Place("p1", "北区", "27127")], categories=["rain_flood"])
+    await _sub(store, users, "other_ward", [Place("p1", "福島区", "27104")], categories=["crime"])
+    keys = area_keys_for_query(("27127",), g, unlocated_only=True)
+    assert await store.members(T, keys, ("crime",)) == {"ward", "city"}
+    assert await store.members(T, area_keys_for_query(("27127",), g), ("crime",)) == {"located", "ward", "city"}
+
+
+async def test_rebuild_indexes_restores_a_pre_index_layout_idempotently(env, redis):
+    store, users, audience, _ = env
+    umeda = (34.7025, 135.4959)
+    await _sub(store, users, "near", [Place("p1", "自宅", "27127", *umeda)], categories=["crime"])
+    await _sub(store, users, "ward", [Place("p1", "北区", "27127")], categories=["crime"])
+    paused = await _sub(store, users, "paused", [Place("p1", "自宅", "27127", *umeda)], categories=["crime"])
+    paused.paused = True
+    await store.save(paused)
+    q = dict(area_codes=("27127",), center=umeda, radius_m=500, categories=("crime",))
+    assert await _ids(audience, **q) == {"near", "ward"}
+    if isinstance(store, RedisSubscriptionStore):  # the layout before the per-category GEO and N: indexes
+        gone = [k async for k in redis.scan_iter(match="cb:{demo}:alerts:geo:*")]
+        gone += [k async for k in redis.scan_iter(match="cb:{demo}:alerts:m:N:*")]
+        assert gone
+        await redis.delete(*gone)
+        await redis.geoadd("cb:{demo}:alerts:geo", (umeda[1], umeda[0], "near|p1"))
+        assert await _ids(audience, **q) == set()
+    for _ in range(2):
+        assert await store.rebuild_indexes(T) == 3
+        assert await _ids(audience, **q) == {"near", "ward"}
+        assert await store.near(T, *umeda, 500, ("crime",)) == {"near"}
+    if isinstance(store, RedisSubscriptionStore):
+        await store.rebuild_indexes(T, drop_legacy=True)
+        assert not await redis.exists("cb:{demo}:alerts:geo")
+        assert await _ids(audience, **q) == {"near", "ward"}

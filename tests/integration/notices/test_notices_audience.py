@@ -27,13 +27,37 @@ def offset(lat: float, lng: float, north_m: float, east_m: float) -> tuple[float
     return lat + north_m / 111_320, lng + east_m / (111_320 * math.cos(math.radians(lat)))
 
 
-@pytest.fixture(params=["memory", "redis"])
+class Opaque:
+    """An inner source that does not narrow police queries itself: NoticeAudience must do it."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+
+    def resolve(self, query):
+        return self._inner.resolve(query)
+
+
+class NoDocumentReads:
+    """The subscription store, minus per-subscriber reads: narrowing must use the indexes only."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    async def get(self, tenant, user_id):
+        raise AssertionError(f"per-subscriber read of {user_id}")
+
+
+@pytest.fixture(params=["memory", "redis", "memory-opaque", "redis-opaque"])
 async def env(request, redis):
-    if request.param == "memory":
+    if request.param.startswith("memory"):
         subs, users = MemorySubscriptionStore(G), MemoryUserStore()
     else:
         subs, users = RedisSubscriptionStore(redis, G), RedisUserStore(redis)
-    audience = NoticeAudience(SubscriptionAudience(subs, users, G), subs, G)
+    inner = SubscriptionAudience(NoDocumentReads(subs), users, G)
+    audience = NoticeAudience(Opaque(inner) if request.param.endswith("opaque") else inner, NoDocumentReads(subs), G)
     return subs, users, audience
 
 
