@@ -202,6 +202,15 @@ async def build_rooms(
         lambda scheduler: scheduler.add_job(kpi_snapshots, "interval", hours=1, id="kpi-snapshots", next_run_time=_now())
     )
 
+    from bot.delivery_kpis import record_finished_jobs, redis_marker
+
+    async def delivery_kpis() -> None:
+        await record_finished_jobs(deliverer, extras["kpi"], redis_marker(client), list(tenants))
+
+    extras["scheduler_jobs"].append(
+        lambda scheduler: scheduler.add_job(delivery_kpis, "interval", seconds=30, id="kpi-deliveries", max_instances=1)
+    )
+
     from broadcasts import RedisDraftStore, dispatch_due
 
     drafts = RedisDraftStore(client)
