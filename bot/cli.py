@@ -54,11 +54,25 @@ async def _serve_web(settings: Settings, redis_url: str) -> None:
         await runner.cleanup()
 
 
+@contextlib.asynccontextmanager
+async def _metrics_server(process: str, port: int | None):
+    """Prometheus `/metrics` for processes without a web app, when a port is configured."""
+    from kpi.metrics import create_metrics, serve_metrics
+
+    metrics = create_metrics(process)
+    if not port:
+        yield metrics
+        return
+    async with serve_metrics(metrics, "127.0.0.1", port):
+        log.info("metrics listening", extra={"url": f"http://127.0.0.1:{port}/metrics"})
+        yield metrics
+
+
 async def _serve_worker(settings: Settings, redis_url: str) -> None:
     from bot.bootstrap import open_container
     from bot.worker import WorkerDeps, run_worker
 
-    async with open_container(settings, redis_url, chat=True) as c:
+    async with open_container(settings, redis_url, chat=True) as c, _metrics_server("worker", settings.worker_metrics_port):
         stop = _stop_event()
         deps = WorkerDeps(c.tenants, c.inbox, c.leases, c.dispatcher, c.line, settings.loading_after_seconds)
         tasks = [asyncio.create_task(run_worker(deps, stop))]
@@ -73,7 +87,7 @@ async def _serve_scheduler(settings: Settings, redis_url: str) -> None:
 
     from bot.bootstrap import open_container
 
-    async with open_container(settings, redis_url) as c:
+    async with open_container(settings, redis_url) as c, _metrics_server("scheduler", settings.scheduler_metrics_port):
         scheduler = AsyncIOScheduler(timezone="Asia/Tokyo")
 
         async def heartbeat() -> None:

@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     jma_feed_base_url: str | None = None  # unset = JMA's own feeds; make demo points it at the local mock feed
     jma_poll_seconds: int = 60  # 0 disables polling
     mockfeed_port: int = 9191
+    worker_metrics_port: int | None = None  # Prometheus /metrics of the worker (unset = off)
+    scheduler_metrics_port: int | None = None
 
     def tenants_path(self) -> Path:
         if self.tenants:
