@@ -49,6 +49,7 @@ RECORD_TAG = "@record:"  # AudienceQuery.categories entry: remember the recipien
 RECIPIENTS_TAG = "@recipients:"  # AudienceQuery.categories entry: exactly the recipients recorded for a source id
 LANGUAGES = ("ja", "ja-easy", "en", "zh-Hans", "ko", "vi")
 _BATCH = 5000
+LAYOUT_VERSION = "2"  # per-category GEO indexes (cb:{t}:alerts:geo:<category>); set by rebuild_indexes
 
 
 class SubscriptionError(ValueError):
@@ -296,6 +297,9 @@ class MemorySubscriptionStore:
     async def has_members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> bool:
         return any(self._index.get((tenant, k, c)) for k in area_keys for c in categories)
 
+    async def needs_rebuild(self, tenant: str) -> bool:
+        return False  # nothing persists across versions in memory
+
     async def rebuild_indexes(self, tenant: str) -> int:
         """Parity with ``RedisSubscriptionStore.rebuild_indexes``: re-derive every index entry from the stored
         subscriptions (nothing to migrate in memory; returns how many subscriptions were indexed)."""
@@ -324,6 +328,7 @@ class RedisSubscriptionStore:
     * ``cb:{t}:alerts:lang:<language>`` / ``cb:{t}:alerts:quiet:<window>`` (+ ``quietwins``) — sets that let
       targeting filter by language and quiet hours with set operations (``target_recipients``)
     * ``cb:{t}:alerts:users`` — set of subscribed user ids (count, admin)
+    * ``cb:{t}:alerts:layout`` — ``LAYOUT_VERSION`` once ``rebuild_indexes`` has run (``needs_rebuild``)
     """
 
     def __init__(self, client: aioredis.Redis, gazetteer: Gazetteer) -> None:
@@ -520,7 +525,14 @@ class RedisSubscriptionStore:
             done += await self._reindex_docs(tenant, docs)
         if drop_legacy:
             await self._r.delete(self._k(tenant, "geo"))
+        await self._r.set(self._k(tenant, "layout"), LAYOUT_VERSION)
         return done
+
+    async def needs_rebuild(self, tenant: str) -> bool:
+        """True when the tenant has subscriptions indexed in the former layout (the all-category ``geo`` key
+        exists) and ``rebuild_indexes`` has not run since: cheap enough for a startup check."""
+        legacy, layout = await self._r.exists(self._k(tenant, "geo")), await self._r.get(self._k(tenant, "layout"))
+        return bool(legacy) and layout != LAYOUT_VERSION
 
     async def _reindex_docs(self, tenant: str, docs: list[str]) -> int:
         while True:

@@ -72,9 +72,12 @@ async def _serve_worker(settings: Settings, redis_url: str) -> None:
     from bot.bootstrap import open_container
     from bot.worker import WorkerDeps, run_worker
 
-    async with open_container(settings, redis_url, chat=True) as c, _metrics_server("worker", settings.worker_metrics_port):
+    async with (
+        open_container(settings, redis_url, chat=True) as c,
+        _metrics_server("worker", settings.worker_metrics_port) as metrics,
+    ):
         stop = _stop_event()
-        deps = WorkerDeps(c.tenants, c.inbox, c.leases, c.dispatcher, c.line, settings.loading_after_seconds)
+        deps = WorkerDeps(c.tenants, c.inbox, c.leases, c.dispatcher, c.line, settings.loading_after_seconds, metrics)
         tasks = [asyncio.create_task(run_worker(deps, stop))]
         for name, factory in c.extras.get("worker_tasks", {}).items():
             tasks.append(asyncio.create_task(factory(stop), name=name))

@@ -121,6 +121,7 @@ class WorkerDeps:
     dispatcher: Dispatcher
     line: LineGateway
     loading_after: float = 0.4
+    metrics: object | None = None  # kpi.metrics.Metrics: events processed, LINE API errors
 
 
 async def _held(deps: WorkerDeps, incoming: Incoming) -> bool:
@@ -164,15 +165,22 @@ async def run_shard(deps: WorkerDeps, shard: int, owner: str, stop: asyncio.Even
             for entry in entries:
                 if stop.is_set():
                     return
+                kind = str(entry.event.get("type", "other"))[:20]
                 try:
                     await handle_entry(deps, responder, entry)
                 except Exception as exc:  # one bad event must not block the conversation forever
                     log.exception("event failed", extra={"tenant": entry.tenant, "shard": shard})
+                    if isinstance(exc, LineApiError) and deps.metrics is not None:
+                        deps.metrics.line_api_error("reply_or_push", exc.status)
                     dead = await deps.inbox.retry_later(entry, repr(exc))
+                    if deps.metrics is not None:
+                        deps.metrics.event_processed(kind, "dead" if dead else "retry")
                     if not dead:
                         await asyncio.sleep(0.5)
                     break  # keep order: re-read pending before anything newer
                 await deps.inbox.ack(entry)
+                if deps.metrics is not None:
+                    deps.metrics.event_processed(kind, "ok")
     finally:
         release = getattr(deps.inbox, "release", None)
         if release:

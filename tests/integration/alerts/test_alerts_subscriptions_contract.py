@@ -274,8 +274,10 @@ async def test_rebuild_indexes_restores_a_pre_index_layout_idempotently(env, red
         await redis.delete(*gone)
         await redis.geoadd("cb:{demo}:alerts:geo", (umeda[1], umeda[0], "near|p1"))
         assert await _ids(audience, **q) == set()
+        assert await store.needs_rebuild(T)
     for _ in range(2):
         assert await store.rebuild_indexes(T) == 3
+        assert not await store.needs_rebuild(T)
         assert await _ids(audience, **q) == {"near", "ward"}
         assert await store.near(T, *umeda, 500, ("crime",)) == {"near"}
     if isinstance(store, RedisSubscriptionStore):

@@ -165,3 +165,24 @@ async def test_held_conversation_bot_is_silent_and_shows_no_typing():
     await process(d, text_event(text="まだ待っています"))
     assert room.forwarded == [("まだ待っています", None)]
     assert d.line.calls == []  # no reply, no push, no loading animation
+
+
+async def test_worker_counts_processed_events_in_metrics():
+    from kpi.metrics import create_metrics
+
+    d = deps()
+    d.metrics = create_metrics("worker")
+    await d.inbox.enqueue("demo", [text_event(), follow_event("U" + "d" * 32)])
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(d, stop, owner="w1"))
+    for _ in range(100):
+        if len(d.line.sent("reply")) == 2:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await task
+    text = d.metrics.render().decode() if hasattr(d.metrics, "render") else ""
+    from prometheus_client import generate_latest
+
+    text = text or generate_latest(d.metrics.registry).decode()
+    assert 'kind="message",outcome="ok"' in text and 'kind="follow",outcome="ok"' in text
