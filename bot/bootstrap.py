@@ -244,6 +244,16 @@ async def build_rooms(
 
     if settings.jma_poll_seconds > 0:
         extras.setdefault("scheduler_jobs", []).append(schedule_feeds)
+
+    async def migrate_subscription_indexes() -> None:  # idempotent; see `civicbot alerts rebuild-indexes`
+        for tenant in tenants:
+            if await wired.store.needs_rebuild(tenant):
+                n = await wired.store.rebuild_indexes(tenant)
+                log.info("subscription indexes rebuilt", extra={"tenant": tenant, "subscriptions": n})
+
+    extras.setdefault("scheduler_jobs", []).append(
+        lambda scheduler: scheduler.add_job(migrate_subscription_indexes, "date", run_date=_now(), id="alerts-index-migration")
+    )
     rooms = Rooms(
         nlu=nlu,
         crisis=crisis,

@@ -118,6 +118,20 @@ async def _broadcast(args: argparse.Namespace, container) -> int:
     return 0 if status is not None else 1
 
 
+def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    import alerts.cli
+
+    mock = f"http://127.0.0.1:{settings.mockfeed_port}"
+    if getattr(args, "alerts_command", None) != "rebuild-indexes":
+        return alerts.cli.run(args, default_mock_url=mock)
+    from bot.bootstrap import redis_for
+    from bot.config import load_tenants
+
+    tenant_ids = tuple(load_tenants(settings.tenants_path(), demo=settings.demo))
+    with redis_for(settings) as url:
+        return alerts.cli.run(args, default_mock_url=mock, redis_url=url, tenant_ids=tenant_ids)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the rooms' subcommands to the `civicbot` parser."""
     import staff.cli
@@ -150,9 +164,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     alerts.cli.add_parsers(sub)
     for name in ("alerts", "demo-alert"):
-        sub.choices[name].set_defaults(
-            func=lambda args, settings: alerts.cli.run(args, default_mock_url=f"http://127.0.0.1:{settings.mockfeed_port}")
-        )
+        sub.choices[name].set_defaults(func=_alerts)
 
     sb = sub.add_parser("subscribers", help="subscriber tools (load tests)")
     sbsub = sb.add_subparsers(dest="subscribers_command", required=True)
