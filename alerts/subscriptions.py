@@ -29,7 +29,7 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -204,6 +204,72 @@ class Profile:
     quiet_hours: QuietHours | None
 
 
+@dataclass(frozen=True)
+class SubscriptionCounts:
+    """Aggregate counts for the public dashboard (``kpi.service.SubscriberCounts`` + languages).
+
+    Who counts: a *subscriber* is a stored, not paused subscription — the people an alert could reach.
+    Paused ones (「通知停止」) are indexed nowhere and receive nothing, so they are left out of every figure
+    and reported only as ``paused`` (``count()`` still counts them: it is "documents stored", for admin).
+
+    ``by_area``: every requested jis5 code, zeros included; a user counts once per code however many places
+    or categories they have there. The rule is the targeting rule (``area_keys_for_place``): a place in a ward
+    counts for the ward *and* for its city (大阪市此花区 → 27104 and 27100), a place registered as 大阪市 without a
+    ward counts for the city only. So a city's figure is "everyone an alert for the whole city reaches" and the
+    wards do not add up to it. Places with codes the gazetteer does not know count for no area (but the user
+    still counts in ``total``). ``by_category`` (every id in ``CATEGORIES``) and ``by_language`` (every id in
+    ``LANGUAGES``, plus any stray stored value) count users once each.
+    """
+
+    total: int
+    by_area: dict[str, int]
+    by_category: dict[str, int]
+    by_language: dict[str, int]
+    paused: int = 0
+
+
+class _CountTally:
+    """Accumulates ``SubscriptionCounts`` from raw subscription JSON — shared by both stores so they cannot drift.
+
+    Reads only the four fields it needs from the decoded dict (no ``Subscription`` objects: at 1M documents the
+    dataclass construction would dominate), and caches the area rollup per place code."""
+
+    def __init__(self, area_codes: Sequence[str], gazetteer: Gazetteer) -> None:
+        self._g = gazetteer
+        self._wanted = set(area_codes)
+        self._areas: dict[str, tuple[str, ...]] = {}
+        self.total = 0
+        self.paused = 0
+        self.by_area = dict.fromkeys(area_codes, 0)
+        self.by_category = dict.fromkeys(CATEGORIES, 0)
+        self.by_language = dict.fromkeys(LANGUAGES, 0)
+
+    def _codes(self, code: str) -> tuple[str, ...]:
+        got = self._areas.get(code)
+        if got is None:
+            keys = area_keys_for_place(Place("", "", code, lat=0.0, lng=0.0), self._g)  # located: A: keys only
+            got = self._areas[code] = tuple(k[2:] for k in keys if k.startswith("A:") and k[2:] in self._wanted)
+        return got
+
+    def add(self, raw: str | None) -> None:
+        if not raw:
+            return
+        d = json.loads(raw)
+        if d.get("paused"):
+            self.paused += 1
+            return
+        self.total += 1
+        for code in {c for p in d.get("places", ()) for c in self._codes(p.get("code", ""))}:
+            self.by_area[code] += 1
+        for cat in set(d.get("categories", ())):
+            self.by_category[cat] = self.by_category.get(cat, 0) + 1
+        lang = d.get("language") or "ja"
+        self.by_language[lang] = self.by_language.get(lang, 0) + 1
+
+    def result(self) -> SubscriptionCounts:
+        return SubscriptionCounts(self.total, self.by_area, self.by_category, self.by_language, self.paused)
+
+
 class SubscriptionStore(Protocol):
     async def get(self, tenant: str, user_id: str) -> Subscription | None: ...
     async def save(self, sub: Subscription) -> None: ...
@@ -217,6 +283,9 @@ class SubscriptionStore(Protocol):
         ...
     async def profiles(self, tenant: str, user_ids: list[str]) -> dict[str, Profile]: ...
     async def count(self, tenant: str) -> int: ...
+    async def counts(self, tenant: str, area_codes: Sequence[str]) -> SubscriptionCounts:
+        """Dashboard aggregates (see ``SubscriptionCounts`` for who counts where); O(subscribers), run hourly."""
+        ...
     async def record_recipients(self, tenant: str, source_id: str, user_ids: list[str]) -> None:
         """Remember who an alert was resolved to, so a 取消 reaches exactly them (kept for ``SENT_TTL``)."""
         ...
@@ -288,6 +357,13 @@ class MemorySubscriptionStore:
     async def count(self, tenant: str) -> int:
         return sum(1 for (t, _) in self._subs if t == tenant)
 
+    async def counts(self, tenant: str, area_codes: Sequence[str]) -> SubscriptionCounts:
+        tally = _CountTally(area_codes, self._g)
+        for (t, _uid), raw in self._subs.items():
+            if t == tenant:
+                tally.add(raw)
+        return tally.result()
+
     async def record_recipients(self, tenant: str, source_id: str, user_ids: list[str]) -> None:
         self._sent.setdefault((tenant, source_id), set()).update(user_ids)
 
@@ -327,7 +403,7 @@ class RedisSubscriptionStore:
     * ``cb:{t}:alerts:profile`` — hash user → ``language|quiet hours``
     * ``cb:{t}:alerts:lang:<language>`` / ``cb:{t}:alerts:quiet:<window>`` (+ ``quietwins``) — sets that let
       targeting filter by language and quiet hours with set operations (``target_recipients``)
-    * ``cb:{t}:alerts:users`` — set of subscribed user ids (count, admin)
+    * ``cb:{t}:alerts:users`` — set of subscribed user ids, paused included (count, counts, admin)
     * ``cb:{t}:alerts:layout`` — ``LAYOUT_VERSION`` once ``rebuild_indexes`` has run (``needs_rebuild``)
     """
 
@@ -436,6 +512,30 @@ class RedisSubscriptionStore:
 
     async def count(self, tenant: str) -> int:
         return int(await self._r.scard(self._k(tenant, "users")))
+
+    async def counts(self, tenant: str, area_codes: Sequence[str], *, batch: int = 1000) -> SubscriptionCounts:
+        """SSCAN the ``users`` set and MGET the documents batch by batch; nothing is written.
+
+        Why not the index sets: a user sits in one ``m:`` set per (area key, membership category), so per-area
+        user counts need a union (SUNIONSTORE of ~10 sets per area, 70+ areas, up to 1M ids each — more
+        server work and memory than reading the documents once), ``m:`` sets cannot tell the chosen categories
+        apart from ``earthquake:4``/``:lift`` expansions, and ``lang:`` sets include paused users. One pass over
+        the documents gives every figure exactly. SSCAN may repeat an id while the set rehashes: ``seen``
+        drops repeats (ids only, ~100 MB at 1M). Saves during the scan may or may not be reflected — fine for
+        an hourly snapshot."""
+        tally = _CountTally(area_codes, self._g)
+        seen: set[str] = set()
+        cursor = 0
+        while True:
+            cursor, ids = await self._r.sscan(self._k(tenant, "users"), cursor, count=batch)
+            fresh = [uid for uid in dict.fromkeys(ids) if uid not in seen]
+            seen.update(fresh)
+            if fresh:
+                for raw in await self._r.mget([self._k(tenant, f"sub:{uid}") for uid in fresh]):
+                    tally.add(raw)
+            if cursor == 0:
+                break
+        return tally.result()
 
     async def target_recipients(
         self,

@@ -192,11 +192,23 @@ async def build_rooms(
 
     from kpi.service import SubscriberCounts, take_snapshots
 
+    # residents register places outside their own city (実家), so every Osaka code is counted for every tenant
+    area_codes = [m.jis5 for m in wired.gazetteer.municipalities(wards=True)]
+    last_counts: dict[str, Any] = {}
+
     async def subscriber_counts(tenant: str) -> SubscriberCounts:
-        return SubscriberCounts(total=await wired.store.count(tenant))
+        c = await wired.store.counts(tenant, area_codes)
+        last_counts[tenant] = c
+        return SubscriberCounts(total=c.total, by_area=c.by_area, by_category=c.by_category)
+
+    async def subscriber_languages(tenant: str) -> dict[str, int]:  # same scan as above (called right after it)
+        c = last_counts.pop(tenant, None) or await wired.store.counts(tenant, area_codes)
+        return c.by_language
 
     async def kpi_snapshots() -> None:
-        await take_snapshots(extras["kpi"], list(tenants), friends=users.count_active, subscribers=subscriber_counts)
+        await take_snapshots(
+            extras["kpi"], list(tenants), friends=users.count_active, subscribers=subscriber_counts, languages=subscriber_languages
+        )
 
     extras.setdefault("scheduler_jobs", []).append(
         lambda scheduler: scheduler.add_job(kpi_snapshots, "interval", hours=1, id="kpi-snapshots", next_run_time=_now())
