@@ -77,6 +77,10 @@ async def _serve_worker(settings: Settings, redis_url: str) -> None:
         _metrics_server("worker", settings.worker_metrics_port) as metrics,
     ):
         stop = _stop_event()
+        from bot.router import MeteredNlu
+
+        if c.rooms.nlu is not None:
+            c.rooms.nlu = MeteredNlu(c.rooms.nlu, metrics)
         deps = WorkerDeps(c.tenants, c.inbox, c.leases, c.dispatcher, c.line, settings.loading_after_seconds, metrics)
         tasks = [asyncio.create_task(run_worker(deps, stop))]
         for name, factory in c.extras.get("worker_tasks", {}).items():

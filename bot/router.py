@@ -171,3 +171,22 @@ def default_middlewares() -> list[Middleware]:
 
 
 __all__ = ["Dispatcher", "Rooms", "main_menu", "t"]
+
+
+class MeteredNlu:
+    """Wraps the NLU port: parse latency by backend, and a fallback count when Rasa did not answer."""
+
+    def __init__(self, inner: Any, metrics: Any) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def parse(self, text: str) -> Any:
+        import time
+
+        started = time.perf_counter()
+        parse = await self._inner.parse(text)
+        source = getattr(parse, "source", "unknown")
+        self._metrics.nlu_parsed(time.perf_counter() - started, source)
+        if source == "fallback":
+            self._metrics.nlu_fallback("rasa_unavailable")
+        return parse

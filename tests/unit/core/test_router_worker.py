@@ -186,3 +186,22 @@ async def test_worker_counts_processed_events_in_metrics():
 
     text = text or generate_latest(d.metrics.registry).decode()
     assert 'kind="message",outcome="ok"' in text and 'kind="follow",outcome="ok"' in text
+
+
+async def test_metered_nlu_records_latency_by_backend_and_fallbacks():
+    from prometheus_client import generate_latest
+
+    from bot.router import MeteredNlu
+    from kpi.metrics import create_metrics
+
+    class Fallback:
+        async def parse(self, text):
+            from nlu.port import Parse
+
+            return Parse("greet", 0.9, [], "fallback")
+
+    metrics = create_metrics("worker")
+    parse = await MeteredNlu(Fallback(), metrics).parse("こんにちは")
+    assert parse.intent == "greet"
+    text = generate_latest(metrics.registry).decode()
+    assert 'backend="fallback"' in text and 'reason="rasa_unavailable"' in text
