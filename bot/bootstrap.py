@@ -300,7 +300,10 @@ async def open_container(
     owns_line = line is None
     gateway: LineGateway = line or SdkLineGateway(tenants, settings.line_api_url)
     users = RedisUserStore(client)
-    closers: list = []
+    from bot.resp_channel import RespChannel
+
+    channel = RespChannel(redis_url) if redis_url.startswith("redis://") else None
+    closers: list = [channel.aclose] if channel is not None else []
     extras = extras if extras is not None else {}
     from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
     from kpi.service import kpi_middleware
@@ -312,7 +315,7 @@ async def open_container(
         tenants=tenants,
         redis=client,
         users=users,
-        inbox=RedisInbox(client, settings.inbox_shards, settings.dedup_ttl_seconds),
+        inbox=RedisInbox(client, settings.inbox_shards, settings.dedup_ttl_seconds, channel=channel),
         leases=RedisLeases(client),
         line=gateway,
         rooms=rooms,

@@ -80,8 +80,9 @@ return 0
 
 
 class RedisInbox:
-    def __init__(self, client: aioredis.Redis, shards: int = 16, dedup_ttl: int = 7 * 24 * 3600) -> None:
+    def __init__(self, client: aioredis.Redis, shards: int = 16, dedup_ttl: int = 7 * 24 * 3600, channel=None) -> None:
         self._r = client
+        self._channel = channel  # optional bot.resp_channel.RespChannel for the webhook's enqueue hot path
         self.shards = shards
         self._ttl = dedup_ttl
         self._sha: str | None = None
@@ -153,6 +154,8 @@ class RedisInbox:
                 json.dumps(event, ensure_ascii=False, separators=(",", ":")))
 
     async def _run_calls(self, calls: list[tuple]) -> list:
+        if self._channel is not None:
+            return await self._run_on_channel(calls)
         for attempt in (0, 1):
             if self._sha is None:
                 self._sha = await self._r.script_load(_ENQUEUE_LUA)
@@ -167,6 +170,23 @@ class RedisInbox:
                 self._sha = None
                 if attempt:
                     raise
+        return []
+
+    async def _run_on_channel(self, calls: list[tuple]) -> list:
+        import hiredis
+
+        for attempt in (0, 1):
+            if self._sha is None:
+                self._sha = await self._r.script_load(_ENQUEUE_LUA)
+            replies = await self._channel.call_many([("EVALSHA", self._sha, 2, *call) for call in calls])
+            errors = [r for r in replies if isinstance(r, hiredis.ReplyError)]
+            if not errors:
+                return replies
+            if any("NOSCRIPT" in str(e) for e in errors) and not attempt:
+                # Redis restarted and lost its scripts: the script is idempotent per event (SET NX), so re-run all
+                self._sha = None
+                continue
+            raise ResponseError(str(errors[0]))
         return []
 
     async def _ensure_group(self, shard: int) -> None:

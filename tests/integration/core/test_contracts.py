@@ -5,16 +5,23 @@ from __future__ import annotations
 import pytest
 
 from bot.inbox import MemoryInbox, RedisInbox
+from bot.resp_channel import RespChannel
 from bot.leases import MemoryLeases, RedisLeases
 from bot.users import MemoryUserStore, RedisUserStore, User
 from tests.helpers import text_event
 
 
-@pytest.fixture(params=["memory", "redis"])
-def inbox(request):
+@pytest.fixture(params=["memory", "redis", "redis+channel"])
+async def inbox(request, redis, redis_url):
     if request.param == "memory":
-        return MemoryInbox(shards=4)
-    return RedisInbox(request.getfixturevalue("redis"), shards=4)
+        yield MemoryInbox(shards=4)
+        return
+    if request.param == "redis":
+        yield RedisInbox(redis, shards=4)
+        return
+    channel = RespChannel(redis_url)
+    yield RedisInbox(redis, shards=4, channel=channel)
+    await channel.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -130,3 +137,21 @@ async def test_users_are_per_tenant(users):
     await users.save(User(tenant="demo", user_id="U1"))
     assert await users.get("suita", "U1") is None
     assert [u async for u in users.active_ids("demo")] == ["U1"]
+
+
+async def test_channel_inbox_survives_a_killed_connection_and_a_script_flush(redis, redis_url):
+    channel = RespChannel(redis_url)
+    inbox = RedisInbox(redis, shards=4, channel=channel)
+    try:
+        assert await inbox.enqueue("demo", [text_event()]) == 1
+        await redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        with pytest.raises((ConnectionError, RedisConnectionError)):
+            await inbox.enqueue("demo", [text_event()])  # this batch fails loudly (webhook → 503, LINE redelivers)
+        assert await inbox.enqueue("demo", [text_event()]) == 1  # and the next one reconnects
+        await redis.script_flush()
+        assert await inbox.enqueue("demo", [text_event(), text_event()]) == 2  # NOSCRIPT → reload, no loss
+        assert await inbox.depth() == 4
+    finally:
+        await channel.aclose()
