@@ -20,4 +20,10 @@ async def callback(request: web.Request) -> web.Response:
 
 app = web.Application(client_max_size=1024 * 1024)
 app.add_routes([web.post("/callback/{tenant}", callback)])
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+try:  # same event loop as `civicbot serve web`, so the comparison stays fair
+    import uvloop
+
+    loop_factory = uvloop.new_event_loop
+except ImportError:
+    loop_factory = None
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None, loop=loop_factory() if loop_factory else None)

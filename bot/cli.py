@@ -118,8 +118,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging(args.process)
     runner = {"web": _serve_web, "worker": _serve_worker, "scheduler": _serve_scheduler}[args.process]
     with redis_for(settings) as redis_url:
-        asyncio.run(runner(settings, redis_url))
+        _run(runner(settings, redis_url))
     return 0
+
+
+def _run(coro) -> None:
+    """uvloop when installed (less per-await overhead on the webhook path; bench/webhook.py), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)
 
 
 def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
