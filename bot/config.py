@@ -134,8 +134,30 @@ def load_tenants(path: Path, *, demo: bool, environ: dict[str, str] | None = Non
     for tenant in parsed.tenants:
         secret = _resolve(tenant, "secret", environ, demo)
         token = _resolve(tenant, "token", environ, demo)
-        out[tenant.id] = tenant.model_copy(update={"channel_secret": SecretStr(secret), "channel_token": SecretStr(token)})
+        update = {"channel_secret": SecretStr(secret), "channel_token": SecretStr(token)}
+        if tenant.notices:
+            update["notices"] = _resolve_notice_secrets(tenant, environ, demo)
+        out[tenant.id] = tenant.model_copy(update=update)
     return out
+
+
+def _resolve_notice_secrets(tenant: Tenant, environ, demo: bool) -> dict:
+    """IMAP mailboxes name the environment variable holding their password (``password_env``)."""
+    notices = dict(tenant.notices or {})
+    sources = []
+    for i, source in enumerate(notices.get("imap") or []):
+        source = dict(source)
+        env_name = source.pop("password_env", None)
+        if env_name:
+            if not environ.get(env_name):
+                raise ConfigError(f"tenant {tenant.id}: environment variable {env_name} (notices.imap[{i}]) is not set")
+            source["password"] = environ[env_name]
+        elif "password" in source and not (tenant.demo and demo):
+            raise ConfigError(f"tenant {tenant.id}: notices.imap[{i}] must use password_env, not a literal password")
+        sources.append(source)
+    if sources:
+        notices["imap"] = sources
+    return notices
 
 
 def _resolve(tenant: Tenant, what: str, environ, demo: bool) -> str:
