@@ -54,6 +54,29 @@ def redis_for(settings: Settings) -> Iterator[str]:
         yield handle.url
 
 
+HANDOFF_POLICY_KEYS = {
+    "show_display_name", "include_crisis_text", "minutes_per_case", "inactivity_minutes", "retention_days",
+    "labels", "categories", "closing_message", "handback_message", "timeout_message",
+}
+
+
+def handoff_policy(tenant: Tenant):
+    """The tenant's `handoff:` block over the safe defaults of handoff.HandoffPolicy; unknown keys are an error."""
+    import dataclasses
+
+    from bot.config import ConfigError
+    from handoff import HandoffPolicy
+
+    raw = dict(tenant.handoff or {})
+    unknown = set(raw) - HANDOFF_POLICY_KEYS
+    if unknown:
+        raise ConfigError(f"tenant {tenant.id}: unknown handoff settings {sorted(unknown)} (known: {sorted(HANDOFF_POLICY_KEYS)})")
+    for key in ("labels", "categories"):
+        if key in raw:
+            raw[key] = tuple(str(x) for x in raw[key])
+    return dataclasses.replace(HandoffPolicy(), **raw)
+
+
 def _now():
     import datetime as dt
 
@@ -152,7 +175,11 @@ async def build_rooms(
         crisis = CrisisLayer(await asyncio.to_thread(default_detector))
 
     hd = handoff.HandoffDeps(
-        store=handoff.RedisHandoffStore(client), bus=handoff.RedisHandoffBus(client), line=line, kpi=extras["kpi"]
+        store=handoff.RedisHandoffStore(client),
+        bus=handoff.RedisHandoffBus(client),
+        line=line,
+        kpi=extras["kpi"],
+        policies={tid: handoff_policy(t) for tid, t in tenants.items()},
     )
     extras["handoff"] = hd
 

@@ -67,3 +67,20 @@ def test_the_documented_example_file_loads():
     tenants = load_tenants(REPO_ROOT / "config" / "tenants.example.yaml", demo=False, environ=env)
     cfg = NoticesConfig.model_validate(tenants["suita"].notices)
     assert cfg.radius_m == 1000 and cfg.imap[0].password.get_secret_value() == "pw"
+
+
+def test_handoff_policy_from_the_tenants_file(tmp_path):
+    from bot.bootstrap import handoff_policy
+
+    text = BASE + """    handoff:
+      include_crisis_text: true
+      retention_days: 90
+      labels: [自殺念慮, その他]
+"""
+    t = load_tenants(write(tmp_path, text), demo=False, environ={"S": "s", "T": "t"})["suita"]
+    policy = handoff_policy(t)
+    assert policy.include_crisis_text and policy.retention_days == 90 and policy.labels == ("自殺念慮", "その他")
+    assert not policy.show_display_name  # untouched defaults stay safe
+    bad = load_tenants(write(tmp_path, BASE + "    handoff: {retain_forever: true}\n"), demo=False, environ={"S": "s", "T": "t"})["suita"]
+    with pytest.raises(ConfigError, match="retain_forever"):
+        handoff_policy(bad)
