@@ -21,7 +21,8 @@ DEFAULT_MODEL = NLU_DIR / "models" / "civicbot-nlu.tar.gz"
 
 
 def rasa_available(venv: Path = DEFAULT_VENV) -> bool:
-    return (venv / "bin" / "rasa").exists()
+    """The venv is complete: setup_venv.sh writes its stamp only after `import rasa` succeeded."""
+    return (venv / "bin" / "rasa").exists() and (venv / ".civicbot-requirements.sha256").exists()
 
 
 def free_port() -> int:
