@@ -10,14 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from bot.config import REPO_ROOT, ConfigError, Settings, load_tenants
 from bot.logs import setup_logging

@@ -38,10 +38,6 @@ _QR = {
 }
 
 
-def lang_of(language: str) -> str:
-    return "ja" if language in ("ja", "ja-easy") or language not in ("en",) and language not in _QR else language
-
-
 def t(key: str, language: str = "ja", **kw: str) -> str:
     table = _T[key]
     return table.get(language, table["ja"] if language.startswith("ja") or language not in table else table["en"]).format(**kw)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from bot.chat import Incoming
-from bot.messages import main_menu, menu_text, t
+from bot.messages import menu_text
 from bot.users import User, UserStore
 
 log = logging.getLogger("civicbot.router")
@@ -22,16 +22,10 @@ Handler = Callable[[Incoming, dict[str, Any]], Awaitable[list[dict] | None]]
 Middleware = Callable[[Handler, Incoming, dict[str, Any]], Awaitable[list[dict] | None]]
 
 
-class ChatRoom(Protocol):
-    """What a room offers the router; every method may return None = not mine."""
-
-    async def on_text(self, incoming: Incoming, parse: Any) -> list[dict] | None: ...
-    async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None: ...
-
-
 @dataclass
 class Rooms:
-    """Optional collaborators, wired by the composition root."""
+    """Optional collaborators, wired by the composition root. Rooms answer ``on_text(incoming, parse)`` and
+    ``on_postback(incoming, data)`` (alerts also ``on_location``, handoff its held/crisis hooks); None = not mine."""
 
     nlu: Any = None  # nlu port: async parse(text) -> Parse
     crisis: Any = None  # CrisisLayer: assess(text) and hotline messages
@@ -169,8 +163,6 @@ async def crisis_middleware(handler: Handler, incoming: Incoming, data: dict[str
 def default_middlewares() -> list[Middleware]:
     return [user_middleware, held_middleware, crisis_middleware]
 
-
-__all__ = ["Dispatcher", "Rooms", "main_menu", "t"]
 
 
 class MeteredNlu:

@@ -49,18 +49,15 @@ async def callback(request: web.Request) -> web.Response:
     limit = request.app.get(MAX_BODY, DEFAULT_MAX_BODY)
     if request.content_length is not None and request.content_length > limit:
         return _json_error(413, "request body too large")
-    try:
-        if request.content_length is not None:
-            raw = await request.read()  # length known and within the limit (checked above)
-        else:  # chunked: read with a running limit
-            buf = bytearray()
-            while chunk := await request.content.read(65536):
-                buf += chunk
-                if len(buf) > limit:
-                    return _json_error(413, "request body too large")
-            raw = bytes(buf)
-    except web.HTTPRequestEntityTooLarge:
-        return _json_error(413, "request body too large")
+    if request.content_length is not None:
+        raw = await request.read()  # length known and within the limit (checked above)
+    else:  # chunked: read with a running limit
+        buf = bytearray()
+        while chunk := await request.content.read(65536):
+            buf += chunk
+            if len(buf) > limit:
+                return _json_error(413, "request body too large")
+        raw = bytes(buf)
     try:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:

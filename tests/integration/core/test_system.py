@@ -103,7 +103,6 @@ def test_crisis_message_gets_hotlines_first_and_tops_the_queue_with_rasa_down(sy
 
 
 def test_web_process_serves_dashboard_metrics_readiness_and_staff_pages(system):
-    import json
     import urllib.error
     import urllib.request
 
@@ -128,7 +127,6 @@ def test_web_process_serves_dashboard_metrics_readiness_and_staff_pages(system):
     status, metrics = get("/metrics")
     assert status == 200 and "webhook" in metrics
     status, ready = get("/readyz")
-    details = json.loads(ready)
     # no scheduler runs in this test, so the JMA feeds were never polled: not ready, and it says why
     assert status == 503, ready
     assert "redis" in ready and "feeds" in ready
