@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,16 +35,11 @@ from broadcasts.engine import RedisDeliverer  # noqa: E402
 from broadcasts.friends import FriendsAudience  # noqa: E402
 from broadcasts.jobs import DeliveryJob  # noqa: E402
 from broadcasts.service import seed_subscribers  # noqa: E402
+from tests.system import free_port  # noqa: E402
 
 TENANT = "bench"
 EMULATOR_PID = [0]
 TOKEN = "bench-token"  # the emulator's channel token for the synthetic tenant (not a secret)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve_emulator(port: int) -> None:

@@ -28,7 +28,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,8 @@ import redis.asyncio as aioredis
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from tests.system import free_port  # noqa: E402
 
 TENANT = "bench"
 TOKEN = "bench-token"  # the stand-ins' channel token for the synthetic tenant (not a secret)
@@ -127,12 +128,6 @@ def serve_emulator(port: int) -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:

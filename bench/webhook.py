@@ -27,12 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from bot.redis_server import embedded_redis  # noqa: E402
 from tests.helpers import sign, text_event  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.system import free_port  # noqa: E402
 
 
 def wait_port(port: int, timeout: float = 20) -> None:

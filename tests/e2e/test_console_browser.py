@@ -7,7 +7,6 @@ text → the counsellor replies → the reply went out through the LinePort (rec
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 
@@ -19,18 +18,13 @@ from bot.chat import Incoming
 from handoff import HandoffDeps, RecordingLinePort, RedisHandoffBus, RedisHandoffStore
 from handoff.testing import build_app, demo_tenants
 from staff import RedisStaffStore, add_staff, fast_policy
+from tests.system import free_port
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PW = "correct horse battery"
 XSS = "<img src=x onerror=\"document.body.dataset.pwned='1'\">たすけて"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _until(predicate, timeout: float = 10.0):
@@ -55,7 +49,7 @@ async def console(redis):
     app = build_app(staff_store, deps, tenants, policy=policy, cookie_secure=True)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield deps, line, tenants, f"http://127.0.0.1:{port}"  # Chromium accepts Secure cookies on loopback http
     await runner.cleanup()

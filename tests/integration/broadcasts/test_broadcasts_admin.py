@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import aiohttp
@@ -20,17 +19,12 @@ from broadcasts.friends import FriendsAudience
 from broadcasts.service import seed_subscribers
 from staff import RedisStaffStore, add_staff, fast_policy
 from staff.web import StaffDeps, setup as staff_setup
+from tests.system import free_port
 
 PW = "correct horse battery"
 TENANTS = {"t1": Tenant(id="t1", display_name="テスト市", lg_code="27205", channel_token=SecretStr("x"), channel_secret=SecretStr("y"))}
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -52,7 +46,7 @@ async def site(redis):
     )
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield f"http://127.0.0.1:{port}", deliverer, drafts, staff_store
     await runner.cleanup()

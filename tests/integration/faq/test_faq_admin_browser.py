@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from faq.io import parse_file
 from faq.store import RedisFaqStore
 from staff import RedisStaffStore, add_staff, fast_policy
 from staff.web import StaffDeps, setup
+from tests.system import free_port
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,12 +25,6 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 PW = "correct horse battery"
 DEMO = Path(__file__).resolve().parents[3] / "faq" / "sample" / "demo_faq.csv"
 TENANT = Tenant(id="demo", display_name="デモ市", lg_code="271004")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -44,7 +38,7 @@ async def site(redis):
     app.add_subapp("/admin/faq", create_app(FaqAdminDeps(store=faq_store, index=LiveIndex(faq_store))))
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield faq_store, f"http://127.0.0.1:{port}"  # Chromium accepts Secure cookies on loopback http
     await runner.cleanup()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.system import free_port
 
 MAIL_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "police_mail"
 
@@ -35,12 +36,6 @@ class ImapServer:
     username: str
     password: str
     base: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _dovecot_conf(base: Path, port: int, uid: int, gid: int, as_root: bool) -> str:
@@ -112,7 +107,7 @@ def dovecot_server():
     if as_root:
         os.chown(base / "mail", uid, gid)
     (base / "passwd").write_text("".join(f"notices{i}:{{PLAIN}}s3cret-test::::::\n" for i in range(ACCOUNTS)))
-    port = _free_port()
+    port = free_port()
     conf = base / "dovecot.conf"
     conf.write_text(_dovecot_conf(base, port, uid, gid, as_root))
     proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
