@@ -19,9 +19,9 @@ from handoff import HandoffDeps, RecordingLinePort, RedisHandoffBus, RedisHandof
 from handoff.testing import build_app, demo_tenants
 from staff import RedisStaffStore, add_staff, fast_policy
 from tests.system import free_port
+from tests.browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PW = "correct horse battery"
 XSS = "<img src=x onerror=\"document.body.dataset.pwned='1'\">たすけて"
@@ -55,7 +55,6 @@ async def console(redis):
     await runner.cleanup()
 
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 async def _login(page, base: str, username: str) -> None:
@@ -75,7 +74,7 @@ async def test_emergency_alerts_the_supervisor_who_joins(console):
     demo = tenants["demo"]
     cid = (await handoff.request_handoff(deps, demo, "U1", risk="high", category="DV", summary="DVの相談")).conversation_id
     async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
             alice = await (await browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")).new_page()
             sam = await (await browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")).new_page()
@@ -137,7 +136,7 @@ async def test_counsellor_takes_a_crisis_and_replies(console):
     async with playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=FLAGS,
         )
         try:
             page = await browser.new_page(viewport={"width": 1400, "height": 900}, locale="ja-JP")

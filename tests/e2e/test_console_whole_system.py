@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.system import System
+from tests.browser import chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PW = "correct horse battery staple"
 RESIDENT = "U" + "c0115e11".ljust(32, "0")
 HOTLINE = "0120-279-338"  # よりそいホットライン (24 h), in the crisis layer's first reply
@@ -69,13 +68,8 @@ def system(tmp_path, redis_url):
 
 @pytest.fixture
 async def browser():
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed")
-    async with playwright_api.async_playwright() as p:
-        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+    async with chromium() as b:
         yield b
-        await b.close()
 
 
 async def _deliveries(system: System) -> list[dict]:

@@ -6,7 +6,6 @@ recorded, and the test fails if the list is not empty (no CDN, no web font, no a
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,10 +17,10 @@ from kpi.demo import seed_history
 from kpi.recorder import MemoryKpiRecorder
 from kpi.web import KpiWebDeps, setup
 from tests.helpers import tenant
+from tests.browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
@@ -48,12 +47,12 @@ async def site():
 @pytest.fixture
 async def browser_context():
     playwright_api = pytest.importorskip("playwright.async_api")
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed")
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            executable_path=str(CHROMIUM),
+            args=FLAGS,
         )
         context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP", device_scale_factor=2)
         seen: list[str] = []

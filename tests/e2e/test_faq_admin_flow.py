@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.system import System
+from tests.browser import chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PW = "editor password 2026"
 QUESTION = "燃えるゴミは何曜日に出せばいい？"
 NEW_ANSWER = "燃えるごみは月曜日と木曜日の朝9時までに出してください。"
@@ -69,13 +68,8 @@ def system(tmp_path, redis_url):
 
 @pytest.fixture
 async def browser():
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    async with playwright_api.async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    async with chromium() as b:
         yield b
-        await b.close()
 
 
 async def _ask(page, text: str):

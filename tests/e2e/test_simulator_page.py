@@ -31,10 +31,10 @@ from pydantic import SecretStr
 
 from bot.config import Tenant
 from emulator import EmulatorOptions, create_app
+from tests.browser import chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TENANT = Tenant(
     id="demo", display_name="デモ市", lg_code="271004", channel_secret=SecretStr("demo-secret"), channel_token=SecretStr("demo-token")
@@ -97,17 +97,9 @@ async def running():
 
 @pytest.fixture
 async def page():
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
+    async with chromium() as browser:
         context = await browser.new_context(viewport={"width": 390, "height": 780}, locale="ja-JP", device_scale_factor=2)
         yield await context.new_page()
-        await browser.close()
 
 
 async def test_resident_says_hello_and_sees_reply_with_quick_reply(running, page):

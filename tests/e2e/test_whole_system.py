@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 
 from tests.system import System
+from tests.browser import chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
@@ -29,14 +28,9 @@ def system(tmp_path, redis_url):
 
 @pytest.fixture
 async def page():
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    async with chromium() as browser:
         context = await browser.new_context(viewport={"width": 390, "height": 780}, locale="ja-JP")
         yield await context.new_page()
-        await browser.close()
 
 
 async def test_resident_says_konnichiwa_and_gets_the_bots_reply(system, page):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -20,11 +19,10 @@ from broadcasts.service import seed_subscribers
 from staff import RedisStaffStore, add_staff, fast_policy
 from staff.web import StaffDeps, setup as staff_setup
 from tests.system import free_port
+from tests.browser import CHROMIUM, FLAGS
 
 PW = "correct horse battery"
 TENANTS = {"t1": Tenant(id="t1", display_name="テスト市", lg_code="27205", channel_token=SecretStr("x"), channel_secret=SecretStr("y"))}
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
@@ -122,7 +120,7 @@ async def test_staff_composes_an_area_broadcast_in_a_browser(site):
     pw_api = pytest.importorskip("playwright.async_api")
     base, deliverer, drafts, _ = site
     async with pw_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
             page = await browser.new_page()
             await page.goto(f"{base}/admin/broadcasts/")

@@ -17,11 +17,9 @@ from faq.store import RedisFaqStore
 from staff import RedisStaffStore, add_staff, fast_policy
 from staff.web import StaffDeps, setup
 from tests.system import free_port
+from tests.browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync"]
 PW = "correct horse battery"
 DEMO = Path(__file__).resolve().parents[3] / "faq" / "sample" / "demo_faq.csv"
 TENANT = Tenant(id="demo", display_name="デモ市", lg_code="271004")
@@ -54,7 +52,7 @@ async def test_editor_changes_answer_and_bot_uses_it(site):
     assert "8時30分" in (await answer(resident, "燃えるゴミは何曜日に出せばいい？", None, bot))[0]["text"]
 
     async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
             page = await (await browser.new_context(locale="ja-JP")).new_page()
             await page.goto(f"{base}/admin/faq/")
