@@ -20,7 +20,7 @@ import jinja2
 from aiohttp import web
 
 from alerts.service import TelegramArchive
-from staff.web import TEMPLATES_DIR as STAFF_TEMPLATES
+from staff.web import setup_room_templates
 from staff.web import require_role, template_context
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -45,13 +45,7 @@ def _jst(value: str | None) -> str:
 def create_app(archive: TelegramArchive) -> web.Application:
     app = web.Application()
     app[ARCHIVE] = archive
-    aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES), jinja2.FileSystemLoader(STAFF_TEMPLATES)]),
-        app_key=ALERTS_JINJA,
-        autoescape=True,
-        filters={"jst": _jst, "status_ja": lambda s: STATUS_JA.get(s, s)},
-    )
+    setup_room_templates(app, TEMPLATES, ALERTS_JINJA, jst=_jst, status_ja=lambda s: STATUS_JA.get(s, s))
     app.router.add_get("/", archive_page, name="alerts_archive")
     return app
 

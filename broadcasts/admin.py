@@ -25,7 +25,7 @@ from broadcasts.engine import RedisDeliverer
 from broadcasts.store import tenant_of
 from staff import audit
 from staff.store import StaffStore
-from staff.web import SESSION, TEMPLATES_DIR, format_ts, require_role, template_context
+from staff.web import SESSION, format_ts, require_role, setup_room_templates, template_context
 
 HERE = Path(__file__).parent / "templates"
 COMPOSE_ROLES = ("editor", "admin", "supervisor")
@@ -52,13 +52,7 @@ def create_admin_app(deps: ComposerDeps | None = None) -> web.Application:
     app = web.Application()
     if deps is not None:
         app[COMPOSER] = deps
-    aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(HERE), jinja2.FileSystemLoader(TEMPLATES_DIR)]),
-        app_key=JINJA,
-        autoescape=True,
-        filters={"jst": format_ts},
-    )
+    setup_room_templates(app, HERE, JINJA, jst=format_ts)
     app.router.add_get("/", page, name="page")
     app.router.add_post("/preview", preview)
     app.router.add_post("/drafts", create)

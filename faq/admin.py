@@ -30,7 +30,7 @@ from faq.io import EXPORT_COLUMNS, FaqImportError, ParsedFile, entry_from_fields
 from faq.models import FaqEntry
 from faq.store import FaqStore, VersionConflict
 from staff import service as staff_service
-from staff.web import SESSION, STAFF_DEPS, TEMPLATES_DIR as STAFF_TEMPLATES, require_role, template_context
+from staff.web import SESSION, STAFF_DEPS, require_role, setup_room_templates, template_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 VIEW = ("admin", "editor", "viewer")
@@ -56,12 +56,7 @@ FAQ_JINJA = web.AppKey("faq_admin_jinja", jinja2.Environment)
 def create_app(deps: FaqAdminDeps) -> web.Application:
     app = web.Application()
     app[FAQ_ADMIN] = deps
-    aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES), jinja2.FileSystemLoader(STAFF_TEMPLATES)]),
-        app_key=FAQ_JINJA,
-        autoescape=True,
-    )
+    setup_room_templates(app, TEMPLATES, FAQ_JINJA)
     app.router.add_get("/", list_page, name="faq_list")
     app.router.add_get("/new", new_page)
     app.router.add_post("/new", new_submit)

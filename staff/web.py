@@ -60,6 +60,17 @@ STAFF_JINJA = web.AppKey("staff_jinja", jinja2.Environment)
 SESSION = web.RequestKey("staff_session", Session)
 
 
+def setup_room_templates(app: web.Application, templates_dir: Path, app_key: web.AppKey, **filters: Callable) -> None:
+    """Jinja for a room's staff pages: the room's templates first, then staff's (``staff_base.html``), autoescaped."""
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(templates_dir), jinja2.FileSystemLoader(TEMPLATES_DIR)]),
+        app_key=app_key,
+        autoescape=True,
+        filters=filters,
+    )
+
+
 def setup(app: web.Application, deps: StaffDeps | None = None) -> None:
     """Register the pages. ``deps`` may come later through ``bind`` (e.g. from a cleanup_ctx that opens Redis)."""
     if deps is not None:

@@ -21,7 +21,7 @@ from alerts.notices.geocode import town_choices
 from alerts.notices.service import NoticeDeps, dismiss, place_and_send
 from staff import service as staff_service
 from staff.web import SESSION, STAFF_DEPS, format_ts, require_role, template_context
-from staff.web import TEMPLATES_DIR as STAFF_TEMPLATES
+from staff.web import setup_room_templates
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOTICES = web.AppKey("notices_deps", NoticeDeps)
@@ -32,13 +32,7 @@ ROLES = ("admin", "supervisor")
 def create_app(deps: NoticeDeps) -> web.Application:
     app = web.Application()
     app[NOTICES] = deps
-    aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES), jinja2.FileSystemLoader(STAFF_TEMPLATES)]),
-        app_key=NOTICES_JINJA,
-        autoescape=True,
-        filters={"jst": format_ts},
-    )
+    setup_room_templates(app, TEMPLATES, NOTICES_JINJA, jst=format_ts)
     app.router.add_get("/", review_page, name="notices_review")
     app.router.add_get("/towns", towns_json)
     app.router.add_post("/review/{item_id}/place", place_submit)
