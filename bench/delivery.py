@@ -35,6 +35,7 @@ from broadcasts.engine import RedisDeliverer  # noqa: E402
 from broadcasts.friends import FriendsAudience  # noqa: E402
 from broadcasts.jobs import DeliveryJob  # noqa: E402
 from broadcasts.service import seed_subscribers  # noqa: E402
+from bench._common import cpu_seconds, wait_http  # noqa: E402
 from tests.system import free_port  # noqa: E402
 
 TENANT = "bench"
@@ -52,21 +53,6 @@ def serve_emulator(port: int) -> None:
 
     tenants = {TENANT: Tenant(id=TENANT, display_name="ベンチ市", lg_code="27100", channel_token=SecretStr(TOKEN))}
     web.run_app(create_app(tenants, "http://127.0.0.1:9"), host="127.0.0.1", port=port, print=None)
-
-
-async def wait_http(url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as s:
-        while True:
-            try:
-                async with s.get(url) as r:
-                    if r.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer")
-            await asyncio.sleep(0.1)
 
 
 async def emu(url: str, method: str, path: str, body: dict | None = None) -> dict:
@@ -88,14 +74,6 @@ def start_workers(k: int, redis_url: str, line_url: str, rates: dict[str, float]
     for p in procs:
         p.stdout.readline()  # "worker ready"
     return procs
-
-
-def cpu_seconds(pid: int) -> float:
-    """user+system CPU time of a process (Linux /proc)."""
-    import os
-
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(procs: list[subprocess.Popen]) -> None:

@@ -41,6 +41,7 @@ import redis.asyncio as aioredis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import cpu_seconds, wait_http  # noqa: E402
 from tests.system import free_port  # noqa: E402
 
 TENANT = "bench"
@@ -128,27 +129,6 @@ def serve_emulator(port: int) -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """user+system CPU time of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as s:
-        while True:
-            try:
-                async with s.get(url) as r:
-                    if r.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer")
-            await asyncio.sleep(0.1)
 
 
 async def call(url: str, method: str, path: str, body: dict | None = None) -> dict:

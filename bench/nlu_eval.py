@@ -32,7 +32,7 @@ from nlu.fallback import FallbackNlu  # noqa: E402
 from nlu.intents import FALLBACK_INTENT  # noqa: E402
 from nlu.port import Nlu, Parse  # noqa: E402
 from nlu.rasa_client import RasaNlu  # noqa: E402
-from nlu.rasa_components.textfold import fold, strip_noise  # noqa: E402
+from nlu.rasa_components.textfold import strip_noise  # noqa: E402
 from nlu.resilient import ResilientNlu  # noqa: E402
 from nlu.training_data import load_examples  # noqa: E402
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from bot.redis_server import embedded_redis  # noqa: E402
 from tests.helpers import sign, text_event  # noqa: E402
+from bench._common import cpu_seconds  # noqa: E402
 from tests.system import free_port  # noqa: E402
 
 
@@ -95,12 +96,6 @@ async def open_loop(url: str, reqs: list[tuple[bytes, str]], rate: float) -> lis
             tasks.append(asyncio.create_task(one(body, sig)))
         await asyncio.gather(*tasks)
     return lat
-
-
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU of a process and its children so far (noise-robust cost per event)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:
