@@ -147,7 +147,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging("demo")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.setdefault("CIVICBOT_DEMO", "1")
     env["CIVICBOT_DEMO"] = "1"
     env.setdefault("CIVICBOT_LINE_API_URL", f"http://127.0.0.1:{settings.emulator_port}")
     exe = [sys.executable, "-m", "bot.cli"]
@@ -156,8 +155,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     logs_dir.mkdir(parents=True, exist_ok=True)
     with embedded_redis(settings.data_dir / "redis") as handle:
         env["REDIS_URL"] = handle.url
-        for hook in _demo_prepare_hooks():
-            hook(env)
+        from bot.demo import prepare_demo
+
+        prepare_demo(env)  # staff accounts and the sample FAQ of the demo tenants
         commands = [
             ("emulator", exe + ["emulator"]),
             ("web", exe + ["serve", "web"]),
@@ -213,16 +213,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                         os.killpg(proc.pid, signal.SIGKILL)
             print(" stopped.", flush=True)
     return 0
-
-
-def _demo_prepare_hooks() -> list:
-    """Rooms that load demo data before the processes start (FAQ sample, staff accounts...)."""
-    hooks = []
-    with contextlib.suppress(ImportError):
-        from bot.demo import prepare_demo
-
-        hooks.append(prepare_demo)
-    return hooks
 
 
 # ---------------------------------------------------------------- entry point

@@ -17,6 +17,7 @@ async def _prepare(redis_url: str) -> list[str]:
 
     import staff
     import staff.cli
+    from faq.demo import load_demo_faq
 
     settings = Settings(demo=True)
     tenants = load_tenants(settings.tenants_path(), demo=True)
@@ -27,22 +28,10 @@ async def _prepare(redis_url: str) -> list[str]:
         created = await staff.cli.seed_demo_accounts(staff.RedisStaffStore(client), demo_ids, DEMO_PASSWORD)
         if created:
             notes.append(f"staff accounts created: {', '.join(created)}")
-        for hook in _room_hooks():
-            notes.extend(await hook(client, tenants))
+        notes.extend(await load_demo_faq(client, tenants))
         return notes
     finally:
         await client.aclose()
-
-
-def _room_hooks() -> list:
-    hooks = []
-    try:
-        from faq.demo import load_demo_faq
-
-        hooks.append(load_demo_faq)
-    except ImportError:
-        pass
-    return hooks
 
 
 def prepare_demo(env: dict[str, str]) -> None:

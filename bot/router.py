@@ -18,6 +18,8 @@ from bot.users import User, UserStore
 
 log = logging.getLogger("civicbot.router")
 
+_SMALL_TALK = {"greet": "greeting", "thanks": "thanks", "help": "help"}  # nlu intent -> bot.messages text
+
 Handler = Callable[[Incoming, dict[str, Any]], Awaitable[list[dict] | None]]
 Middleware = Callable[[Handler, Incoming, dict[str, Any]], Awaitable[list[dict] | None]]
 
@@ -76,12 +78,8 @@ class Dispatcher:
                 parse = await rooms.nlu.parse(incoming.text)
                 data["parse"] = parse
             intent = getattr(parse, "intent", None)
-            if intent in ("greet", "greeting", "挨拶"):
-                return [menu_text("greeting", lang, city=city)]
-            if intent in ("thanks", "thank"):
-                return [menu_text("thanks", lang)]
-            if intent in ("help",):
-                return [menu_text("help", lang)]
+            if intent in _SMALL_TALK:  # answered by the bot itself, with the main menu
+                return [menu_text(_SMALL_TALK[intent], lang, city=city)]
             for room in (rooms.handoff, rooms.alerts, *rooms.extra.values(), rooms.faq):
                 if room is None:
                     continue
