@@ -7,9 +7,9 @@
 * ``serve_mockfeed(host, port, stop, seed_dir=None)`` runs the local JMA feed stand-in (demo, tests).
 * ``demo_alert(file, mock_url)`` publishes a telegram to that server; the scheduler's poller picks it up on its
   next cycle (``FeedConfig(base_url=mock_url + "/developer/xml/feed/", interval_s=…)`` in demo mode).
-* ``rebuild_indexes(redis_url, tenants, drop_legacy=False)`` (``civicbot alerts rebuild-indexes``) migrates
-  existing subscriptions to the current Redis index layout (per-category GEO indexes, ``N:`` whole-area sets);
-  idempotent, safe while the bot runs. Run it once per deployment that has subscriptions from before.
+* ``rebuild_indexes(redis_url, tenants)`` (``civicbot alerts rebuild-indexes``) migrates users and subscriptions
+  stored by an earlier release to the current Redis layout (index-keyed records + bitmaps, ``bot.roster``) and
+  re-derives every index entry; idempotent, safe while the bot runs (the scheduler also runs it at start).
 """
 
 from __future__ import annotations
@@ -65,20 +65,24 @@ async def demo_alert(file: str, mock_url: str) -> dict:
             return await resp.json()
 
 
-async def rebuild_indexes(redis_url: str, tenants: list[str], *, drop_legacy: bool = False,
-                          out: TextIO | None = None) -> dict[str, int]:
-    """Tenant → subscription documents re-indexed; one JSON line per tenant on ``out``."""
+async def rebuild_indexes(redis_url: str, tenants: list[str], *, out: TextIO | None = None) -> dict[str, int]:
+    """Tenant → subscription documents indexed; one JSON line per tenant on ``out``."""
+    import redis.asyncio as aioredis
+
     from alerts.subscriptions import RedisSubscriptionStore
+    from bot.users import RedisUserStore
 
     out = out or sys.stdout
-    store = RedisSubscriptionStore.from_url(redis_url, Gazetteer.load())
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    store, users = RedisSubscriptionStore(client, Gazetteer.load()), RedisUserStore(client)
     done: dict[str, int] = {}
     try:
         for tenant in tenants:
-            done[tenant] = await store.rebuild_indexes(tenant, drop_legacy=drop_legacy)
-            out.write(json.dumps({"tenant": tenant, "subscriptions": done[tenant]}) + "\n")
+            moved = await users.migrate_legacy(tenant)
+            done[tenant] = await store.rebuild_indexes(tenant)
+            out.write(json.dumps({"tenant": tenant, "subscriptions": done[tenant], "users_migrated": moved}) + "\n")
     finally:
-        await store._r.aclose()
+        await client.aclose()
     return done
 
 
@@ -95,9 +99,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--host", default="127.0.0.1")
     m.add_argument("--port", type=int, default=MOCKFEED_PORT)
     m.add_argument("--seed-dir", type=Path, default=None)
-    r = asub.add_parser("rebuild-indexes", help="migrate stored subscriptions to the current Redis index layout")
+    r = asub.add_parser("rebuild-indexes", help="migrate stored users and subscriptions to the current Redis layout")
     r.add_argument("--tenant", action="append", default=[], help="repeatable; default: every configured tenant")
-    r.add_argument("--drop-legacy", action="store_true", help="also delete the former all-category GEO key")
     d = sub.add_parser("demo-alert", help="publish a telegram to the local mock feed")
     d.add_argument("file")
     d.add_argument("--mock-url", default=None, help=f"default: the demo's mock feed (http://127.0.0.1:{MOCKFEED_PORT})")
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace, default_mock_url: str | None = None, *, redis_
         if not redis_url or not tenants:
             print("rebuild-indexes needs the Redis URL and at least one tenant", file=sys.stderr)
             return 2
-        asyncio.run(rebuild_indexes(redis_url, tenants, drop_legacy=args.drop_legacy))
+        asyncio.run(rebuild_indexes(redis_url, tenants))
         return 0
 
     async def serve() -> None:

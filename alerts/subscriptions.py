@@ -23,12 +23,12 @@ needs no per-candidate subscription reads (``bench/notices_radius.py``: 1,000,00
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import json
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
@@ -37,8 +37,24 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from alerts.categories import CATEGORIES, CRIME, DEFAULT_CATEGORIES, DEFAULT_THRESHOLD, INTENSITY_THRESHOLDS, expand_query_categories, membership_categories
+from alerts.categories import (
+    CATEGORIES,
+    CRIME,
+    DEFAULT_CATEGORIES,
+    DEFAULT_THRESHOLD,
+    INTENSITY_THRESHOLDS,
+    expand_query_categories,
+    membership_categories,
+)
 from alerts.geo import Gazetteer, haversine_m
+from bot.roster import (
+    ANDNOT,
+    RECORDS_PER_BUCKET,
+    Lua,
+    Roster,
+    bucket_of,
+    set_bits_command,
+)
 from bot.users import RedisUserStore, UserStore
 from broadcasts.audience import AudienceQuery, Recipient
 
@@ -49,7 +65,7 @@ RECORD_TAG = "@record:"  # AudienceQuery.categories entry: remember the recipien
 RECIPIENTS_TAG = "@recipients:"  # AudienceQuery.categories entry: exactly the recipients recorded for a source id
 LANGUAGES = ("ja", "ja-easy", "en", "zh-Hans", "ko", "vi")
 _BATCH = 5000
-LAYOUT_VERSION = "2"  # per-category GEO indexes (cb:{t}:alerts:geo:<category>); set by rebuild_indexes
+LAYOUT_VERSION = "3"  # index-keyed documents + bitmaps (bot.roster); set by rebuild_indexes
 
 
 class SubscriptionError(ValueError):
@@ -137,6 +153,46 @@ class Subscription:
         d["places"] = [Place(**p) for p in d.get("places", [])]
         d["quiet_hours"] = QuietHours(**d["quiet_hours"]) if d.get("quiet_hours") else None
         return cls(**d)
+
+
+def encode_doc(sub: Subscription) -> str:
+    """The stored form: short keys, defaults left out (``c`` absent = ``DEFAULT_CATEGORIES``, ``t`` = the default
+    threshold, ``l`` = ``ja``), a place as ``[id, name, code(, lat, lng(, town))]`` — ~70 B for a typical resident
+    instead of ~500 B of ``to_json``."""
+    d: dict[str, object] = {"p": [_place_row(p) for p in sub.places]}
+    if list(sub.categories) != list(DEFAULT_CATEGORIES):
+        d["c"] = list(sub.categories)
+    if sub.threshold != DEFAULT_THRESHOLD:
+        d["t"] = sub.threshold
+    if sub.language != "ja":
+        d["l"] = sub.language
+    if sub.quiet_hours:
+        d["q"] = sub.quiet_hours.encode()
+    if sub.notify_lift:
+        d["n"] = 1
+    if sub.paused:
+        d["z"] = 1
+    d["u"] = sub.updated_at
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_doc(tenant: str, user_id: str, raw: str) -> Subscription:
+    d = json.loads(raw)
+    places = [Place(*row[:3], *(row[3:5] if len(row) > 3 else ()), *(row[5:6] if len(row) > 5 else ())) for row in d["p"]]
+    return Subscription(
+        tenant=tenant, user_id=user_id, places=places, categories=list(d.get("c", DEFAULT_CATEGORIES)),
+        threshold=d.get("t", DEFAULT_THRESHOLD), language=d.get("l", "ja"), quiet_hours=QuietHours.decode(d.get("q", "")),
+        notify_lift=bool(d.get("n")), paused=bool(d.get("z")), updated_at=d.get("u", 0.0),
+    )
+
+
+def _place_row(p: Place) -> list[object]:
+    row: list[object] = [p.id, p.name, p.code]
+    if p.lat is not None or p.lng is not None or p.town:
+        row += [p.lat, p.lng]
+    if p.town:
+        row.append(p.town)
+    return row
 
 
 def area_keys_for_place(place: Place, gazetteer: Gazetteer) -> list[str]:
@@ -229,7 +285,7 @@ class SubscriptionCounts:
 
 
 class _CountTally:
-    """Accumulates ``SubscriptionCounts`` from raw subscription JSON — shared by both stores so they cannot drift.
+    """Accumulates ``SubscriptionCounts`` from stored documents — shared by both stores so they cannot drift.
 
     Reads only the four fields it needs from the decoded dict (no ``Subscription`` objects: at 1M documents the
     dataclass construction would dominate), and caches the area rollup per place code."""
@@ -252,18 +308,19 @@ class _CountTally:
         return got
 
     def add(self, raw: str | None) -> None:
+        """One stored document (``encode_doc`` form)."""
         if not raw:
             return
         d = json.loads(raw)
-        if d.get("paused"):
+        if d.get("z"):
             self.paused += 1
             return
         self.total += 1
-        for code in {c for p in d.get("places", ()) for c in self._codes(p.get("code", ""))}:
+        for code in {c for row in d.get("p", ()) for c in self._codes(row[2])}:
             self.by_area[code] += 1
-        for cat in set(d.get("categories", ())):
+        for cat in set(d.get("c", DEFAULT_CATEGORIES)):
             self.by_category[cat] = self.by_category.get(cat, 0) + 1
-        lang = d.get("language") or "ja"
+        lang = d.get("l") or "ja"
         self.by_language[lang] = self.by_language.get(lang, 0) + 1
 
     def result(self) -> SubscriptionCounts:
@@ -305,17 +362,17 @@ class MemorySubscriptionStore:
 
     async def get(self, tenant: str, user_id: str) -> Subscription | None:
         raw = self._subs.get((tenant, user_id))
-        return Subscription.from_json(raw) if raw else None
+        return decode_doc(tenant, user_id, raw) if raw else None
 
     async def save(self, sub: Subscription) -> None:
         sub.validate()
-        sub.updated_at = time.time()
+        sub.updated_at = round(time.time(), 3)
         await self._unindex(sub.tenant, sub.user_id)
         for key, cat in index_entries(sub, self._g):
             self._index.setdefault((sub.tenant, key, cat), set()).add(sub.user_id)
         for (cat, member), point in point_entries(sub).items():
             self._points.setdefault((sub.tenant, cat), {})[member] = point
-        self._subs[(sub.tenant, sub.user_id)] = sub.to_json()
+        self._subs[(sub.tenant, sub.user_id)] = encode_doc(sub)
 
     async def delete(self, tenant: str, user_id: str) -> None:
         await self._unindex(tenant, user_id)
@@ -350,7 +407,7 @@ class MemorySubscriptionStore:
         for uid in user_ids:
             raw = self._subs.get((tenant, uid))
             if raw:
-                sub = Subscription.from_json(raw)
+                sub = decode_doc(tenant, uid, raw)
                 out[uid] = Profile(sub.language, sub.quiet_hours)
         return out
 
@@ -383,7 +440,7 @@ class MemorySubscriptionStore:
         for (t, _uid), raw in list(self._subs.items()):
             if t != tenant:
                 continue
-            sub = Subscription.from_json(raw)
+            sub = decode_doc(t, _uid, raw)
             for key, cat in index_entries(sub, self._g):
                 self._index.setdefault((t, key, cat), set()).add(sub.user_id)
             for (cat, member), point in point_entries(sub).items():
@@ -393,23 +450,29 @@ class MemorySubscriptionStore:
 
 
 class RedisSubscriptionStore:
-    """Keys (all under the tenant's hash tag, so a tenant lives on one cluster slot):
+    """Subscriptions by dense user index (``bot.roster``), memberships as bitmaps. Keys (all under the tenant's
+    hash tag, so a tenant lives on one cluster slot):
 
-    * ``cb:{t}:alerts:sub:<user>`` — the subscription as JSON (string)
-    * ``cb:{t}:alerts:m:<area key>:<category>`` — membership set of user ids
-    * ``cb:{t}:alerts:geo:<category>`` — GEO index per membership category, members ``<user>|<place id>``
-      (radius queries; replaces the former all-category ``cb:{t}:alerts:geo``, which saves and deletes now
-      only clean up; ``rebuild_indexes`` migrates existing data)
-    * ``cb:{t}:alerts:profile`` — hash user → ``language|quiet hours``
-    * ``cb:{t}:alerts:lang:<language>`` / ``cb:{t}:alerts:quiet:<window>`` (+ ``quietwins``) — sets that let
-      targeting filter by language and quiet hours with set operations (``target_recipients``)
-    * ``cb:{t}:alerts:users`` — set of subscribed user ids, paused included (count, counts, admin)
-    * ``cb:{t}:alerts:layout`` — ``LAYOUT_VERSION`` once ``rebuild_indexes`` has run (``needs_rebuild``)
+    * ``cb:{t}:alerts:s:<n>`` — hash, field ``index % 128`` → the document (``encode_doc``)
+    * ``cb:{t}:alerts:b:<area key>`` — bitmap of the people with a place in the area (``A:``/``X:``/``N:`` keys,
+      see the module docstring); ``cb:{t}:alerts:c:<membership category>`` — bitmap per category
+      (``earthquake:4``, ``rain_flood:lift`` …). Who is indexed under (area, category) = area bitmap AND category
+      bitmap: areas and categories are chosen independently per subscription, so this is exactly the set of
+      (area key, category) pairs of ``index_entries`` — ``N:`` keys are only ever combined with
+      ``RADIUS_CATEGORIES``. Paused subscriptions have no area, category or GEO entries.
+    * ``cb:{t}:alerts:g`` — one GEO index of located places, members ``<index>:<place id>``; a radius query
+      filters the hits by the category bitmaps inside Redis (one script call)
+    * ``cb:{t}:alerts:l:<language>`` / ``cb:{t}:alerts:q:<window>`` (+ ``quietwins``) — bitmaps for the language
+      and quiet-hours filters of ``target_recipients``; ``cb:{t}:alerts:all`` — everyone stored, paused included
+    * ``cb:{t}:alerts:r:<source id>`` — bitmap of the recipients of an alert (``record_recipients``, 3 days)
+    * ``cb:{t}:alerts:layout`` — ``LAYOUT_VERSION``; ``rebuild_indexes`` migrates the former layouts (a JSON
+      string and a dozen id sets per subscriber: ~1,300 B per subscriber where this one needs ~250 B)
     """
 
     def __init__(self, client: aioredis.Redis, gazetteer: Gazetteer) -> None:
         self._r = client
         self._g = gazetteer
+        self._roster = Roster(client)
 
     @classmethod
     def from_url(cls, url: str, gazetteer: Gazetteer) -> "RedisSubscriptionStore":
@@ -419,122 +482,196 @@ class RedisSubscriptionStore:
     def _k(tenant: str, name: str) -> str:
         return f"cb:{{{tenant}}}:alerts:{name}"
 
+    def _doc(self, tenant: str, idx: int) -> tuple[str, int]:
+        n, field = bucket_of(idx)
+        return self._k(tenant, f"s:{n}"), field
+
+    def _bits(self, sub: Subscription) -> set[str]:
+        """Bitmap names (without the tenant prefix) whose bit the subscription's index sets."""
+        names = {"all", f"l:{sub.language}"}
+        if sub.quiet_hours:
+            names.add(f"q:{sub.quiet_hours.encode()}")
+        if not sub.paused:
+            names |= {f"b:{k}" for p in sub.places for k in area_keys_for_place(p, self._g)}
+            names |= {f"c:{c}" for c in membership_categories(sub.categories, sub.threshold, sub.notify_lift)}
+        return names
+
+    @staticmethod
+    def _points(sub: Subscription, idx: int) -> dict[str, tuple[float, float]]:
+        if sub.paused:
+            return {}
+        return {f"{idx}:{p.id}": (p.lat, p.lng) for p in sub.places if p.lat is not None and p.lng is not None}
+
+    def _write_index(self, pipe, tenant: str, idx: int, old: Subscription | None, new: Subscription | None) -> None:
+        """Queue the bitmap and GEO changes that turn ``old``'s entries into ``new``'s (None = nothing)."""
+        before = self._bits(old) if old else set()
+        after = self._bits(new) if new else set()
+        for name in before - after:
+            pipe.setbit(self._k(tenant, name), idx, 0)
+        for name in after:  # always: heals an index that missed a write
+            pipe.setbit(self._k(tenant, name), idx, 1)
+        gone = (self._points(old, idx) if old else {}).keys() - (self._points(new, idx) if new else {}).keys()
+        if gone:
+            pipe.zrem(self._k(tenant, "g"), *gone)
+        for member, (lat, lng) in (self._points(new, idx) if new else {}).items():
+            pipe.geoadd(self._k(tenant, "g"), (lng, lat, member))
+        if new and new.quiet_hours:
+            pipe.sadd(self._k(tenant, "quietwins"), new.quiet_hours.encode())
+
     async def get(self, tenant: str, user_id: str) -> Subscription | None:
-        raw = await self._r.get(self._k(tenant, f"sub:{user_id}"))
-        return Subscription.from_json(raw) if raw else None
+        (idx,) = await self._roster.lookup(tenant, [user_id])
+        if idx is None:
+            return None
+        raw = await self._r.hget(*self._doc(tenant, idx))
+        return decode_doc(tenant, user_id, raw) if raw else None
 
     async def save(self, sub: Subscription) -> None:
         """Replace the subscription and move its index entries, atomically against concurrent saves of the same
-        user (WATCH on the document: a double-tapped button cannot leave stale membership behind)."""
+        user (WATCH on the document's hash: a double-tapped button cannot leave stale membership behind)."""
         sub.validate()
-        sub.updated_at = time.time()
-        t, uid = sub.tenant, sub.user_id
-        doc = self._k(t, f"sub:{uid}")
+        sub.updated_at = round(time.time(), 3)
+        (idx,) = await self._roster.ensure(sub.tenant, [sub.user_id])
+        key, field = self._doc(sub.tenant, idx)
 
         async def apply(pipe) -> None:
-            raw = await pipe.get(doc)
-            old = Subscription.from_json(raw) if raw else None
-            old_entries = index_entries(old, self._g) if old else set()
-            new_entries = index_entries(sub, self._g)
+            raw = await pipe.hget(key, field)
+            old = decode_doc(sub.tenant, sub.user_id, raw) if raw else None
             pipe.multi()
-            for key, cat in old_entries - new_entries:
-                pipe.srem(self._k(t, f"m:{key}:{cat}"), uid)
-            for key, cat in new_entries - old_entries:
-                pipe.sadd(self._k(t, f"m:{key}:{cat}"), uid)
-            old_points = point_entries(old) if old else {}
-            new_points = point_entries(sub)
-            if old:
-                for p in old.places:  # the pre-per-category index, until rebuild_indexes(drop_legacy=True)
-                    pipe.zrem(self._k(t, "geo"), f"{uid}|{p.id}")
-            for cat, member in old_points.keys() - new_points.keys():
-                pipe.zrem(self._k(t, f"geo:{cat}"), member)
-            for (cat, member), (lat, lng) in new_points.items():  # always: heals documents saved before the index
-                pipe.geoadd(self._k(t, f"geo:{cat}"), (lng, lat, member))
-            if old:
-                pipe.srem(self._k(t, f"lang:{old.language}"), uid)
-                if old.quiet_hours:
-                    pipe.srem(self._k(t, f"quiet:{old.quiet_hours.encode()}"), uid)
-            pipe.sadd(self._k(t, f"lang:{sub.language}"), uid)
+            self._write_index(pipe, sub.tenant, idx, old, sub)
+            pipe.hset(key, field, encode_doc(sub))
+
+        await self._r.transaction(apply, key)
+
+    async def import_many(self, subs: Sequence[Subscription]) -> None:
+        """Bulk write of subscriptions not stored yet (seeding load tests, migrating): one command per key touched
+        instead of a dozen per subscriber. A subscription already stored would keep its old index entries — use
+        ``save`` for those."""
+        if not subs:
+            return
+        tenant = subs[0].tenant
+        if any(s.tenant != tenant for s in subs):
+            raise ValueError("import_many takes the subscriptions of one tenant")
+        for sub in subs:
+            sub.validate()
+        indexes = await self._roster.ensure(tenant, [s.user_id for s in subs])
+        docs: dict[str, dict[int, str]] = defaultdict(dict)
+        bits: dict[str, list[int]] = defaultdict(list)
+        geo: list[object] = []
+        quiet: set[str] = set()
+        for sub, idx in zip(subs, indexes):
+            key, field = self._doc(tenant, idx)
+            docs[key][field] = encode_doc(sub)
+            for name in self._bits(sub):
+                bits[name].append(idx)
+            for member, (lat, lng) in self._points(sub, idx).items():
+                geo += [lng, lat, member]
             if sub.quiet_hours:
-                pipe.sadd(self._k(t, f"quiet:{sub.quiet_hours.encode()}"), uid)
-                pipe.sadd(self._k(t, "quietwins"), sub.quiet_hours.encode())
-            pipe.set(doc, sub.to_json())
-            pipe.hset(self._k(t, "profile"), uid, _encode_profile(sub))
-            pipe.sadd(self._k(t, "users"), uid)
-
-        await self._r.transaction(apply, doc)
-
-    async def delete(self, tenant: str, user_id: str) -> None:
-        old = await self.get(tenant, user_id)
-        async with self._r.pipeline(transaction=True) as pipe:
-            if old:
-                for key, cat in index_entries(old, self._g):
-                    pipe.srem(self._k(tenant, f"m:{key}:{cat}"), user_id)
-                for p in old.places:
-                    pipe.zrem(self._k(tenant, "geo"), f"{user_id}|{p.id}")
-                for cat, member in point_entries(old):
-                    pipe.zrem(self._k(tenant, f"geo:{cat}"), member)
-                pipe.srem(self._k(tenant, f"lang:{old.language}"), user_id)
-                if old.quiet_hours:
-                    pipe.srem(self._k(tenant, f"quiet:{old.quiet_hours.encode()}"), user_id)
-            pipe.delete(self._k(tenant, f"sub:{user_id}"))
-            pipe.hdel(self._k(tenant, "profile"), user_id)
-            pipe.srem(self._k(tenant, "users"), user_id)
+                quiet.add(sub.quiet_hours.encode())
+        async with self._r.pipeline(transaction=False) as pipe:
+            for key, mapping in docs.items():
+                pipe.hset(key, mapping=mapping)
+            for name, idxs in bits.items():
+                pipe.execute_command(*set_bits_command(self._k(tenant, name), idxs, 1))
+            if geo:
+                pipe.execute_command("GEOADD", self._k(tenant, "g"), *geo)
+            if quiet:
+                pipe.sadd(self._k(tenant, "quietwins"), *quiet)
             await pipe.execute()
 
+    async def delete(self, tenant: str, user_id: str) -> None:
+        (idx,) = await self._roster.lookup(tenant, [user_id])
+        if idx is None:
+            return
+        key, field = self._doc(tenant, idx)
+
+        async def apply(pipe) -> None:
+            raw = await pipe.hget(key, field)
+            pipe.multi()
+            if raw:
+                self._write_index(pipe, tenant, idx, decode_doc(tenant, user_id, raw), None)
+            pipe.hdel(key, field)
+
+        await self._r.transaction(apply, key)
+
+    async def _combine(self, tenant: str, dest: str, area_keys: Sequence[str], categories: Sequence[str],
+                       also: Sequence[str] = ()) -> None:
+        """dest = (OR of the area bitmaps AND OR of the category bitmaps [AND each of ``also``]); ``N:`` area keys
+        only with ``RADIUS_CATEGORIES`` (as ``index_entries``). Leaves dest absent when nothing can match."""
+        wide = [self._k(tenant, f"b:{k}") for k in dict.fromkeys(area_keys) if not k.startswith("N:")]
+        narrow = [self._k(tenant, f"b:{k}") for k in dict.fromkeys(area_keys) if k.startswith("N:")]
+        cats = [self._k(tenant, f"c:{c}") for c in dict.fromkeys(categories)]
+        radius_cats = [self._k(tenant, f"c:{c}") for c in dict.fromkeys(categories) if c in RADIUS_CATEGORIES]
+        parts = [(areas, cs) for areas, cs in ((wide, cats), (narrow, radius_cats)) if areas and cs]
+        tmp = f"{dest}:t"
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.delete(dest)
+            for n, (areas, cs) in enumerate(parts):
+                pipe.bitop("OR", f"{tmp}a", *areas)
+                pipe.bitop("OR", f"{tmp}c", *cs)
+                pipe.bitop("AND", f"{tmp}{n}", f"{tmp}a", f"{tmp}c", *also)
+            if parts:
+                pipe.bitop("OR", dest, *[f"{tmp}{n}" for n in range(len(parts))])
+                pipe.expire(dest, 300)
+            pipe.delete(f"{tmp}a", f"{tmp}c", *[f"{tmp}{n}" for n in range(len(parts))])
+            await pipe.execute()
+
+    def _scratch(self, tenant: str) -> str:
+        return self._k(tenant, f"tmp:{uuid.uuid4().hex}")
+
     async def members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> set[str]:
-        keys = [self._k(tenant, f"m:{k}:{c}") for k in area_keys for c in categories]
-        if not keys:
-            return set()
-        return set(await self._r.sunion(keys))
+        dest = self._scratch(tenant)
+        try:
+            await self._combine(tenant, dest, area_keys, categories)
+            return {uid async for batch in self._roster.members(tenant, dest) for uid in batch}
+        finally:
+            await self._r.delete(dest)
 
     async def near(self, tenant: str, lat: float, lng: float, radius_m: float, categories: tuple[str, ...]) -> set[str]:
-        """One GEOSEARCH per category index (pipelined): the members already want the category and are not
-        paused, so no subscription is read."""
-        cats = list(dict.fromkeys(categories))
+        """One script call: GEOSEARCH the located places, keep those whose person has one of the categories."""
+        cats = [self._k(tenant, f"c:{c}") for c in dict.fromkeys(categories)]
         if not cats:
             return set()
+        idxs = await _NEAR(self._r, [self._k(tenant, "g"), self._scratch(tenant), *cats], [lng, lat, radius_m])
+        return set(await self._roster.user_ids(tenant, sorted({int(i) for i in idxs})))
+
+    async def _docs(self, tenant: str, user_ids: Sequence[str]) -> list[str | None]:
+        indexes = await self._roster.lookup(tenant, user_ids)
         async with self._r.pipeline(transaction=False) as pipe:
-            for cat in cats:
-                pipe.geosearch(self._k(tenant, f"geo:{cat}"), longitude=lng, latitude=lat, radius=radius_m, unit="m")
-            results = await pipe.execute()
-        return {h.split("|", 1)[0] for hits in results for h in hits}
+            for idx in indexes:
+                if idx is not None:
+                    pipe.hget(*self._doc(tenant, idx))
+            got = iter(await pipe.execute())
+        return [None if idx is None else next(got) for idx in indexes]
 
     async def profiles(self, tenant: str, user_ids: list[str]) -> dict[str, Profile]:
         out: dict[str, Profile] = {}
         for i in range(0, len(user_ids), _BATCH):
             batch = user_ids[i : i + _BATCH]
-            raws = await self._r.hmget(self._k(tenant, "profile"), batch)
-            for uid, raw in zip(batch, raws):
+            for uid, raw in zip(batch, await self._docs(tenant, batch)):
                 if raw:
-                    out[uid] = _decode_profile(raw)
+                    d = json.loads(raw)
+                    out[uid] = _profile(d.get("l", "ja"), d.get("q", ""))
         return out
 
     async def count(self, tenant: str) -> int:
-        return int(await self._r.scard(self._k(tenant, "users")))
+        return int(await self._r.bitcount(self._k(tenant, "all")))
 
-    async def counts(self, tenant: str, area_codes: Sequence[str], *, batch: int = 1000) -> SubscriptionCounts:
-        """SSCAN the ``users`` set and MGET the documents batch by batch; nothing is written.
+    async def counts(self, tenant: str, area_codes: Sequence[str], *, batch: int = 64) -> SubscriptionCounts:
+        """Read every document hash once (``batch`` hashes of 128 per round trip); nothing is written.
 
-        Why not the index sets: a user sits in one ``m:`` set per (area key, membership category), so per-area
-        user counts need a union (SUNIONSTORE of ~10 sets per area, 70+ areas, up to 1M ids each — more
-        server work and memory than reading the documents once), ``m:`` sets cannot tell the chosen categories
-        apart from ``earthquake:4``/``:lift`` expansions, and ``lang:`` sets include paused users. One pass over
-        the documents gives every figure exactly. SSCAN may repeat an id while the set rehashes: ``seen``
-        drops repeats (ids only, ~100 MB at 1M). Saves during the scan may or may not be reflected — fine for
-        an hourly snapshot."""
+        Why not the bitmaps: per-area user counts would need a union per area of its category bitmaps' AND,
+        the ``c:`` bitmaps cannot tell the chosen categories from ``earthquake:4``/``:lift`` expansions, and
+        ``l:`` bitmaps include paused users. One pass over the documents gives every figure exactly. Saves
+        during the pass may or may not be reflected — fine for an hourly snapshot."""
         tally = _CountTally(area_codes, self._g)
-        seen: set[str] = set()
-        cursor = 0
-        while True:
-            cursor, ids = await self._r.sscan(self._k(tenant, "users"), cursor, count=batch)
-            fresh = [uid for uid in dict.fromkeys(ids) if uid not in seen]
-            seen.update(fresh)
-            if fresh:
-                for raw in await self._r.mget([self._k(tenant, f"sub:{uid}") for uid in fresh]):
-                    tally.add(raw)
-            if cursor == 0:
-                break
+        buckets = (await self._roster.size(tenant) + RECORDS_PER_BUCKET - 1) // RECORDS_PER_BUCKET
+        for lo in range(0, buckets, batch):
+            async with self._r.pipeline(transaction=False) as pipe:
+                for n in range(lo, min(lo + batch, buckets)):
+                    pipe.hvals(self._k(tenant, f"s:{n}"))
+                for docs in await pipe.execute():
+                    for raw in docs:
+                        tally.add(raw)
         return tally.result()
 
     async def target_recipients(
@@ -548,115 +685,138 @@ class RedisSubscriptionStore:
         quiet_now: dt.datetime | None,
         batch: int = _BATCH,
     ) -> AsyncIterator[list[tuple[str, str]]]:
-        """Targeting as set algebra inside Redis, ids shipped once: SUNIONSTORE the membership sets, intersect
-        with the active users (same hash tag), subtract the quiet-hours windows in force at ``quiet_now``
-        (None = emergencies: no subtraction), then per language intersect and page with SSCAN. Yields
-        (user id, language) batches."""
-        keys = [self._k(tenant, f"m:{k}:{c}") for k in area_keys for c in categories]
-        if not keys:
-            return
-        quiet_keys: list[str] = []
-        if quiet_now is not None:
-            for raw in await self._r.smembers(self._k(tenant, "quietwins")):
-                window = QuietHours.decode(raw)
-                if window is not None and window.contains(quiet_now):
-                    quiet_keys.append(self._k(tenant, f"quiet:{raw}"))
-        tmp = self._k(tenant, f"tmp:{uuid.uuid4().hex}")
-        per_lang = {lang: f"{tmp}:{lang}" for lang in languages}
+        """Targeting as bitmap algebra inside Redis (BITOP over ~125 KB per million residents), ids shipped once:
+        areas AND categories AND the active users' bitmap (same index space, ``RedisUserStore.active_key``), minus
+        the quiet-hours windows in force at ``quiet_now`` (None = emergencies: no subtraction), then per language.
+        Yields (user id, language) batches; each id at most once."""
+        tmp = self._scratch(tenant)
+        quiet = f"{tmp}:q"
         try:
-            async with self._r.pipeline(transaction=True) as pipe:
-                pipe.sunionstore(tmp, keys)
-                if active_key:
-                    pipe.sinterstore(tmp, [tmp, active_key])
-                if quiet_keys:
-                    pipe.sdiffstore(tmp, [tmp, *quiet_keys])
-                pipe.expire(tmp, 300)
-                await pipe.execute()
-            for lang, key in per_lang.items():  # one language at a time: the first batch leaves early
-                async with self._r.pipeline(transaction=True) as pipe:
-                    pipe.sinterstore(key, [tmp, self._k(tenant, f"lang:{lang}")])
-                    pipe.expire(key, 300)
-                    await pipe.execute()
-                seen: set[str] = set()
-                cursor = 0
-                while True:
-                    cursor, ids = await self._r.sscan(key, cursor, count=batch)
-                    fresh = [uid for uid in ids if uid not in seen]
-                    seen.update(fresh)
-                    if fresh:
-                        yield [(uid, lang) for uid in fresh]
-                    if cursor == 0:
-                        break
-                await self._r.delete(key)
+            await self._combine(tenant, tmp, area_keys, categories, also=[active_key] if active_key else [])
+            if quiet_now is not None:
+                windows = [raw for raw in await self._r.smembers(self._k(tenant, "quietwins"))
+                           if (w := QuietHours.decode(raw)) is not None and w.contains(quiet_now)]
+                if windows:
+                    await self._r.bitop("OR", quiet, *[self._k(tenant, f"q:{w}") for w in windows])
+                    await ANDNOT(self._r, [tmp, quiet])
+            for lang in languages:  # one language at a time: the first batch leaves early
+                per_lang = f"{tmp}:{lang}"
+                await self._r.bitop("AND", per_lang, tmp, self._k(tenant, f"l:{lang}"))
+                try:
+                    async for ids in self._roster.members(tenant, per_lang, batch):
+                        yield [(uid, lang) for uid in ids]
+                finally:
+                    await self._r.delete(per_lang)
         finally:
-            await self._r.delete(tmp, *per_lang.values())
+            await self._r.delete(tmp, quiet)
 
     async def record_recipients(self, tenant: str, source_id: str, user_ids: list[str]) -> None:
         if not user_ids:
             return
-        key = self._k(tenant, f"sent:{source_id}")
+        indexes = [i for i in await self._roster.lookup(tenant, user_ids) if i is not None]
+        if not indexes:
+            return
+        key = self._k(tenant, f"r:{source_id}")
         async with self._r.pipeline(transaction=False) as pipe:
-            pipe.sadd(key, *user_ids)
+            pipe.execute_command(*set_bits_command(key, indexes, 1))
             pipe.expire(key, SENT_TTL)
             await pipe.execute()
 
     async def recipients(self, tenant: str, source_id: str) -> set[str]:
-        return set(await self._r.smembers(self._k(tenant, f"sent:{source_id}")))
+        return {uid async for batch in self._roster.members(tenant, self._k(tenant, f"r:{source_id}")) for uid in batch}
 
     async def has_members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> bool:
-        keys = [self._k(tenant, f"m:{k}:{c}") for k in area_keys for c in categories]
-        return bool(keys) and int(await self._r.exists(*keys)) > 0
+        dest = self._scratch(tenant)
+        try:
+            await self._combine(tenant, dest, area_keys, categories)
+            return int(await self._r.bitpos(dest, 1)) >= 0 if await self._r.exists(dest) else False
+        finally:
+            await self._r.delete(dest)
 
-    async def rebuild_indexes(self, tenant: str, *, batch: int = 500, drop_legacy: bool = False) -> int:
-        """Migration, idempotent and safe to run while residents save: re-derive every index entry (membership
-        sets incl. the ``N:`` whole-area keys, the per-category GEO indexes, profile, language/quiet sets) from
-        the stored subscription documents. Entries are only added — a document that changed under us (WATCH)
-        is simply re-read — so running it twice, or on data already in the new layout, changes nothing.
-        ``drop_legacy`` also deletes the former all-category ``geo`` key. Returns the documents indexed."""
-        prefix = self._k(tenant, "sub:")
-        docs: list[str] = []
+    async def needs_rebuild(self, tenant: str) -> bool:
+        """True while data of a former layout (a JSON string per subscriber + id sets) is still stored: cheap
+        enough for a startup check."""
+        legacy = await self._r.exists(*(self._k(tenant, n) for n in _LEGACY_MARKERS))
+        return bool(legacy) or (await self._r.get(self._k(tenant, "layout"))) not in (None, LAYOUT_VERSION)
+
+    async def rebuild_indexes(self, tenant: str, *, batch: int = 500) -> int:
+        """Migration and repair, idempotent and safe to run while residents save.
+
+        1. Documents of the former layouts (``sub:<user>`` JSON strings) move into the index-keyed hashes (a
+           subscription saved in the new layout meanwhile wins), ``sent:<source>`` recipient sets become
+           bitmaps, and the former index keys (``m:``, ``geo``, ``geo:``, ``profile``, ``lang:``, ``quiet:``,
+           ``users``) are deleted.
+        2. Every entry (bitmaps, GEO) is re-derived from the stored documents; entries are only added.
+        Returns the documents indexed."""
+        await self._migrate_legacy(tenant, batch)
         done = 0
-        async for key in self._r.scan_iter(match=f"{_glob_escape(prefix)}*", count=1000):
-            docs.append(key)
-            if len(docs) >= batch:
-                done += await self._reindex_docs(tenant, docs)
-                docs = []
-        if docs:
-            done += await self._reindex_docs(tenant, docs)
-        if drop_legacy:
-            await self._r.delete(self._k(tenant, "geo"))
+        buckets = (await self._roster.size(tenant) + RECORDS_PER_BUCKET - 1) // RECORDS_PER_BUCKET
+        for n in range(buckets):
+            key = self._k(tenant, f"s:{n}")
+            while True:
+                async with self._r.pipeline(transaction=True) as pipe:
+                    try:
+                        await pipe.watch(key)
+                        docs = await pipe.hgetall(key)
+                        if not docs:
+                            break
+                        indexes = [n * RECORDS_PER_BUCKET + int(f) for f in docs]
+                        uids = await self._roster.user_ids(tenant, indexes)
+                        pipe.multi()
+                        for idx, uid, raw in zip(indexes, uids, docs.values()):
+                            self._write_index(pipe, tenant, idx, None, decode_doc(tenant, uid, raw))
+                        await pipe.execute()
+                        done += len(docs)
+                        break
+                    except WatchError:
+                        continue
         await self._r.set(self._k(tenant, "layout"), LAYOUT_VERSION)
         return done
 
-    async def needs_rebuild(self, tenant: str) -> bool:
-        """True when the tenant has subscriptions indexed in the former layout (the all-category ``geo`` key
-        exists) and ``rebuild_indexes`` has not run since: cheap enough for a startup check."""
-        legacy, layout = await self._r.exists(self._k(tenant, "geo")), await self._r.get(self._k(tenant, "layout"))
-        return bool(legacy) and layout != LAYOUT_VERSION
+    async def _migrate_legacy(self, tenant: str, batch: int) -> None:
+        prefix = self._k(tenant, "sub:")
+        keys: list[str] = []
 
-    async def _reindex_docs(self, tenant: str, docs: list[str]) -> int:
-        while True:
-            async with self._r.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(*docs)
-                    raws = await pipe.mget(docs)
-                    subs = [Subscription.from_json(raw) for raw in raws if raw]
-                    pipe.multi()
-                    for sub in subs:
-                        for key, cat in index_entries(sub, self._g):
-                            pipe.sadd(self._k(tenant, f"m:{key}:{cat}"), sub.user_id)
-                        for (cat, member), (lat, lng) in point_entries(sub).items():
-                            pipe.geoadd(self._k(tenant, f"geo:{cat}"), (lng, lat, member))
-                        pipe.sadd(self._k(tenant, f"lang:{sub.language}"), sub.user_id)
-                        if sub.quiet_hours:
-                            pipe.sadd(self._k(tenant, f"quiet:{sub.quiet_hours.encode()}"), sub.user_id)
-                            pipe.sadd(self._k(tenant, "quietwins"), sub.quiet_hours.encode())
-                        pipe.hset(self._k(tenant, "profile"), sub.user_id, _encode_profile(sub))
-                        pipe.sadd(self._k(tenant, "users"), sub.user_id)
-                    await pipe.execute()
-                    return len(subs)
-                except WatchError:
-                    continue
+        async def flush() -> None:
+            raws = await self._r.mget(keys)
+            legacy = [Subscription.from_json(raw) for raw in raws if raw]
+            present = await self._docs(tenant, [s.user_id for s in legacy])
+            await self.import_many([s for s, p in zip(legacy, present) if p is None])
+            await self._r.delete(*keys)
+            keys.clear()
+
+        async for key in self._r.scan_iter(match=f"{_glob_escape(prefix)}*", count=1000):
+            keys.append(key)
+            if len(keys) >= batch:
+                await flush()
+        if keys:
+            await flush()
+        async for key in self._r.scan_iter(match=f"{_glob_escape(self._k(tenant, 'sent:'))}*", count=1000):
+            ids, ttl = await self._r.smembers(key), await self._r.ttl(key)
+            await self.record_recipients(tenant, key.rsplit("sent:", 1)[1], list(ids))
+            if ttl > 0:
+                await self._r.expire(self._k(tenant, f"r:{key.rsplit('sent:', 1)[1]}"), ttl)
+            await self._r.delete(key)
+        for pattern in ("m:", "geo:", "lang:", "quiet:"):
+            async for key in self._r.scan_iter(match=f"{_glob_escape(self._k(tenant, pattern))}*", count=1000):
+                await self._r.delete(key)
+        await self._r.delete(*(self._k(tenant, n) for n in _LEGACY_MARKERS))
+
+
+_LEGACY_MARKERS = ("users", "profile", "geo")  # keys only the former layouts have
+
+# GEOSEARCH the located places, keep members whose index has a bit in the OR of the category bitmaps
+_NEAR = Lua("""
+redis.call('BITOP', 'OR', KEYS[2], unpack(KEYS, 3))
+local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'm')
+local out = {}
+for _, m in ipairs(hits) do
+  local idx = tonumber(string.match(m, '^(%d+):'))
+  if idx and redis.call('GETBIT', KEYS[2], idx) == 1 then out[#out + 1] = idx end
+end
+redis.call('DEL', KEYS[2])
+return out
+""")
 
 
 def _glob_escape(text: str) -> str:
@@ -664,14 +824,9 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
-def _encode_profile(sub: Subscription) -> str:
-    return f"{sub.language}|{sub.quiet_hours.encode() if sub.quiet_hours else ''}"
-
-
 @functools.lru_cache(maxsize=4096)  # a handful of distinct profiles cover most residents: decode each once
-def _decode_profile(raw: str) -> Profile:
-    lang, _, quiet = raw.partition("|")
-    return Profile(lang or "ja", QuietHours.decode(quiet))
+def _profile(language: str, quiet: str) -> Profile:
+    return Profile(language or "ja", QuietHours.decode(quiet))
 
 
 def _in_quiet(q: QuietHours | None, now: dt.datetime, cache: dict[QuietHours, bool]) -> bool:
@@ -714,7 +869,8 @@ class SubscriptionAudience:
         self._users = users
         self._g = gazetteer
         self._clock = clock
-        # both ports on Redis: union, active filter and profile lookup run server-side (bench/alerts_targeting.py)
+        # both ports on Redis (same index space): union, active filter and language run server-side as bitmap
+        # operations (bench/alerts_targeting.py, bench/fanout.py)
         self._fast = isinstance(store, RedisSubscriptionStore) and isinstance(users, RedisUserStore)
 
     async def resolve(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
@@ -730,7 +886,7 @@ class SubscriptionAudience:
             keys = area_keys_for_query(query.area_codes, self._g) if query.area_codes else [f"A:{m.jis5}" for m in self._g.municipalities()]
             batches = self._store.target_recipients(  # type: ignore[attr-defined]
                 query.tenant, keys, categories,
-                active_key=self._users._active(query.tenant),  # type: ignore[attr-defined]
+                active_key=self._users.active_key(query.tenant),  # type: ignore[attr-defined]
                 languages=tuple(query.languages) or LANGUAGES,
                 quiet_now=None if query.ignore_quiet_hours else self._clock(),
             )
@@ -784,7 +940,7 @@ class SubscriptionAudience:
         ordered = list(ids)
         for i in range(0, len(ordered), _BATCH):
             batch = ordered[i : i + _BATCH]
-            active = await self._active(tenant, batch)
+            active = await self._users.active_many(tenant, batch)
             profiles = await self._store.profiles(tenant, [u for u, a in zip(batch, active) if a])
             yield list(profiles.items())
 
@@ -821,11 +977,3 @@ class SubscriptionAudience:
             if query.languages and lang not in query.languages:
                 continue
             yield Recipient(user_id=uid, language=lang)
-
-    async def _active(self, tenant: str, ids: list[str]) -> list[bool]:
-        # RedisUserStore keeps a documented set of active ids: one SMISMEMBER per batch instead of one call per
-        # user (the users port has no batch method yet; reported to the lead).
-        if isinstance(self._users, RedisUserStore):
-            flags = await self._users._r.smismember(self._users._active(tenant), ids)
-            return [bool(f) for f in flags]
-        return list(await asyncio.gather(*(self._users.is_active(tenant, uid) for uid in ids)))

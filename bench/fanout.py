@@ -14,11 +14,11 @@ Figures: (a) throttled at LINE's multicast limit → achieved rate as a fraction
 recipients/s from one worker process; (c) Redis memory per subscriber (INFO used_memory delta / N); (d) audience
 resolution time (``alerts.SubscriptionAudience``) for one municipality and for a 1 km radius. Baselines, measured in
 the same run: a naive sequential multicast loop (line-bot-sdk, 500 ids per call, no retry keys, no Redis) for (a)/(b);
-the bare id set for (c); one raw SUNION / GEOSEARCH (no active/language filter, no ids shipped per batch) for (d).
+the bare id set for (c); the raw BITOP/BITCOUNT or GEOSEARCH alone (no active/language filter, no ids shipped) for (d).
 
-Seeding: the first ``--api-seed`` subscribers go through ``RedisUserStore.save`` and ``RedisSubscriptionStore.save``;
-the rest are written with pipelined commands that produce the same keys (checked: a sample of bulk-written
-subscribers reads back through both stores' ``get``, and the audience counts equal what was seeded).
+Seeding: the first ``--api-seed`` subscribers go through ``RedisUserStore.save`` and ``RedisSubscriptionStore.save``,
+the rest through their ``import_many`` (checked: a sample of bulk-written subscribers reads back through both stores'
+``get``, and the audience counts equal what was seeded).
 """
 
 from __future__ import annotations
@@ -164,8 +164,11 @@ def make_subscription(uid: str, lang: str, unit, lat: float, lng: float):
 
 
 async def seed(client: aioredis.Redis, gazetteer, count: int, api_count: int, *, subscriptions: bool) -> dict:
-    """Friends (user hash + active set) and, with ``subscriptions``, one alerts subscription each (自宅 with a point)."""
-    from alerts.subscriptions import RedisSubscriptionStore, _encode_profile, index_entries
+    """Friends and, with ``subscriptions``, one alerts subscription each (自宅 with a point, default categories).
+
+    The first ``api_count`` go through ``save`` of both stores (one resident at a time, as the bot does), the rest
+    through the stores' ``import_many`` in chunks of 5,000 — the same records and bits, fewer round trips."""
+    from alerts.subscriptions import RedisSubscriptionStore
     from bot.users import RedisUserStore, User
     from broadcasts.service import synthetic_user_id
 
@@ -176,67 +179,57 @@ async def seed(client: aioredis.Redis, gazetteer, count: int, api_count: int, *,
     now = 1_780_000_000.0
     sem = asyncio.Semaphore(64)
 
+    def user(i: int, lang: str) -> User:
+        return User(tenant=TENANT, user_id=synthetic_user_id(TENANT, i), language=lang, display_name=f"合成ユーザー{i}",
+                    followed_at=now, synthetic=True)
+
     async def via_api(i: int) -> None:
-        uid = synthetic_user_id(TENANT, i)
         lang, unit, lat, lng = plan_subscriber(i, units, rnd)
+        per_unit[unit.jis5] += 1
         async with sem:
-            await users.save(User(tenant=TENANT, user_id=uid, language=lang, display_name=f"合成ユーザー{i}",
-                                  followed_at=now, synthetic=True))
             if subscriptions:
-                await subs.save(make_subscription(uid, lang, unit, lat, lng))
+                await subs.save(make_subscription(synthetic_user_id(TENANT, i), lang, unit, lat, lng))
+            else:
+                await users.save(user(i, lang))
 
     api_count = min(api_count, count)
     await asyncio.gather(*(via_api(i) for i in range(api_count)))
-    for i in range(api_count):
-        per_unit[units[i % len(units)].jis5] += 1
-
-    entries_of: dict[tuple[str, str], set] = {}  # (unit, language) → index entries; the same for everyone there
-    k = RedisSubscriptionStore._k
-    chunk = 5000
-    for lo in range(api_count, count, chunk):
-        hi = min(lo + chunk, count)
-        groups: dict[str, list[str]] = defaultdict(list)
-        geo: list = []
-        profile: dict[str, str] = {}
-        active: list[str] = []
-        async with client.pipeline(transaction=False) as pipe:
-            for i in range(lo, hi):
-                uid = synthetic_user_id(TENANT, i)
-                lang, unit, lat, lng = plan_subscriber(i, units, rnd)
-                per_unit[unit.jis5] += 1
-                if not subscriptions:  # friends first (their own memory figure), subscriptions in a second pass
-                    pipe.hset(users._key(TENANT, uid), mapping={  # what RedisUserStore.save writes
-                        "active": "1", "language": lang, "display_name": f"合成ユーザー{i}", "followed_at": repr(now),
-                        "updated_at": repr(now), "synthetic": "1"})
-                    active.append(uid)
-                    continue
-                sub = make_subscription(uid, lang, unit, lat, lng)
-                ents = entries_of.get((unit.jis5, lang))
-                if ents is None:
-                    ents = entries_of[(unit.jis5, lang)] = index_entries(sub, gazetteer)
-                for key, cat in ents:
-                    groups[k(TENANT, f"m:{key}:{cat}")].append(uid)
-                groups[k(TENANT, f"lang:{lang}")].append(uid)
-                groups[k(TENANT, "users")].append(uid)
-                geo += [lng, lat, f"{uid}|p1"]
-                pipe.set(k(TENANT, f"sub:{uid}"), sub.to_json())
-                profile[uid] = _encode_profile(sub)
-            if active:
-                pipe.sadd(users._active(TENANT), *active)
-            for key, members in groups.items():
-                pipe.sadd(key, *members)
-            if geo:
-                pipe.execute_command("GEOADD", k(TENANT, "geo"), *geo)
-            if profile:
-                pipe.hset(k(TENANT, "profile"), mapping=profile)
-            await pipe.execute()
-    if subscriptions and count > api_count:  # the bulk layout reads back through the stores
+    for lo in range(api_count, count, 5000):
+        plans = [(i, *plan_subscriber(i, units, rnd)) for i in range(lo, min(lo + 5000, count))]
+        for _, _, unit, _, _ in plans:
+            per_unit[unit.jis5] += 1
+        if subscriptions:  # friends first (their own memory figure), subscriptions in a second pass
+            await subs.import_many([make_subscription(synthetic_user_id(TENANT, i), lang, unit, lat, lng)
+                                    for i, lang, unit, lat, lng in plans])
+        else:
+            await users.import_many([user(i, lang) for i, lang, _, _, _ in plans])
+    if count > api_count:  # bulk-written residents read back through the stores like the others
         for i in rnd.sample(range(api_count, count), min(20, count - api_count)):
             uid = synthetic_user_id(TENANT, i)
-            got, user = await subs.get(TENANT, uid), await users.get(TENANT, uid)
-            assert got is not None and got.places[0].code == units[i % len(units)].jis5, (uid, got)
-            assert user is not None and user.active and user.synthetic, (uid, user)
+            got, friend = await subs.get(TENANT, uid), await users.get(TENANT, uid)
+            assert friend is not None and friend.active and friend.synthetic, (uid, friend)
+            if subscriptions:
+                assert got is not None and got.places[0].code == units[i % len(units)].jis5, (uid, got)
     return dict(per_unit)
+
+
+async def bare_id_set(client: aioredis.Redis) -> int:
+    """Baseline for (c): bytes of a plain Redis set holding just the friends' ids (what one id set per user costs)."""
+    from bot.users import RedisUserStore
+
+    key = "bench:bare-ids"
+    batch: list[str] = []
+    async for uid in RedisUserStore(client).active_ids(TENANT):
+        batch.append(uid)
+        if len(batch) >= 10_000:
+            await client.sadd(key, *batch)
+            batch = []
+    if batch:
+        await client.sadd(key, *batch)
+    try:
+        return int(await client.memory_usage(key, samples=0) or 0)
+    finally:
+        await client.delete(key)
 
 
 # --- delivery runs ----------------------------------------------------------------------------------------------
@@ -298,7 +291,12 @@ async def engine_run(client, line_url: str, server_pid: int, rate: float, concur
 
 async def naive_run(client, line_url: str, server_pid: int, label: str) -> dict:
     """Baseline: read every active id, then multicast 500 at a time, one call after another (no keys, no retry)."""
-    from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration, MulticastRequest
+    from linebot.v3.messaging import (
+        AsyncApiClient,
+        AsyncMessagingApi,
+        Configuration,
+        MulticastRequest,
+    )
     from linebot.v3.messaging.exceptions import ApiException
 
     from bot.users import RedisUserStore
@@ -355,7 +353,11 @@ async def timed_resolve(audience, query) -> tuple[int, float, float]:
 async def audience_figures(client, gazetteer, per_unit: dict[str, int]) -> None:
     from alerts.categories import RAIN_FLOOD
     from alerts.geo import haversine_m
-    from alerts.subscriptions import RedisSubscriptionStore, SubscriptionAudience, area_keys_for_query
+    from alerts.subscriptions import (
+        RedisSubscriptionStore,
+        SubscriptionAudience,
+        area_keys_for_query,
+    )
     from bot.users import RedisUserStore
     from broadcasts.audience import AudienceQuery
 
@@ -369,18 +371,23 @@ async def audience_figures(client, gazetteer, per_unit: dict[str, int]) -> None:
         expected = sum(v for code, v in per_unit.items() if code == m.jis5 or gazetteer.get(code).parent == m.jis5)
         q = AudienceQuery(tenant=TENANT, area_codes=(m.jis5,), categories=(RAIN_FLOOD,), ignore_quiet_hours=True)
         n, first, took = await timed_resolve(audience, q)
-        keys = [k(TENANT, f"m:{a}:{RAIN_FLOOD}") for a in area_keys_for_query((m.jis5,), gazetteer)]
+        areas = [k(TENANT, f"b:{a}") for a in area_keys_for_query((m.jis5,), gazetteer)]
         t0 = time.monotonic()
-        raw = len(await client.sunion(keys))
+        async with client.pipeline(transaction=True) as pipe:  # the bitmap algebra alone, nothing shipped
+            pipe.bitop("OR", "bench:a", *areas)
+            pipe.bitop("AND", "bench:a", "bench:a", k(TENANT, f"c:{RAIN_FLOOD}"))
+            pipe.bitcount("bench:a")
+            pipe.delete("bench:a")
+            raw = (await pipe.execute())[2]
         base = time.monotonic() - t0
         print(f"  municipality {m.name} ({m.jis5}): {n} recipients (seeded {expected}) in {took:.3f}s, first batch at"
-              f" {first * 1000:.1f} ms   baseline SUNION {raw} ids in {base:.3f}s", flush=True)
+              f" {first * 1000:.1f} ms   baseline BITOP+BITCOUNT {raw} in {base:.3f}s", flush=True)
     center = gazetteer.get("27127")  # 大阪市北区 (梅田)
     q = AudienceQuery(tenant=TENANT, categories=(RAIN_FLOOD,), center=(center.lat, center.lng), radius_m=1000.0,
                       ignore_quiet_hours=True)
     n, first, took = await timed_resolve(audience, q)
     t0 = time.monotonic()
-    hits = await client.geosearch(k(TENANT, "geo"), longitude=center.lng, latitude=center.lat, radius=1000, unit="m",
+    hits = await client.geosearch(k(TENANT, "g"), longitude=center.lng, latitude=center.lat, radius=1000, unit="m",
                                   withcoord=True)
     base = time.monotonic() - t0
     inside = sum(1 for _, (lng, lat) in hits if haversine_m(center.lat, center.lng, lat, lng) <= 1000.0)
@@ -388,7 +395,7 @@ async def audience_figures(client, gazetteer, per_unit: dict[str, int]) -> None:
           f" {took:.3f}s, first batch at {first * 1000:.1f} ms   baseline GEOSEARCH {len(hits)} in {base:.3f}s", flush=True)
 
 
-RUNS = (("standin", False), ("standin", True), ("emulator", False))  # (LINE side, FastMulticastLinePort?)
+RUNS = (("standin", False), ("standin", True), ("emulator", False), ("emulator", True))  # (LINE side, FastMulticastLinePort?)
 
 
 def label(server: str, fast: bool) -> str:
@@ -425,7 +432,7 @@ async def main(args: argparse.Namespace) -> None:
             per_unit = await seed(client, gazetteer, args.count, args.api_seed, subscriptions=False)
             t_users = time.monotonic() - t0
             mem1 = int((await client.info("memory"))["used_memory"])
-            bare = int(await client.memory_usage(f"cb:{{{TENANT}}}:users:active", samples=0) or 0)
+            bare = await bare_id_set(client)
             t0 = time.monotonic()
             per_unit = await seed(client, gazetteer, args.count, args.api_seed, subscriptions=True)
             t_subs = time.monotonic() - t0

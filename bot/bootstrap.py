@@ -286,6 +286,9 @@ async def build_rooms(
 
     async def migrate_subscription_indexes() -> None:  # idempotent; see `civicbot alerts rebuild-indexes`
         for tenant in tenants:
+            if await users.needs_migration(tenant):
+                n = await users.migrate_legacy(tenant)
+                log.info("users moved to the current layout", extra={"tenant": tenant, "users": n})
             if await wired.store.needs_rebuild(tenant):
                 n = await wired.store.rebuild_indexes(tenant)
                 log.info("subscription indexes rebuilt", extra={"tenant": tenant, "subscriptions": n})

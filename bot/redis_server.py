@@ -87,6 +87,7 @@ def embedded_redis(data_dir: Path | str, port: int | None = None, appendonly: bo
                 f'pidfile "{data_dir / "redis.pid"}"',
                 f'logfile "{data_dir / "redis.log"}"',
                 "save 60 1000",
+                "hash-max-listpack-value 512",  # index-keyed records (bot/roster.py) stay compact
                 "protected-mode yes",
                 "",
             ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 import redis.asyncio as aioredis
+
+from bot.roster import Roster, bucket_of, set_bits_command
 
 
 @dataclass
@@ -27,6 +29,9 @@ class UserStore(Protocol):
     async def save(self, user: User) -> None: ...
     async def set_active(self, tenant: str, user_id: str, active: bool) -> None: ...
     async def is_active(self, tenant: str, user_id: str) -> bool: ...
+    async def active_many(self, tenant: str, user_ids: Sequence[str]) -> list[bool]:
+        """``is_active`` for a batch (audiences check thousands at once)."""
+        ...
     def active_ids(self, tenant: str) -> AsyncIterator[str]: ...
     async def count_active(self, tenant: str) -> int: ...
 
@@ -53,6 +58,9 @@ class MemoryUserStore:
         user = self._users.get((tenant, user_id))
         return bool(user and user.active)
 
+    async def active_many(self, tenant: str, user_ids: Sequence[str]) -> list[bool]:
+        return [await self.is_active(tenant, uid) for uid in user_ids]
+
     async def active_ids(self, tenant: str) -> AsyncIterator[str]:
         for (t, uid), user in sorted(self._users.items()):
             if t == tenant and user.active:
@@ -63,67 +71,158 @@ class MemoryUserStore:
 
 
 class RedisUserStore:
-    """Hash per user + a set of active ids per tenant (``cb:{tenant}:users:active``)."""
+    """Users by dense index (``bot.roster``): one 128-entry hash per index range holds the records, a bitmap the
+    active flags — ~100 B per friend instead of a hash key + a set member each (``bench/fanout.py`` (c)).
+
+    * ``cb:{t}:u:<n>`` — hash, field ``index % 128`` → ``active|language|followed ms|updated ms|synthetic|name``
+    * ``cb:{t}:users:on`` — bitmap of active indexes (``active_key``; targeting intersects it server-side)
+
+    ``migrate_legacy`` moves users stored in the former layout (a ``cb:{t}:user:<id>`` hash each + the
+    ``cb:{t}:users:active`` set) into this one."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._r = client
+        self.roster = Roster(client)
 
     @staticmethod
-    def _key(tenant: str, user_id: str) -> str:
-        return f"cb:{{{tenant}}}:user:{user_id}"
+    def _record(tenant: str, idx: int) -> tuple[str, int]:
+        n, field = bucket_of(idx)
+        return f"cb:{{{tenant}}}:u:{n}", field
 
     @staticmethod
-    def _active(tenant: str) -> str:
-        return f"cb:{{{tenant}}}:users:active"
+    def active_key(tenant: str) -> str:
+        return f"cb:{{{tenant}}}:users:on"
 
     async def get(self, tenant: str, user_id: str) -> User | None:
-        raw = await self._r.hgetall(self._key(tenant, user_id))
-        if not raw:
+        (idx,) = await self.roster.lookup(tenant, [user_id])
+        if idx is None:
             return None
-        return User(
-            tenant=tenant,
-            user_id=user_id,
-            active=raw.get("active") == "1",
-            language=raw.get("language", "ja"),
-            display_name=raw.get("display_name", ""),
-            followed_at=float(raw.get("followed_at", 0)),
-            updated_at=float(raw.get("updated_at", 0)),
-            synthetic=raw.get("synthetic") == "1",
-        )
+        raw = await self._r.hget(*self._record(tenant, idx))
+        return _decode_user(tenant, user_id, raw) if raw else None
 
     async def save(self, user: User) -> None:
         user.updated_at = time.time()
-        mapping = {
-            "active": "1" if user.active else "0",
-            "language": user.language,
-            "display_name": user.display_name,
-            "followed_at": repr(user.followed_at),
-            "updated_at": repr(user.updated_at),
-            "synthetic": "1" if user.synthetic else "0",
-        }
+        (idx,) = await self.roster.ensure(user.tenant, [user.user_id])
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key(user.tenant, user.user_id), mapping=mapping)
-            if user.active:
-                pipe.sadd(self._active(user.tenant), user.user_id)
-            else:
-                pipe.srem(self._active(user.tenant), user.user_id)
+            pipe.hset(*self._record(user.tenant, idx), _encode_user(user))
+            pipe.setbit(self.active_key(user.tenant), idx, 1 if user.active else 0)
+            await pipe.execute()
+
+    async def import_many(self, users: Sequence[User]) -> None:
+        """Bulk write (seeding load tests, migrating): one round trip per key touched, not per user."""
+        if not users:
+            return
+        tenant = users[0].tenant
+        if any(u.tenant != tenant for u in users):
+            raise ValueError("import_many takes the users of one tenant")
+        indexes = await self.roster.ensure(tenant, [u.user_id for u in users])
+        records: dict[str, dict[int, str]] = {}
+        for user, idx in zip(users, indexes):
+            key, field = self._record(tenant, idx)
+            records.setdefault(key, {})[field] = _encode_user(user)
+        async with self._r.pipeline(transaction=False) as pipe:
+            for key, mapping in records.items():
+                pipe.hset(key, mapping=mapping)
+            for value in (0, 1):
+                chosen = [i for u, i in zip(users, indexes) if u.active == bool(value)]
+                if chosen:
+                    pipe.execute_command(*set_bits_command(self.active_key(tenant), chosen, value))
             await pipe.execute()
 
     async def set_active(self, tenant: str, user_id: str, active: bool) -> None:
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key(tenant, user_id), mapping={"active": "1" if active else "0", "updated_at": repr(time.time())})
-            if active:
-                pipe.sadd(self._active(tenant), user_id)
-            else:
-                pipe.srem(self._active(tenant), user_id)
-            await pipe.execute()
+        (idx,) = await self.roster.ensure(tenant, [user_id])
+        key, field = self._record(tenant, idx)
+
+        async def apply(pipe) -> None:
+            raw = await pipe.hget(key, field)
+            user = _decode_user(tenant, user_id, raw) if raw else User(tenant=tenant, user_id=user_id)
+            user.active, user.updated_at = active, time.time()
+            pipe.multi()
+            pipe.hset(key, field, _encode_user(user))
+            pipe.setbit(self.active_key(tenant), idx, 1 if active else 0)
+
+        await self._r.transaction(apply, key)
 
     async def is_active(self, tenant: str, user_id: str) -> bool:
-        return bool(await self._r.sismember(self._active(tenant), user_id))
+        return (await self.active_many(tenant, [user_id]))[0]
+
+    async def active_many(self, tenant: str, user_ids: Sequence[str]) -> list[bool]:
+        if not user_ids:
+            return []
+        return await self.roster.test_bits(self.active_key(tenant), await self.roster.lookup(tenant, user_ids))
 
     async def active_ids(self, tenant: str) -> AsyncIterator[str]:
-        async for uid in self._r.sscan_iter(self._active(tenant), count=1000):
-            yield uid
+        async for batch in self.roster.members(tenant, self.active_key(tenant)):
+            for uid in batch:
+                yield uid
 
     async def count_active(self, tenant: str) -> int:
-        return int(await self._r.scard(self._active(tenant)))
+        return int(await self._r.bitcount(self.active_key(tenant)))
+
+    async def needs_migration(self, tenant: str) -> bool:
+        return bool(await self._r.exists(f"cb:{{{tenant}}}:users:active"))
+
+    async def migrate_legacy(self, tenant: str, *, batch: int = 1000) -> int:
+        """Move users of the former layout into this one (idempotent; a user already stored here wins, since the
+        record here was written later). Returns the users moved."""
+        prefix = f"cb:{{{tenant}}}:user:"
+        moved = 0
+        keys: list[str] = []
+
+        async def flush() -> int:
+            async with self._r.pipeline(transaction=False) as pipe:
+                for k in keys:
+                    pipe.hgetall(k)
+                raws = await pipe.execute()
+            legacy = [_legacy_user(tenant, k[len(prefix):], raw) for k, raw in zip(keys, raws) if raw]
+            known = await self.roster.lookup(tenant, [u.user_id for u in legacy])
+            present = await self._present(tenant, known)
+            await self.import_many([u for u, p in zip(legacy, present) if not p])
+            await self._r.delete(*keys)
+            keys.clear()
+            return len(legacy)
+
+        async for key in self._r.scan_iter(match=_glob_escape(prefix) + "*", count=1000):
+            keys.append(key)
+            if len(keys) >= batch:
+                moved += await flush()
+        if keys:
+            moved += await flush()
+        await self._r.delete(f"cb:{{{tenant}}}:users:active")
+        return moved
+
+    async def _present(self, tenant: str, indexes: Sequence[int | None]) -> list[bool]:
+        async with self._r.pipeline(transaction=False) as pipe:
+            for idx in indexes:
+                if idx is not None:
+                    pipe.hexists(*self._record(tenant, idx))
+            found = iter(await pipe.execute())
+        return [False if idx is None else bool(next(found)) for idx in indexes]
+
+
+def _ms(t: float) -> str:
+    return str(round(t * 1000))
+
+
+def _encode_user(user: User) -> str:
+    return "|".join([
+        "1" if user.active else "0", user.language, _ms(user.followed_at), _ms(user.updated_at),
+        "1" if user.synthetic else "0", user.display_name,
+    ])
+
+
+def _decode_user(tenant: str, user_id: str, raw: str) -> User:
+    active, language, followed, updated, synthetic, name = raw.split("|", 5)
+    return User(tenant=tenant, user_id=user_id, active=active == "1", language=language or "ja", display_name=name,
+                followed_at=int(followed) / 1000, updated_at=int(updated) / 1000, synthetic=synthetic == "1")
+
+
+def _legacy_user(tenant: str, user_id: str, raw: dict[str, str]) -> User:
+    return User(tenant=tenant, user_id=user_id, active=raw.get("active") == "1", language=raw.get("language", "ja"),
+                display_name=raw.get("display_name", ""), followed_at=float(raw.get("followed_at", 0)),
+                updated_at=float(raw.get("updated_at", 0)), synthetic=raw.get("synthetic") == "1")
+
+
+def _glob_escape(text: str) -> str:
+    """SCAN MATCH pattern for a literal key prefix."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

@@ -15,7 +15,15 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from emulator.state import Delivery, EmulatorState, InvalidReplyToken, content_key, new_message_id, new_request_id
+from emulator.state import (
+    Batch,
+    EmulatorState,
+    InvalidReplyToken,
+    content_key,
+    new_message_id,
+    new_message_ids,
+    new_request_id,
+)
 from emulator.validation import Invalid, validate
 
 Handler = Callable[[web.Request, "Call"], Awaitable[web.StreamResponse]]
@@ -173,9 +181,7 @@ class MessagingApi:
                 if accepted.sent_messages:
                     extra["sentMessages"] = accepted.sent_messages
                 return error(409, MSG_RETRY_KEY_USED, call.request_id, **extra)
-        users = self.state.users
-        targets = recipients(body)
-        reachable = [u for u in targets if not users.is_blocked(call.tenant, u)]
+        reachable = self.state.users.reachable(call.tenant, recipients(body))
         if call.endpoint == "push" and not reachable and self.state.options.blocked_push_status != 200:
             return web.json_response({"message": "Failed to send messages"}, status=self.state.options.blocked_push_status)
         if self.state.quota.would_exceed(call.tenant, len(reachable)):
@@ -200,18 +206,15 @@ class MessagingApi:
         return web.json_response(payload, status=status)
 
     def _deliver(self, call: Call, users: list[str], messages: list[dict], retry_key: str | None) -> list[dict]:
-        """Record one delivery per user; answer LINE's sentMessages (ids of the first recipient's copy)."""
-        sent: list[dict[str, Any]] = []
+        """Record the request as one ledger batch (each user's copy has its own message ids); answer LINE's
+        sentMessages (ids of the first recipient's copy)."""
+        if not users:
+            return []
         now_ms = int(self.state.clock() * 1000)
-        content = content_key(messages)
-        for n, user_id in enumerate(users):
-            ids = [new_message_id() for _ in messages]
-            self.state.ledger.record(
-                Delivery(call.request_id, call.tenant, call.endpoint, user_id, messages, ids, now_ms, retry_key), content
-            )
-            if n == 0:
-                sent = [_sent(i, m) for i, m in zip(ids, messages)]
-        return sent
+        ids = new_message_ids(len(users) * len(messages))
+        batch = Batch(call.request_id, call.tenant, call.endpoint, users, messages, ids, now_ms, retry_key)
+        self.state.ledger.record_batch(batch, content_key(messages))
+        return [_sent(str(i), m) for i, m in zip(ids, messages)]
 
     # -- other endpoints --------------------------------------------------------------------------------------------
 

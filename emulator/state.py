@@ -13,6 +13,7 @@ import random
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -27,12 +28,29 @@ def new_ulid(clock: Clock = time.time) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-_ids = random.Random(random.SystemRandom().getrandbits(64))  # unique enough for a test double; no syscall per id
+class _MessageIds:
+    """LINE message ids are decimal strings of about 18 digits. The emulator counts up from a random start, so ids
+    never repeat within a run and a batch of recipients can take a whole block at once."""
+
+    def __init__(self, start: int) -> None:
+        self._next = start
+
+    def take(self, count: int) -> range:
+        first = self._next
+        self._next += count
+        return range(first, first + count)
+
+
+_message_ids = _MessageIds(random.SystemRandom().randrange(10**17, 5 * 10**17))
 
 
 def new_message_id() -> str:
-    """LINE message ids are decimal strings of about 18 digits."""
-    return str(_ids.randrange(10**17, 10**18))
+    return str(_message_ids.take(1)[0])
+
+
+def new_message_ids(count: int) -> range:
+    """``count`` consecutive message ids (as ints; ``str`` them for the API)."""
+    return _message_ids.take(count)
 
 
 def new_request_id() -> str:
@@ -173,7 +191,7 @@ class Faults:
 
 @dataclass
 class Delivery:
-    """One message batch delivered to one user (a multicast to 3 users is 3 deliveries)."""
+    """One recipient's copy of a request's messages (a multicast to 3 users is 3 deliveries)."""
 
     request_id: str
     tenant: str
@@ -186,6 +204,39 @@ class Delivery:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(slots=True)
+class Batch:
+    """One request's messages delivered to its recipients: the ledger's unit, so a multicast to 500 users is one
+    entry. ``message_ids`` holds ``len(messages)`` ids per recipient, in recipient order (a ``range`` for a batch,
+    whose ids are consecutive)."""
+
+    request_id: str
+    tenant: str
+    endpoint: str
+    to: list[str]
+    messages: list[dict[str, Any]]
+    message_ids: Sequence[int] | Sequence[str]
+    timestamp: int  # ms
+    retry_key: str | None = None
+
+    def delivery(self, n: int) -> Delivery:
+        """The ``n``-th recipient's copy."""
+        size = len(self.messages)
+        ids = [str(i) for i in self.message_ids[n * size : (n + 1) * size]]
+        return Delivery(
+            self.request_id, self.tenant, self.endpoint, self.to[n], self.messages, ids, self.timestamp, self.retry_key
+        )
+
+    def positions(self, user_id: str) -> list[int]:
+        """Where ``user_id`` appears among the recipients (list.index runs in C: cheap over a 500-id batch)."""
+        out: list[int] = []
+        try:
+            while True:
+                out.append(self.to.index(user_id, out[-1] + 1 if out else 0))
+        except ValueError:
+            return out
 
 
 @dataclass
@@ -218,8 +269,9 @@ class Hub:
     def unsubscribe(self, tenant: str, user_id: str, queue: asyncio.Queue) -> None:
         self._subscribers[(tenant, user_id)].discard(queue)
 
-    def has_subscribers(self, tenant: str, user_id: str) -> bool:
-        return bool(self._subscribers.get((tenant, user_id)))
+    def watched(self, tenant: str) -> set[str]:
+        """Users of ``tenant`` whose chat has a live subscriber."""
+        return {user for (t, user), queues in self._subscribers.items() if t == tenant and queues}
 
     def publish(self, tenant: str, user_id: str, frame: dict[str, Any]) -> None:
         for queue in list(self._subscribers.get((tenant, user_id), ())):
@@ -228,7 +280,8 @@ class Hub:
 
 
 class Ledger:
-    """Every message the emulator delivered, in order.
+    """Every message the emulator delivered, in order, kept as one ``Batch`` per request; ``deliveries`` expands
+    them into one ``Delivery`` per recipient.
 
     ``duplicates`` is the number of deliveries whose (tenant, recipient, exact message content — the JSON of the
     messages array with sorted keys) had already been delivered before, whatever the endpoint or retry key. A retried
@@ -239,37 +292,57 @@ class Ledger:
 
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
-        self._deliveries: list[Delivery] = []
-        self._seen: set[tuple[str, str, str]] = set()
+        self._batches: list[Batch] = []
+        self._deliveries = 0
+        self._recipients: dict[str, set[str]] = defaultdict(set)  # tenant -> every user delivered to
+        self._seen: dict[tuple[str, str], set[str]] = defaultdict(set)  # (tenant, content) -> users who got it
         self._duplicates = 0
         self.inbound: list[Inbound] = []
 
     def record(self, delivery: Delivery, content: str | None = None) -> None:
-        """Append one delivery; ``content`` is ``content_key(messages)`` when the caller already computed it."""
-        key = (delivery.tenant, delivery.to, content if content is not None else content_key(delivery.messages))
-        if key in self._seen:
-            self._duplicates += 1
-        self._seen.add(key)
-        self._deliveries.append(delivery)
-        if self._hub.has_subscribers(delivery.tenant, delivery.to):  # a multicast to 500 mostly has no live page open
-            self._hub.publish(delivery.tenant, delivery.to, {"kind": "delivery", **delivery.to_json()})
+        """Append one delivery to one user."""
+        d = delivery
+        self.record_batch(
+            Batch(d.request_id, d.tenant, d.endpoint, [d.to], d.messages, d.message_ids, d.timestamp, d.retry_key),
+            content,
+        )
+
+    def record_batch(self, batch: Batch, content: str | None = None) -> None:
+        """Append one request's deliveries; ``content`` is ``content_key(messages)`` when the caller computed it."""
+        seen = self._seen[(batch.tenant, content if content is not None else content_key(batch.messages))]
+        before = len(seen)
+        seen.update(batch.to)
+        self._duplicates += len(batch.to) - (len(seen) - before)  # exact, also for a user listed twice in one batch
+        self._recipients[batch.tenant].update(batch.to)
+        self._deliveries += len(batch.to)
+        self._batches.append(batch)
+        watched = self._hub.watched(batch.tenant)  # a multicast to 500 mostly has no live page open
+        for user_id in watched.intersection(batch.to) if watched else ():
+            for n in batch.positions(user_id):
+                self._hub.publish(batch.tenant, user_id, {"kind": "delivery", **batch.delivery(n).to_json()})
 
     def record_inbound(self, item: Inbound) -> None:
         self.inbound.append(item)
         self._hub.publish(item.tenant, item.user_id, {"kind": "inbound", "event": item.event, "display": item.display})
 
     def deliveries(self, *, to: str | None = None, tenant: str | None = None) -> list[Delivery]:
-        return [d for d in self._deliveries if (to is None or d.to == to) and (tenant is None or d.tenant == tenant)]
+        """One ``Delivery`` per recipient, in delivery order."""
+        batches = [b for b in self._batches if tenant is None or b.tenant == tenant]
+        if to is None:
+            return [b.delivery(n) for b in batches for n in range(len(b.to))]
+        return [b.delivery(n) for b in batches for n in b.positions(to)]
 
     def stats(self) -> dict[str, int]:
         return {
-            "deliveries": len(self._deliveries),
-            "unique_recipients": len({(d.tenant, d.to) for d in self._deliveries}),
+            "deliveries": self._deliveries,
+            "unique_recipients": sum(len(users) for users in self._recipients.values()),
             "duplicates": self._duplicates,
         }
 
     def reset(self) -> None:
-        self._deliveries.clear()
+        self._batches.clear()
+        self._deliveries = 0
+        self._recipients.clear()
         self._seen.clear()
         self._duplicates = 0
         self.inbound.clear()
@@ -293,6 +366,11 @@ class Users:
 
     def is_blocked(self, tenant: str, user_id: str) -> bool:
         return user_id in self.blocked[tenant]
+
+    def reachable(self, tenant: str, user_ids: list[str]) -> list[str]:
+        """``user_ids`` without those who blocked the account."""
+        blocked = self.blocked.get(tenant)
+        return [u for u in user_ids if u not in blocked] if blocked else user_ids
 
     def audience(self, tenant: str) -> list[str]:
         return sorted(self.followers[tenant] - self.blocked[tenant])

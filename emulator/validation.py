@@ -7,6 +7,7 @@ A failure becomes LINE's error JSON: ``{"message": "The request body has N error
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from linebot.v3 import messaging as sdk
@@ -63,7 +64,7 @@ def validate(endpoint: str, body: Any) -> None:
         to = body.get("to")
         if not isinstance(to, list) or not 1 <= len(to) <= MAX_MULTICAST_TO:
             details.append(_detail(f"Size must be between 1 and {MAX_MULTICAST_TO}", "to"))
-        elif not all(isinstance(u, str) and u for u in to):
+        elif not all(map(isinstance, to, repeat(str))) or "" in to:  # C loops: a 500-id check stays cheap
             details.append(_detail("must be an array of user IDs", "to"))
     if endpoint == "push" and not (isinstance(body.get("to"), str) and body["to"]):
         details.append(_detail("must be specified", "to"))
@@ -74,6 +75,8 @@ def validate(endpoint: str, body: Any) -> None:
         if not isinstance(seconds, int) or isinstance(seconds, bool) or not 5 <= seconds <= 60 or seconds % 5:
             details.append(_detail("must be a multiple of 5 between 5 and 60", "loadingSeconds"))
     if not details:
+        if endpoint == "multicast":  # ``to`` passed the check above, stricter than the SDK's: spare it 500 validations
+            body = {**body, "to": body["to"][:1]}
         details += _sdk_errors(REQUEST_MODELS[endpoint], body, "")
     if details:
         raise Invalid(f"The request body has {len(details)} error(s)", details)

@@ -60,3 +60,23 @@ def unfollow_event(user: str = "U" + "1" * 32) -> dict:
 
 def body(*events: dict) -> bytes:
     return json.dumps({"destination": "Uxxxxxxxx", "events": list(events)}, ensure_ascii=False).encode()
+
+
+def write_legacy_subscriber(pipe, tenant: str, sub, gazetteer, *, active: bool = True) -> None:
+    """What the layout before bitmaps (LAYOUT_VERSION 2) wrote for one resident: keys per user and id sets."""
+    from alerts.subscriptions import index_entries, point_entries
+
+    k = f"cb:{{{tenant}}}:alerts:"
+    pipe.set(f"{k}sub:{sub.user_id}", sub.to_json())
+    for key, cat in index_entries(sub, gazetteer):
+        pipe.sadd(f"{k}m:{key}:{cat}", sub.user_id)
+    for (cat, member), (lat, lng) in point_entries(sub).items():
+        pipe.geoadd(f"{k}geo:{cat}", (lng, lat, member))
+    pipe.sadd(f"{k}lang:{sub.language}", sub.user_id)
+    pipe.hset(f"{k}profile", sub.user_id, f"{sub.language}|")
+    pipe.sadd(f"{k}users", sub.user_id)
+    pipe.hset(f"cb:{{{tenant}}}:user:{sub.user_id}", mapping={
+        "active": "1" if active else "0", "language": sub.language, "display_name": "", "followed_at": "1.0",
+        "updated_at": "2.0", "synthetic": "0"})
+    if active:
+        pipe.sadd(f"cb:{{{tenant}}}:users:active", sub.user_id)

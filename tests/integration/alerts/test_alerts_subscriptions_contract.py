@@ -19,6 +19,7 @@ from alerts.subscriptions import (
 )
 from bot.users import MemoryUserStore, RedisUserStore, User
 from broadcasts.audience import AudienceQuery
+from tests.helpers import write_legacy_subscriber
 
 T = "demo"
 # 2026-11-25 23:30 JST: inside 22:00-07:00 quiet hours
@@ -257,7 +258,7 @@ async def test_whole_area_registrants_are_their_own_index(env):
     assert await store.members(T, area_keys_for_query(("27127",), g), ("crime",)) == {"located", "ward", "city"}
 
 
-async def test_rebuild_indexes_restores_a_pre_index_layout_idempotently(env, redis):
+async def test_rebuild_indexes_is_an_idempotent_repair(env):
     store, users, audience, _ = env
     umeda = (34.7025, 135.4959)
     await _sub(store, users, "near", [Place("p1", "自宅", "27127", *umeda)], categories=["crime"])
@@ -266,21 +267,49 @@ async def test_rebuild_indexes_restores_a_pre_index_layout_idempotently(env, red
     paused.paused = True
     await store.save(paused)
     q = dict(area_codes=("27127",), center=umeda, radius_m=500, categories=("crime",))
-    assert await _ids(audience, **q) == {"near", "ward"}
-    if isinstance(store, RedisSubscriptionStore):  # the layout before the per-category GEO and N: indexes
-        gone = [k async for k in redis.scan_iter(match="cb:{demo}:alerts:geo:*")]
-        gone += [k async for k in redis.scan_iter(match="cb:{demo}:alerts:m:N:*")]
-        assert gone
-        await redis.delete(*gone)
-        await redis.geoadd("cb:{demo}:alerts:geo", (umeda[1], umeda[0], "near|p1"))
-        assert await _ids(audience, **q) == set()
-        assert await store.needs_rebuild(T)
     for _ in range(2):
         assert await store.rebuild_indexes(T) == 3
         assert not await store.needs_rebuild(T)
         assert await _ids(audience, **q) == {"near", "ward"}
         assert await store.near(T, *umeda, 500, ("crime",)) == {"near"}
-    if isinstance(store, RedisSubscriptionStore):
-        await store.rebuild_indexes(T, drop_legacy=True)
-        assert not await redis.exists("cb:{demo}:alerts:geo")
-        assert await _ids(audience, **q) == {"near", "ward"}
+
+
+async def test_rebuild_indexes_migrates_the_former_layout(redis):
+    """Data written by the previous release (JSON document + a dozen id sets per resident) moves into the bitmap
+    layout: same targeting answers, 取消 recipients kept, former keys gone, a resident who saved meanwhile wins."""
+    g = Gazetteer.load()
+    store, users = RedisSubscriptionStore(redis, g), RedisUserStore(redis)
+    audience = SubscriptionAudience(store, users, g, clock=lambda: NOON)
+    umeda = (34.7025, 135.4959)
+    legacy = [
+        Subscription(T, "near", places=[Place("p1", "自宅", "27127", *umeda)], categories=["crime"]),
+        Subscription(T, "ward", places=[Place("p1", "北区", "27127")], categories=["crime", "rain_flood"], language="en"),
+        Subscription(T, "gone", places=[Place("p1", "北区", "27127")], categories=["crime"]),
+        Subscription(T, "resaved", places=[Place("p1", "吹田", "27205")]),
+    ]
+    async with redis.pipeline(transaction=False) as pipe:
+        for sub in legacy:
+            write_legacy_subscriber(pipe, T, sub, g, active=sub.user_id != "gone")
+        pipe.sadd(f"cb:{{{T}}}:alerts:sent:jma-1", "near", "ward")
+        pipe.expire(f"cb:{{{T}}}:alerts:sent:jma-1", 3600)
+        await pipe.execute()
+    await store.save(Subscription(T, "resaved", places=[Place("p1", "豊中", "27203")]))  # after the upgrade
+    assert await store.needs_rebuild(T) and await users.needs_migration(T)
+
+    assert await users.migrate_legacy(T) == 4
+    assert await store.rebuild_indexes(T) == 4
+    assert not await store.needs_rebuild(T) and not await users.needs_migration(T)
+    q = dict(area_codes=("27127",), center=umeda, radius_m=500, categories=("crime",))
+    assert await _ids(audience, **q) == {"near", "ward"}  # "gone" unfollowed before the upgrade
+    assert await _ids(audience, area_codes=("27127",), languages=("en",)) == {"ward"}
+    assert await _ids(audience, area_codes=("27203",)) == {"resaved"}
+    assert await _ids(audience, area_codes=("27205",)) == set()
+    assert await store.recipients(T, "jma-1") == {"near", "ward"}
+    assert (await store.get(T, "ward")).categories == ["crime", "rain_flood"]
+    assert (await users.get(T, "ward")).language == "en"
+    assert [k async for k in redis.scan_iter(match=f"cb:{{{T}}}:alerts:sub:*")] == []
+    for name in ("users", "profile", "geo:crime", "lang:ja", "sent:jma-1", "m:A:27127:crime"):
+        assert not await redis.exists(f"cb:{{{T}}}:alerts:{name}"), name
+    assert not await redis.exists(f"cb:{{{T}}}:user:near", f"cb:{{{T}}}:users:active")
+    assert await store.rebuild_indexes(T) == 4  # twice: nothing changes
+    assert await _ids(audience, **q) == {"near", "ward"}
