@@ -969,11 +969,10 @@ class SubscriptionAudience:
         if not batch:
             return
         profiles = await self._store.profiles(query.tenant, batch)
+        others = [uid for uid in batch if uid not in profiles]  # friends without a subscription: their user record
+        users = dict(zip(others, await self._users.get_many(query.tenant, others))) if others else {}
         for uid in batch:
-            lang = profiles[uid].language if uid in profiles else None
-            if lang is None:
-                user = await self._users.get(query.tenant, uid)
-                lang = user.language if user else "ja"
+            lang = profiles[uid].language if uid in profiles else (users[uid].language if users.get(uid) else "ja")
             if query.languages and lang not in query.languages:
                 continue
             yield Recipient(user_id=uid, language=lang)

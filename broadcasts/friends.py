@@ -6,7 +6,6 @@ Other queries (areas, categories, radius) belong to ``alerts/``; the composition
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from bot.users import UserStore
@@ -15,7 +14,7 @@ from broadcasts.audience import AudienceQuery, AudienceSource, Recipient
 
 class FriendsAudience:
     def __init__(self, users: UserStore, fallback: AudienceSource | None = None, *, with_language: bool = True) -> None:
-        """``with_language=False`` skips one profile read per user (everyone gets the "ja" messages)."""
+        """``with_language=False`` skips reading the users' records (everyone gets the "ja" messages)."""
         self._users = users
         self._fallback = fallback
         self._with_language = with_language
@@ -42,9 +41,7 @@ class FriendsAudience:
             return []
         if not self._with_language and not query.languages:
             return [Recipient(uid) for uid in ids]
-        users = []
-        for i in range(0, len(ids), 32):  # bounded: a connection pool is finite
-            users += await asyncio.gather(*(self._users.get(query.tenant, uid) for uid in ids[i : i + 32]))
+        users = await self._users.get_many(query.tenant, ids)
         out = []
         for uid, user in zip(ids, users):
             if user is None or not user.active:

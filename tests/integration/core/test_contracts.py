@@ -133,6 +133,17 @@ async def test_users_follow_unfollow(users):
     assert await users.count_active("demo") == 0
 
 
+async def test_users_in_batches_keep_order_and_report_unknown_ids(users):
+    await users.save(User(tenant="demo", user_id="U1", language="en", display_name="山田|花子"))
+    await users.save(User(tenant="demo", user_id="U2", active=False))
+    got = await users.get_many("demo", ["U2", "nobody", "U1"])
+    assert [u and u.user_id for u in got] == ["U2", None, "U1"]
+    assert got[2].display_name == "山田|花子" and got[2].language == "en"
+    assert await users.active_many("demo", ["U1", "nobody", "U2"]) == [True, False, False]
+    await users.set_active("demo", "U3", True)  # never saved: becomes a known, active friend
+    assert (await users.get("demo", "U3")).active and await users.count_active("demo") == 2
+
+
 async def test_users_are_per_tenant(users):
     await users.save(User(tenant="demo", user_id="U1"))
     assert await users.get("suita", "U1") is None
