@@ -252,6 +252,19 @@ def point_entries(sub: Subscription) -> dict[tuple[str, str], tuple[float, float
     }
 
 
+Part = tuple[Sequence[str], Sequence[str]]  # (area keys, membership categories): who is indexed under any pair
+
+
+@dataclass(frozen=True)
+class Near:
+    """Located places within ``radius_m`` of a point, of residents indexed under any of ``categories``."""
+
+    lat: float
+    lng: float
+    radius_m: float
+    categories: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Profile:
     """What targeting needs per recipient, without loading the whole subscription."""
@@ -593,46 +606,61 @@ class RedisSubscriptionStore:
 
         await self._r.transaction(apply, key)
 
-    async def _combine(self, tenant: str, dest: str, area_keys: Sequence[str], categories: Sequence[str],
-                       also: Sequence[str] = ()) -> None:
-        """dest = (OR of the area bitmaps AND OR of the category bitmaps [AND each of ``also``]); ``N:`` area keys
-        only with ``RADIUS_CATEGORIES`` (as ``index_entries``). Leaves dest absent when nothing can match."""
-        wide = [self._k(tenant, f"b:{k}") for k in dict.fromkeys(area_keys) if not k.startswith("N:")]
-        narrow = [self._k(tenant, f"b:{k}") for k in dict.fromkeys(area_keys) if k.startswith("N:")]
-        cats = [self._k(tenant, f"c:{c}") for c in dict.fromkeys(categories)]
-        radius_cats = [self._k(tenant, f"c:{c}") for c in dict.fromkeys(categories) if c in RADIUS_CATEGORIES]
-        parts = [(areas, cs) for areas, cs in ((wide, cats), (narrow, radius_cats)) if areas and cs]
+    async def _combine(self, tenant: str, dest: str, parts: Sequence[Part], *, near: Near | None = None,
+                       extra: Sequence[str] = (), also: Sequence[str] = ()) -> None:
+        """dest = (the union of every part's "area bitmaps AND category bitmaps", the residents within ``near``,
+        and the ``extra`` bitmaps) AND each of ``also``. ``N:`` area keys pair only with ``RADIUS_CATEGORIES``
+        (as ``index_entries``). Leaves dest absent when nothing can match."""
+        pairs: list[tuple[list[str], list[str]]] = []
+        for area_keys, categories in parts:
+            areas = list(dict.fromkeys(area_keys))
+            cats = list(dict.fromkeys(categories))
+            wide = [self._k(tenant, f"b:{k}") for k in areas if not k.startswith("N:")]
+            narrow = [self._k(tenant, f"b:{k}") for k in areas if k.startswith("N:")]
+            pairs += [(wide, [self._k(tenant, f"c:{c}") for c in cats]),
+                      (narrow, [self._k(tenant, f"c:{c}") for c in cats if c in RADIUS_CATEGORIES])]
+        pairs = [(areas, cs) for areas, cs in pairs if areas and cs]
         tmp = f"{dest}:t"
+        union = [f"{tmp}{n}" for n in range(len(pairs))] + list(extra)
+        if near is not None and near.categories:
+            await self._near_bits(tenant, f"{tmp}n", near)
+            union.append(f"{tmp}n")
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.delete(dest)
-            for n, (areas, cs) in enumerate(parts):
+            for n, (areas, cs) in enumerate(pairs):
                 pipe.bitop("OR", f"{tmp}a", *areas)
                 pipe.bitop("OR", f"{tmp}c", *cs)
-                pipe.bitop("AND", f"{tmp}{n}", f"{tmp}a", f"{tmp}c", *also)
-            if parts:
-                pipe.bitop("OR", dest, *[f"{tmp}{n}" for n in range(len(parts))])
+                pipe.bitop("AND", f"{tmp}{n}", f"{tmp}a", f"{tmp}c")
+            if union:
+                pipe.bitop("OR", dest, *union)
+                if also:
+                    pipe.bitop("AND", dest, dest, *also)
                 pipe.expire(dest, 300)
-            pipe.delete(f"{tmp}a", f"{tmp}c", *[f"{tmp}{n}" for n in range(len(parts))])
+            pipe.delete(f"{tmp}a", f"{tmp}c", f"{tmp}n", *[f"{tmp}{n}" for n in range(len(pairs))])
             await pipe.execute()
+
+    async def _near_bits(self, tenant: str, dest: str, near: Near) -> None:
+        cats = [self._k(tenant, f"c:{c}") for c in dict.fromkeys(near.categories)]
+        await _NEAR(self._r, [self._k(tenant, "g"), f"{dest}:c", dest, *cats], [near.lng, near.lat, near.radius_m])
 
     def _scratch(self, tenant: str) -> str:
         return self._k(tenant, f"tmp:{uuid.uuid4().hex}")
 
-    async def members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> set[str]:
+    async def _ids(self, tenant: str, **combine) -> set[str]:
         dest = self._scratch(tenant)
         try:
-            await self._combine(tenant, dest, area_keys, categories)
+            await self._combine(tenant, dest, **combine)
             return {uid async for batch in self._roster.members(tenant, dest) for uid in batch}
         finally:
             await self._r.delete(dest)
 
+    async def members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> set[str]:
+        return await self._ids(tenant, parts=[(area_keys, categories)])
+
     async def near(self, tenant: str, lat: float, lng: float, radius_m: float, categories: tuple[str, ...]) -> set[str]:
-        """One script call: GEOSEARCH the located places, keep those whose person has one of the categories."""
-        cats = [self._k(tenant, f"c:{c}") for c in dict.fromkeys(categories)]
-        if not cats:
-            return set()
-        idxs = await _NEAR(self._r, [self._k(tenant, "g"), self._scratch(tenant), *cats], [lng, lat, radius_m])
-        return set(await self._roster.user_ids(tenant, sorted({int(i) for i in idxs})))
+        """One script call (GEOSEARCH the located places, keep those whose resident has one of the categories, as
+        a bitmap), then the ids of its bits (``bench/notices_radius.py``)."""
+        return await self._ids(tenant, parts=[], near=Near(lat, lng, radius_m, categories))
 
     async def _docs(self, tenant: str, user_ids: Sequence[str]) -> list[str | None]:
         indexes = await self._roster.lookup(tenant, user_ids)
@@ -677,22 +705,27 @@ class RedisSubscriptionStore:
     async def target_recipients(
         self,
         tenant: str,
-        area_keys: list[str],
-        categories: tuple[str, ...],
+        parts: Sequence[Part],
         *,
+        near: Near | None = None,
+        replay: Sequence[str] = (),
         active_key: str | None,
         languages: tuple[str, ...],
         quiet_now: dt.datetime | None,
+        record: Sequence[str] = (),
         batch: int = _BATCH,
     ) -> AsyncIterator[list[tuple[str, str]]]:
-        """Targeting as bitmap algebra inside Redis (BITOP over ~125 KB per million residents), ids shipped once:
-        areas AND categories AND the active users' bitmap (same index space, ``RedisUserStore.active_key``), minus
-        the quiet-hours windows in force at ``quiet_now`` (None = emergencies: no subtraction), then per language.
-        Yields (user id, language) batches; each id at most once."""
+        """A whole audience as bitmap algebra inside Redis (BITOP over ~125 KB per million residents), ids shipped
+        once: the union of the parts (areas AND categories), the residents within ``near`` and the recipients of
+        the ``replay`` sources, AND the active users' bitmap (same index space, ``RedisUserStore.active_key``),
+        minus the quiet-hours windows in force at ``quiet_now`` (None: no subtraction), then per language. Each
+        language's set is also OR-ed into the recipient bitmaps of the ``record`` sources. Yields (user id,
+        language) batches; each id at most once."""
         tmp = self._scratch(tenant)
         quiet = f"{tmp}:q"
         try:
-            await self._combine(tenant, tmp, area_keys, categories, also=[active_key] if active_key else [])
+            await self._combine(tenant, tmp, parts, near=near, extra=[self._k(tenant, f"r:{s}") for s in replay],
+                                also=[active_key] if active_key else [])
             if quiet_now is not None:
                 windows = [raw for raw in await self._r.smembers(self._k(tenant, "quietwins"))
                            if (w := QuietHours.decode(raw)) is not None and w.contains(quiet_now)]
@@ -701,7 +734,12 @@ class RedisSubscriptionStore:
                     await ANDNOT(self._r, [tmp, quiet])
             for lang in languages:  # one language at a time: the first batch leaves early
                 per_lang = f"{tmp}:{lang}"
-                await self._r.bitop("AND", per_lang, tmp, self._k(tenant, f"l:{lang}"))
+                async with self._r.pipeline(transaction=True) as pipe:
+                    pipe.bitop("AND", per_lang, tmp, self._k(tenant, f"l:{lang}"))
+                    for source_id in record:
+                        pipe.bitop("OR", self._k(tenant, f"r:{source_id}"), self._k(tenant, f"r:{source_id}"), per_lang)
+                        pipe.expire(self._k(tenant, f"r:{source_id}"), SENT_TTL)
+                    await pipe.execute()
                 try:
                     async for ids in self._roster.members(tenant, per_lang, batch):
                         yield [(uid, lang) for uid in ids]
@@ -728,7 +766,7 @@ class RedisSubscriptionStore:
     async def has_members(self, tenant: str, area_keys: list[str], categories: tuple[str, ...]) -> bool:
         dest = self._scratch(tenant)
         try:
-            await self._combine(tenant, dest, area_keys, categories)
+            await self._combine(tenant, dest, [(area_keys, categories)])
             return int(await self._r.bitpos(dest, 1)) >= 0 if await self._r.exists(dest) else False
         finally:
             await self._r.delete(dest)
@@ -805,17 +843,22 @@ class RedisSubscriptionStore:
 
 _LEGACY_MARKERS = ("users", "profile", "geo")  # keys only the former layouts have
 
-# GEOSEARCH the located places, keep members whose index has a bit in the OR of the category bitmaps
+# GEOSEARCH the located places; set the bit (in KEYS[3]) of each whose index has a bit in the OR of the category
+# bitmaps (KEYS[4..]); KEYS[2] is scratch
 _NEAR = Lua("""
-redis.call('BITOP', 'OR', KEYS[2], unpack(KEYS, 3))
+redis.call('BITOP', 'OR', KEYS[2], unpack(KEYS, 4))
 local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'm')
-local out = {}
+redis.call('DEL', KEYS[3])
+local n = 0
 for _, m in ipairs(hits) do
   local idx = tonumber(string.match(m, '^(%d+):'))
-  if idx and redis.call('GETBIT', KEYS[2], idx) == 1 then out[#out + 1] = idx end
+  if idx and redis.call('GETBIT', KEYS[2], idx) == 1 then
+    redis.call('SETBIT', KEYS[3], idx, 1)
+    n = n + 1
+  end
 end
 redis.call('DEL', KEYS[2])
-return out
+return n
 """)
 
 
@@ -880,44 +923,53 @@ class SubscriptionAudience:
             return
         record = [c[len(RECORD_TAG):] for c in query.categories if c.startswith(RECORD_TAG)]
         replay = [c[len(RECIPIENTS_TAG):] for c in query.categories if c.startswith(RECIPIENTS_TAG)]
-        plain = tuple(c for c in query.categories if not c.startswith("@"))
-        categories = expand_query_categories(plain) if plain else expand_query_categories(CATEGORIES)
-        if self._fast and not replay and query.center is None:
-            keys = area_keys_for_query(query.area_codes, self._g) if query.area_codes else [f"A:{m.jis5}" for m in self._g.municipalities()]
+        parts, near = self._plan(query, replay)
+        if self._fast:
             batches = self._store.target_recipients(  # type: ignore[attr-defined]
-                query.tenant, keys, categories,
+                query.tenant, parts, near=near, replay=replay,
                 active_key=self._users.active_key(query.tenant),  # type: ignore[attr-defined]
                 languages=tuple(query.languages) or LANGUAGES,
-                quiet_now=None if query.ignore_quiet_hours else self._clock(),
+                quiet_now=None if query.ignore_quiet_hours or replay else self._clock(),
+                record=record,
             )
             async for batch in batches:
-                chosen = [Recipient(uid, lang) for uid, lang in batch]
-                for source_id in record:
-                    await self._store.record_recipients(query.tenant, source_id, [uid for uid, _ in batch])
-                for r in chosen:
-                    yield r
+                for uid, lang in batch:
+                    yield Recipient(uid, lang)
             return
         ids: set[str] = set()
-        if replay:
-            for source_id in replay:
-                ids |= await self._store.recipients(query.tenant, source_id)
-        elif query.area_codes:
-            radius = query.center is not None and bool(query.radius_m)
-            narrow = tuple(c for c in categories if radius and c in RADIUS_CATEGORIES)
-            wide = tuple(c for c in categories if c not in narrow)
-            if narrow:
-                keys = area_keys_for_query(query.area_codes, self._g, unlocated_only=True)
-                ids |= await self._store.members(query.tenant, keys, narrow)
-            if wide:
-                ids |= await self._store.members(query.tenant, area_keys_for_query(query.area_codes, self._g), wide)
-        if query.center is not None and query.radius_m:
-            ids |= await self._store.near(query.tenant, query.center[0], query.center[1], query.radius_m, categories)
-        if not replay and not query.area_codes and query.center is None:
-            every_city = [f"A:{m.jis5}" for m in self._g.municipalities()]
-            ids |= await self._store.members(query.tenant, every_city, categories)
+        for source_id in replay:
+            ids |= await self._store.recipients(query.tenant, source_id)
+        for keys, cats in parts:
+            ids |= await self._store.members(query.tenant, list(keys), tuple(cats))
+        if near is not None:
+            ids |= await self._store.near(query.tenant, near.lat, near.lng, near.radius_m, near.categories)
         async for batch in self._batches(query.tenant, ids):
             for r in await self._choose(query, batch, record, replay=bool(replay)):
                 yield r
+
+    def _plan(self, query: AudienceQuery, replay: list[str]) -> tuple[list[Part], Near | None]:
+        """Who a query means, as membership parts and a radius — the same plan for both ways of resolving it.
+
+        With a radius, ``crime`` (police notices) reaches the located places within it plus the places registered
+        as the whole municipality/ward; other categories union areas and radius. No area and no radius: every
+        municipality. A replay (``@recipients:``) is exactly the recorded people (plus a radius if given)."""
+        plain = tuple(c for c in query.categories if not c.startswith("@"))
+        categories = expand_query_categories(plain) if plain else expand_query_categories(CATEGORIES)
+        radius = query.center is not None and bool(query.radius_m)
+        near = Near(query.center[0], query.center[1], float(query.radius_m), categories) if radius else None  # type: ignore[index, arg-type]
+        parts: list[Part] = []
+        if replay:
+            pass
+        elif query.area_codes:
+            narrow = tuple(c for c in categories if radius and c in RADIUS_CATEGORIES)
+            wide = tuple(c for c in categories if c not in narrow)
+            if narrow:
+                parts.append((area_keys_for_query(query.area_codes, self._g, unlocated_only=True), narrow))
+            if wide:
+                parts.append((area_keys_for_query(query.area_codes, self._g), wide))
+        elif not radius:
+            parts.append(([f"A:{m.jis5}" for m in self._g.municipalities()], categories))
+        return parts, near
 
     async def _choose(
         self, query: AudienceQuery, batch: list[tuple[str, Profile]], record: list[str], *, replay: bool

@@ -82,3 +82,13 @@ async def test_quiet_hours_hold_back_only_their_residents_at_any_index(redis):
     emergency = AudienceQuery("t", area_codes=("27205",), ignore_quiet_hours=True)
     got = {r.user_id async for r in audience.resolve(emergency)}
     assert got == {quiet} | {u.user_id for u in late[:-1]}
+
+
+async def test_radius_search_answers_long_and_short_ids(redis):
+    g = Gazetteer.load()
+    store = RedisSubscriptionStore(redis, g)
+    umeda = (34.7025, 135.4959)
+    for uid in ("U" + "a" * 32, "U" + "b" * 40, "住民"):
+        await store.save(Subscription("t", uid, places=[Place("p1", "自宅", "27127", *umeda)], categories=["crime"]))
+    await store.save(Subscription("t", "rain", places=[Place("p1", "自宅", "27127", *umeda)], categories=["rain_flood"]))
+    assert await store.near("t", *umeda, 300, ("crime",)) == {"U" + "a" * 32, "U" + "b" * 40, "住民"}

@@ -6,6 +6,7 @@ import pytest
 
 from emulator.options import EmulatorOptions
 from emulator.state import (
+    Batch,
     Delivery,
     Faults,
     Hub,
@@ -127,3 +128,15 @@ def test_options_update_validates():
     for bad in ({"bogus": 1}, {"slow_rate": -0.1}, {"rate_limits": {"push": 0}}, {"slow_ms": "fast"}):
         with pytest.raises(ValueError):
             options.update(bad)
+
+
+def test_ledger_batches_expand_per_recipient_and_count_duplicates_exactly():
+    ledger = Ledger(Hub())
+    text = [{"type": "text", "text": "避難指示"}]
+    ledger.record_batch(Batch("r1", "t", "multicast", ["U1", "U2", "U1"], text, range(100, 103), 1))  # U1 twice
+    ledger.record_batch(Batch("r2", "t", "multicast", ["U2", "U3"], text, range(200, 202), 2))  # U2 again
+    ledger.record_batch(Batch("r3", "other", "multicast", ["U1"], text, range(300, 301), 3))  # another channel
+    assert ledger.stats() == {"deliveries": 6, "unique_recipients": 4, "duplicates": 2}
+    mine = ledger.deliveries(to="U1", tenant="t")
+    assert [(d.request_id, d.message_ids) for d in mine] == [("r1", ["100"]), ("r1", ["102"])]
+    assert [d.to for d in ledger.deliveries(tenant="t")] == ["U1", "U2", "U1", "U2", "U3"]
