@@ -847,17 +847,21 @@ _LEGACY_MARKERS = ("users", "profile", "geo")  # keys only the former layouts ha
 # bitmaps (KEYS[4..]); KEYS[2] is scratch
 _NEAR = Lua("""
 redis.call('BITOP', 'OR', KEYS[2], unpack(KEYS, 4))
+local cats = redis.call('GET', KEYS[2]) or ''
+redis.call('DEL', KEYS[2], KEYS[3])
 local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'm')
-redis.call('DEL', KEYS[3])
 local n = 0
 for _, m in ipairs(hits) do
-  local idx = tonumber(string.match(m, '^(%d+):'))
-  if idx and redis.call('GETBIT', KEYS[2], idx) == 1 then
-    redis.call('SETBIT', KEYS[3], idx, 1)
-    n = n + 1
+  local colon = string.find(m, ':', 1, true)
+  local idx = colon and tonumber(string.sub(m, 1, colon - 1))
+  if idx then
+    local byte = string.byte(cats, math.floor(idx / 8) + 1)
+    if byte and bit.band(byte, bit.rshift(128, idx % 8)) ~= 0 then
+      redis.call('SETBIT', KEYS[3], idx, 1)
+      n = n + 1
+    end
   end
 end
-redis.call('DEL', KEYS[2])
 return n
 """)
 

@@ -57,7 +57,7 @@ for i = 1, #ARGV do
   local idx = tonumber(ARGV[i])
   out[i] = redis.call('GETRANGE', KEYS[1], idx * 33, idx * 33 + 32)
 end
-return out
+return table.concat(out)
 """
 
 _GETBITS = """
@@ -165,7 +165,8 @@ class Roster:
         else:
             slots = []
             for s in range(0, len(idx), 5000):
-                slots += await SLOTS(self._r, [key], idx[s : s + 5000], raw=True)
+                blob = await SLOTS(self._r, [key], idx[s : s + 5000], raw=True)
+                slots += [blob[i : i + SLOT] for i in range(0, len(blob), SLOT)]
         out = [s.rstrip(b"\0").decode() for s in slots]
         longs = [n for n, s in enumerate(slots) if s[:1] == _LONG]
         if longs:
