@@ -194,7 +194,7 @@ async def main(args: argparse.Namespace) -> None:
             seed_s = time.monotonic() - t0
             after = int((await client.info("memory"))["used_memory"])
             print(f"seeded {args.count} synthetic subscribers in {seed_s:.1f}s; Redis memory "
-                  f"{(after - before) / args.count:.0f} bytes/subscriber (user hash + active set)")
+                  f"{(after - before) / args.count:.0f} bytes/subscriber (user record, roster slot and index, active bit)")
             t0 = time.monotonic()
             n = 0
             async for _ in FriendsAudience(RedisUserStore(client), with_language=False).resolve(

@@ -440,9 +440,9 @@ async def main(args: argparse.Namespace) -> None:
             n = args.count
             print(f"seeded {n:,} friends in {t_users:.1f}s and their alerts subscriptions (1 place with a point, default"
                   f" categories) in {t_subs:.1f}s ({len(per_unit)} wards/municipalities)", flush=True)
-            print(f"(c) Redis memory per subscriber (INFO used_memory delta / N): friend record {(mem1 - mem0) / n:.0f} B"
-                  f" (user hash + active set) + alerts subscription {(mem2 - mem1) / n:.0f} B (document, index sets,"
-                  f" GEO, profile, language) = {(mem2 - mem0) / n:.0f} B   baseline: the bare id set {bare / n:.0f} B",
+            print(f"(c) Redis memory per subscriber (INFO used_memory delta / N): friend {(mem1 - mem0) / n:.0f} B"
+                  f" (roster slot + index, user record, active bit) + alerts subscription {(mem2 - mem1) / n:.0f} B"
+                  f" (document, bitmaps, GEO) = {(mem2 - mem0) / n:.0f} B   baseline: the bare id set {bare / n:.0f} B",
                   flush=True)
 
             await audience_figures(client, gazetteer, per_unit)

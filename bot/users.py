@@ -30,6 +30,9 @@ class UserStore(Protocol):
         """``get`` for a batch, same order (audiences read thousands at once)."""
         ...
     async def save(self, user: User) -> None: ...
+    async def import_many(self, users: Sequence[User]) -> None:
+        """Bulk ``save`` (seeding load tests, migrating); ``updated_at`` is kept as given."""
+        ...
     async def set_active(self, tenant: str, user_id: str, active: bool) -> None: ...
     async def is_active(self, tenant: str, user_id: str) -> bool: ...
     async def active_many(self, tenant: str, user_ids: Sequence[str]) -> list[bool]:
@@ -53,6 +56,10 @@ class MemoryUserStore:
     async def save(self, user: User) -> None:
         user.updated_at = time.time()
         self._users[(user.tenant, user.user_id)] = User(**asdict(user))
+
+    async def import_many(self, users: Sequence[User]) -> None:
+        for user in users:
+            self._users[(user.tenant, user.user_id)] = User(**asdict(user))
 
     async def set_active(self, tenant: str, user_id: str, active: bool) -> None:
         user = self._users.get((tenant, user_id)) or User(tenant=tenant, user_id=user_id)

@@ -85,18 +85,20 @@ async def seed_subscribers(
     sem = asyncio.Semaphore(concurrency)
     now = time.time()
 
-    async def one(i: int) -> None:
-        uid = synthetic_user_id(tenant, i)
-        lang = languages[i % len(languages)]
+    async def subscribe_one(i: int, uid: str, lang: str) -> None:
         async with sem:
-            await users.save(
-                User(tenant=tenant, user_id=uid, language=lang, display_name=f"合成ユーザー{i}", followed_at=now, synthetic=True)
-            )
-            if subscribe is not None:
-                await subscribe(tenant, uid, lang, i)
+            await subscribe(tenant, uid, lang, i)  # type: ignore[misc]
 
     for lo in range(start, start + count, 5000):
-        await asyncio.gather(*(one(i) for i in range(lo, min(lo + 5000, start + count))))
+        chunk = range(lo, min(lo + 5000, start + count))
+        batch = [
+            User(tenant=tenant, user_id=synthetic_user_id(tenant, i), language=languages[i % len(languages)],
+                 display_name=f"合成ユーザー{i}", followed_at=now, synthetic=True)
+            for i in chunk
+        ]
+        await users.import_many(batch)
+        if subscribe is not None:
+            await asyncio.gather(*(subscribe_one(i, u.user_id, u.language) for i, u in zip(chunk, batch)))
     return count
 
 
