@@ -681,6 +681,22 @@ class RedisSubscriptionStore:
                     out[uid] = _profile(d.get("l", "ja"), d.get("q", ""))
         return out
 
+    async def languages_at(self, tenant: str, indexes: Sequence[int]) -> dict[int, str]:
+        """Subscription language of each index that has a subscription: one HGETALL per 128 indexes."""
+        buckets = sorted({int(i) >> 7 for i in indexes})
+        async with self._r.pipeline(transaction=False) as pipe:
+            for n in buckets:
+                pipe.hgetall(self._k(tenant, f"s:{n}"))
+            docs = await pipe.execute()
+        wanted = {int(i) for i in indexes}
+        out: dict[int, str] = {}
+        for n, bucket in zip(buckets, docs):
+            for slot, raw in bucket.items():
+                idx = (n << 7) + int(slot)
+                if idx in wanted:
+                    out[idx] = json.loads(raw).get("l", "ja") if '"l":' in raw else "ja"
+        return out
+
     async def count(self, tenant: str) -> int:
         return int(await self._r.bitcount(self._k(tenant, "all")))
 
@@ -1011,6 +1027,10 @@ class SubscriptionAudience:
         return await self._store.has_members(query.tenant, area_keys_for_query(query.area_codes, self._g), categories)
 
     async def _all_friends(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
+        if self._fast:
+            async for r in self._all_friends_by_index(query):
+                yield r
+            return
         batch: list[str] = []
         async for uid in self._users.active_ids(query.tenant):
             batch.append(uid)
@@ -1020,6 +1040,24 @@ class SubscriptionAudience:
                 batch = []
         async for r in self._friends_batch(query, batch):
             yield r
+
+    async def _all_friends_by_index(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
+        """Walk the active bitmap; read languages (subscription first, else the user record) and ids by index
+        range — a few commands per 5,000 friends instead of a few per friend (``bench/fanout.py`` (d))."""
+        users, store, tenant = self._users, self._store, query.tenant
+        langs = set(query.languages)
+        async for found in users.roster.bits(users.active_key(tenant)):  # type: ignore[attr-defined]
+            for s in range(0, len(found), _BATCH):
+                chunk = [int(i) for i in found[s : s + _BATCH]]
+                chosen = await store.languages_at(tenant, chunk)  # type: ignore[attr-defined]
+                missing = [i for i in chunk if i not in chosen]
+                if missing:
+                    chosen.update(await users.languages_at(tenant, missing))  # type: ignore[attr-defined]
+                uids = await users.roster.user_ids(tenant, chunk)  # type: ignore[attr-defined]
+                for idx, uid in zip(chunk, uids):
+                    lang = chosen.get(idx, "ja")
+                    if not langs or lang in langs:
+                        yield Recipient(uid, lang)
 
     async def _friends_batch(self, query: AudienceQuery, batch: list[str]) -> AsyncIterator[Recipient]:
         if not batch:

@@ -393,6 +393,13 @@ async def audience_figures(client, gazetteer, per_unit: dict[str, int]) -> None:
     inside = sum(1 for _, (lng, lat) in hits if haversine_m(center.lat, center.lng, lat, lng) <= 1000.0)
     print(f"  1 km radius around {center.name} ({center.lat}, {center.lng}): {n} recipients (GEO index: {inside}) in"
           f" {took:.3f}s, first batch at {first * 1000:.1f} ms   baseline GEOSEARCH {len(hits)} in {base:.3f}s", flush=True)
+    q = AudienceQuery(tenant=TENANT, all_friends=True)
+    n, first, took = await timed_resolve(audience, q)
+    t0 = time.monotonic()
+    bare = sum([1 async for _ in RedisUserStore(client).active_ids(TENANT)])
+    base = time.monotonic() - t0
+    print(f"  every friend (broadcast --all, with each one's language): {n} recipients in {took:.3f}s, first batch at"
+          f" {first * 1000:.1f} ms   baseline: the active ids alone ({bare}) in {base:.3f}s", flush=True)
 
 
 RUNS = (("standin", False), ("standin", True), ("emulator", False), ("emulator", True))  # (LINE side, FastMulticastLinePort?)

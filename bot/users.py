@@ -172,6 +172,22 @@ class RedisUserStore:
     async def is_active(self, tenant: str, user_id: str) -> bool:
         return (await self.active_many(tenant, [user_id]))[0]
 
+    async def languages_at(self, tenant: str, indexes: Sequence[int]) -> dict[int, str]:
+        """Language of each index with a record: one HGETALL per 128 indexes (audiences walk the active bitmap)."""
+        buckets = sorted({int(i) >> 7 for i in indexes})
+        async with self._r.pipeline(transaction=False) as pipe:
+            for n in buckets:
+                pipe.hgetall(f"cb:{{{tenant}}}:u:{n}")
+            records = await pipe.execute()
+        wanted = {int(i) for i in indexes}
+        out: dict[int, str] = {}
+        for n, rec in zip(buckets, records):
+            for slot, raw in rec.items():
+                idx = (n << 7) + int(slot)
+                if idx in wanted:
+                    out[idx] = raw.split("|", 2)[1] or "ja"
+        return out
+
     async def active_many(self, tenant: str, user_ids: Sequence[str]) -> list[bool]:
         if not user_ids:
             return []

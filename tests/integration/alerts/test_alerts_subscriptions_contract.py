@@ -152,8 +152,13 @@ async def test_all_friends(env):
     store, users, audience, _ = env
     await users.save(User(tenant=T, user_id="friend", language="ko"))
     await _sub(store, users, "sub", [Place("p1", "自宅", "27205")], language="vi")
+    await users.save(User(tenant=T, user_id="sub", language="en"))  # chat language changed, alerts kept in vi
+    await users.save(User(tenant=T, user_id="left", language="en"))
+    await users.set_active(T, "left", False)
     got = {(r.user_id, r.language) async for r in audience.resolve(AudienceQuery(tenant=T, all_friends=True))}
-    assert got == {("friend", "ko"), ("sub", "vi")}
+    assert got == {("friend", "ko"), ("sub", "vi")}  # the subscription's language wins over the user record's
+    only_ko = AudienceQuery(tenant=T, all_friends=True, languages=("ko",))
+    assert [r.user_id async for r in audience.resolve(only_ko)] == ["friend"]
 
 
 async def test_may_reach_is_a_cheap_superset_check(env):
