@@ -299,14 +299,6 @@ class Ledger:
         self._duplicates = 0
         self.inbound: list[Inbound] = []
 
-    def record(self, delivery: Delivery, content: str | None = None) -> None:
-        """Append one delivery to one user."""
-        d = delivery
-        self.record_batch(
-            Batch(d.request_id, d.tenant, d.endpoint, [d.to], d.messages, d.message_ids, d.timestamp, d.retry_key),
-            content,
-        )
-
     def record_batch(self, batch: Batch, content: str | None = None) -> None:
         """Append one request's deliveries; ``content`` is ``content_key(messages)`` when the caller computed it."""
         seen = self._seen[(batch.tenant, content if content is not None else content_key(batch.messages))]

@@ -7,7 +7,6 @@ import pytest
 from emulator.options import EmulatorOptions
 from emulator.state import (
     Batch,
-    Delivery,
     Faults,
     Hub,
     InvalidReplyToken,
@@ -87,17 +86,17 @@ def test_faults_are_reproducible_from_seed():
     assert not any(Faults(3).roll(0.0) for _ in range(50))
 
 
-def _delivery(to: str, text: str, request_id: str = "r") -> Delivery:
-    return Delivery(request_id, "demo", "push", to, [{"type": "text", "text": text}], ["1"], 0)
+def _push(to: str, text: str, request_id: str = "r") -> Batch:
+    return Batch(request_id, "demo", "push", [to], [{"type": "text", "text": text}], ["1"], 0)
 
 
 def test_ledger_counts_duplicates_by_recipient_and_exact_content():
     ledger = Ledger(Hub())
-    ledger.record(_delivery("U1", "a", "r1"))
-    ledger.record(_delivery("U1", "a", "r2"))  # same content again: duplicate
-    ledger.record(_delivery("U1", "a", "r3"))  # and again
-    ledger.record(_delivery("U2", "a"))  # other user: not a duplicate
-    ledger.record(_delivery("U1", "b"))  # other content: not a duplicate
+    ledger.record_batch(_push("U1", "a", "r1"))
+    ledger.record_batch(_push("U1", "a", "r2"))  # same content again: duplicate
+    ledger.record_batch(_push("U1", "a", "r3"))  # and again
+    ledger.record_batch(_push("U2", "a"))  # other user: not a duplicate
+    ledger.record_batch(_push("U1", "b"))  # other content: not a duplicate
     assert ledger.stats() == {"deliveries": 5, "unique_recipients": 2, "duplicates": 2}
 
 
