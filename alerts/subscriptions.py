@@ -746,12 +746,16 @@ class RedisSubscriptionStore:
                 windows = [raw for raw in await self._r.smembers(self._k(tenant, "quietwins"))
                            if (w := QuietHours.decode(raw)) is not None and w.contains(quiet_now)]
                 if windows:
-                    await self._r.bitop("OR", quiet, *[self._k(tenant, f"q:{w}") for w in windows])
+                    async with self._r.pipeline(transaction=True) as pipe:
+                        pipe.bitop("OR", quiet, *[self._k(tenant, f"q:{w}") for w in windows])
+                        pipe.expire(quiet, 300)  # scratch keys expire even if this process dies mid-way
+                        await pipe.execute()
                     await ANDNOT(self._r, [tmp, quiet])
             for lang in languages:  # one language at a time: the first batch leaves early
                 per_lang = f"{tmp}:{lang}"
                 async with self._r.pipeline(transaction=True) as pipe:
                     pipe.bitop("AND", per_lang, tmp, self._k(tenant, f"l:{lang}"))
+                    pipe.expire(per_lang, 300)
                     for source_id in record:
                         pipe.bitop("OR", self._k(tenant, f"r:{source_id}"), self._k(tenant, f"r:{source_id}"), per_lang)
                         pipe.expire(self._k(tenant, f"r:{source_id}"), SENT_TTL)
@@ -878,6 +882,7 @@ for _, m in ipairs(hits) do
     end
   end
 end
+if n > 0 then redis.call('EXPIRE', KEYS[3], 300) end
 return n
 """)
 
