@@ -92,3 +92,23 @@ async def test_radius_search_answers_long_and_short_ids(redis):
         await store.save(Subscription("t", uid, places=[Place("p1", "自宅", "27127", *umeda)], categories=["crime"]))
     await store.save(Subscription("t", "rain", places=[Place("p1", "自宅", "27127", *umeda)], categories=["rain_flood"]))
     assert await store.near("t", *umeda, 300, ("crime",)) == {"U" + "a" * 32, "U" + "b" * 40, "住民"}
+
+
+async def test_resolving_leaves_no_scratch_keys_behind(redis):
+    g = Gazetteer.load()
+    store, users = RedisSubscriptionStore(redis, g), RedisUserStore(redis)
+    umeda = (34.7025, 135.4959)
+    await users.save(User("t", "U1"))
+    await store.save(Subscription("t", "U1", places=[Place("p1", "自宅", "27127", *umeda)], categories=["crime"],
+                                  quiet_hours=QuietHours()))
+    audience = SubscriptionAudience(store, users, g, clock=lambda: NIGHT)
+    before = {k async for k in redis.scan_iter(match="*")}
+    queries = [AudienceQuery("t", area_codes=("27127",), center=umeda, radius_m=500, categories=("crime",)),
+               AudienceQuery("t", categories=("crime", "@record:x")), AudienceQuery("t", categories=("@recipients:x",))]
+    for q in queries:
+        assert [r.user_id async for r in audience.resolve(q)] in ([], ["U1"])
+    assert await store.members("t", ["N:27127"], ("crime",)) == set()
+    assert await store.near("t", *umeda, 500, ("crime",)) == {"U1"}
+    leftovers = {k async for k in redis.scan_iter(match="*")} - before
+    assert leftovers == {"cb:{t}:alerts:r:x"}  # the recorded recipients (for a 取消), and nothing else
+    assert 0 < await redis.ttl("cb:{t}:alerts:r:x") <= 3 * 24 * 3600
