@@ -495,9 +495,12 @@ class RedisSubscriptionStore:
     def _k(tenant: str, name: str) -> str:
         return f"cb:{{{tenant}}}:alerts:{name}"
 
+    def _bucket(self, tenant: str, n: int) -> str:
+        return self._k(tenant, f"s:{n}")
+
     def _doc(self, tenant: str, idx: int) -> tuple[str, int]:
         n, field = bucket_of(idx)
-        return self._k(tenant, f"s:{n}"), field
+        return self._bucket(tenant, n), field
 
     def _bits(self, sub: Subscription) -> set[str]:
         """Bitmap names (without the tenant prefix) whose bit the subscription's index sets."""
@@ -663,13 +666,7 @@ class RedisSubscriptionStore:
         return await self._ids(tenant, parts=[], near=Near(lat, lng, radius_m, categories))
 
     async def _docs(self, tenant: str, user_ids: Sequence[str]) -> list[str | None]:
-        indexes = await self._roster.lookup(tenant, user_ids)
-        async with self._r.pipeline(transaction=False) as pipe:
-            for idx in indexes:
-                if idx is not None:
-                    pipe.hget(*self._doc(tenant, idx))
-            got = iter(await pipe.execute())
-        return [None if idx is None else next(got) for idx in indexes]
+        return await self._roster.records_of(tenant, user_ids, lambda n: self._bucket(tenant, n))
 
     async def profiles(self, tenant: str, user_ids: list[str]) -> dict[str, Profile]:
         out: dict[str, Profile] = {}
@@ -682,20 +679,9 @@ class RedisSubscriptionStore:
         return out
 
     async def languages_at(self, tenant: str, indexes: Sequence[int]) -> dict[int, str]:
-        """Subscription language of each index that has a subscription: one HGETALL per 128 indexes."""
-        buckets = sorted({int(i) >> 7 for i in indexes})
-        async with self._r.pipeline(transaction=False) as pipe:
-            for n in buckets:
-                pipe.hgetall(self._k(tenant, f"s:{n}"))
-            docs = await pipe.execute()
-        wanted = {int(i) for i in indexes}
-        out: dict[int, str] = {}
-        for n, bucket in zip(buckets, docs):
-            for slot, raw in bucket.items():
-                idx = (n << 7) + int(slot)
-                if idx in wanted:
-                    out[idx] = json.loads(raw).get("l", "ja") if '"l":' in raw else "ja"
-        return out
+        """Subscription language of each index that has a subscription."""
+        docs = await self._roster.records_at(indexes, lambda n: self._bucket(tenant, n))
+        return {idx: json.loads(raw).get("l", "ja") if '"l":' in raw else "ja" for idx, raw in docs.items()}
 
     async def count(self, tenant: str) -> int:
         return int(await self._r.bitcount(self._k(tenant, "all")))
@@ -712,7 +698,7 @@ class RedisSubscriptionStore:
         for lo in range(0, buckets, batch):
             async with self._r.pipeline(transaction=False) as pipe:
                 for n in range(lo, min(lo + batch, buckets)):
-                    pipe.hvals(self._k(tenant, f"s:{n}"))
+                    pipe.hvals(self._bucket(tenant, n))
                 for docs in await pipe.execute():
                     for raw in docs:
                         tally.add(raw)
@@ -810,7 +796,7 @@ class RedisSubscriptionStore:
         done = 0
         buckets = (await self._roster.size(tenant) + RECORDS_PER_BUCKET - 1) // RECORDS_PER_BUCKET
         for n in range(buckets):
-            key = self._k(tenant, f"s:{n}")
+            key = self._bucket(tenant, n)
             while True:
                 async with self._r.pipeline(transaction=True) as pipe:
                     try:

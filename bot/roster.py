@@ -19,7 +19,7 @@ tiny field names instead of one key per user.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 import numpy as np
 import redis.asyncio as aioredis
@@ -173,6 +173,35 @@ class Roster:
             names = await self._r.hmget(self.key(tenant, "uids:long"), [idx[n] for n in longs])
             for n, name in zip(longs, names):
                 out[n] = name or ""
+        return out
+
+    async def records_of(self, tenant: str, user_ids: Sequence[str], bucket_key: Callable[[int], str]) -> list[str | None]:
+        """Records of users (same order; None for unknown ids or no record) from index-keyed hashes, where
+        ``bucket_key(n)`` names hash ``n`` (``bucket_of``): two pipelined round trips for the whole batch."""
+        indexes = await self.lookup(tenant, user_ids)
+        async with self._r.pipeline(transaction=False) as pipe:
+            for idx in indexes:
+                if idx is not None:
+                    n, field = bucket_of(idx)
+                    pipe.hget(bucket_key(n), field)
+            got = iter(await pipe.execute())
+        return [None if idx is None else next(got) for idx in indexes]
+
+    async def records_at(self, indexes: Sequence[int], bucket_key: Callable[[int], str]) -> dict[int, str]:
+        """Records of indexes that have one, from index-keyed hashes: one HGETALL per 128 indexes (walking a
+        bitmap's dense runs)."""
+        wanted = {int(i) for i in indexes}
+        buckets = sorted({i >> 7 for i in wanted})
+        async with self._r.pipeline(transaction=False) as pipe:
+            for n in buckets:
+                pipe.hgetall(bucket_key(n))
+            found = await pipe.execute()
+        out: dict[int, str] = {}
+        for n, records in zip(buckets, found):
+            for field, raw in records.items():
+                idx = (n << 7) + int(field)
+                if idx in wanted:
+                    out[idx] = raw
         return out
 
     async def size(self, tenant: str) -> int:

@@ -98,9 +98,12 @@ class RedisUserStore:
         self.roster = Roster(client)
 
     @staticmethod
-    def _record(tenant: str, idx: int) -> tuple[str, int]:
+    def _bucket(tenant: str, n: int) -> str:
+        return f"cb:{{{tenant}}}:u:{n}"
+
+    def _record(self, tenant: str, idx: int) -> tuple[str, int]:
         n, field = bucket_of(idx)
-        return f"cb:{{{tenant}}}:u:{n}", field
+        return self._bucket(tenant, n), field
 
     @staticmethod
     def active_key(tenant: str) -> str:
@@ -114,17 +117,8 @@ class RedisUserStore:
         return _decode_user(tenant, user_id, raw) if raw else None
 
     async def get_many(self, tenant: str, user_ids: Sequence[str]) -> list[User | None]:
-        indexes = await self.roster.lookup(tenant, user_ids)
-        async with self._r.pipeline(transaction=False) as pipe:
-            for idx in indexes:
-                if idx is not None:
-                    pipe.hget(*self._record(tenant, idx))
-            raws = iter(await pipe.execute())
-        out: list[User | None] = []
-        for uid, idx in zip(user_ids, indexes):
-            raw = None if idx is None else next(raws)
-            out.append(_decode_user(tenant, uid, raw) if raw else None)
-        return out
+        raws = await self.roster.records_of(tenant, user_ids, lambda n: self._bucket(tenant, n))
+        return [_decode_user(tenant, uid, raw) if raw else None for uid, raw in zip(user_ids, raws)]
 
     async def save(self, user: User) -> None:
         user.updated_at = time.time()
@@ -173,20 +167,9 @@ class RedisUserStore:
         return (await self.active_many(tenant, [user_id]))[0]
 
     async def languages_at(self, tenant: str, indexes: Sequence[int]) -> dict[int, str]:
-        """Language of each index with a record: one HGETALL per 128 indexes (audiences walk the active bitmap)."""
-        buckets = sorted({int(i) >> 7 for i in indexes})
-        async with self._r.pipeline(transaction=False) as pipe:
-            for n in buckets:
-                pipe.hgetall(f"cb:{{{tenant}}}:u:{n}")
-            records = await pipe.execute()
-        wanted = {int(i) for i in indexes}
-        out: dict[int, str] = {}
-        for n, rec in zip(buckets, records):
-            for slot, raw in rec.items():
-                idx = (n << 7) + int(slot)
-                if idx in wanted:
-                    out[idx] = raw.split("|", 2)[1] or "ja"
-        return out
+        """Language of each index with a record (audiences walk the active bitmap)."""
+        records = await self.roster.records_at(indexes, lambda n: self._bucket(tenant, n))
+        return {idx: raw.split("|", 2)[1] or "ja" for idx, raw in records.items()}
 
     async def active_many(self, tenant: str, user_ids: Sequence[str]) -> list[bool]:
         if not user_ids:
