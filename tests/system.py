@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,3 +136,27 @@ class System:
                 return got
             time.sleep(0.1)
         raise AssertionError(f"expected {count} deliveries to {user}, got {len(got)}: {got}")
+
+
+@contextlib.contextmanager
+def chat_system(
+    tmp: Path,
+    redis_url: str,
+    *,
+    prepare: Callable[[str], Awaitable[None]] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[System]:
+    """Emulator, web and worker on a flushed Redis; ``prepare(redis_url)`` seeds data before they start. Every
+    process is stopped on exit, also when one of them fails to start."""
+    import redis as syncredis
+
+    syncredis.Redis.from_url(redis_url).flushdb()
+    if prepare is not None:
+        asyncio.run(prepare(redis_url))
+    system = System(tmp, redis_url, extra_env)
+    try:
+        for name in ("emulator", "web", "worker"):
+            system.start(name)
+        yield system
+    finally:
+        system.stop_all()

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.system import System
-from tests.browser import chromium
+from tests.system import System, chat_system
 
 pytestmark = pytest.mark.browser
 
@@ -54,22 +53,10 @@ async def _add_counsellor(redis_url: str) -> None:
 
 @pytest.fixture
 def system(tmp_path, redis_url):
-    import redis as syncredis
-
-    syncredis.Redis.from_url(redis_url).flushdb()
     tenants = tmp_path / "tenants.yaml"
     tenants.write_text(TENANTS_24_7, encoding="utf-8")
-    s = System(tmp_path, redis_url, extra_env={"CIVICBOT_TENANTS": str(tenants)})
-    for name in ("emulator", "web", "worker"):
-        s.start(name)
-    yield s
-    s.stop_all()
-
-
-@pytest.fixture
-async def browser():
-    async with chromium() as b:
-        yield b
+    with chat_system(tmp_path, redis_url, extra_env={"CIVICBOT_TENANTS": str(tenants)}) as s:
+        yield s
 
 
 async def _deliveries(system: System) -> list[dict]:

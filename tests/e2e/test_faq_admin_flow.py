@@ -7,13 +7,11 @@ answer for that question at once: the worker's own index sees the edit through t
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
-from tests.system import System
-from tests.browser import chromium
+from tests.system import chat_system
 
 pytestmark = pytest.mark.browser
 
@@ -55,21 +53,8 @@ async def _history(redis_url: str, entry_id: str) -> list:
 
 @pytest.fixture
 def system(tmp_path, redis_url):
-    import redis as syncredis
-
-    syncredis.Redis.from_url(redis_url).flushdb()
-    asyncio.run(_seed(redis_url))
-    s = System(tmp_path, redis_url)
-    for name in ("emulator", "web", "worker"):
-        s.start(name)
-    yield s
-    s.stop_all()
-
-
-@pytest.fixture
-async def browser():
-    async with chromium() as b:
-        yield b
+    with chat_system(tmp_path, redis_url, prepare=_seed) as s:
+        yield s
 
 
 async def _ask(page, text: str):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.system import System
+from tests.system import chat_system
 from tests.browser import chromium
 
 pytestmark = pytest.mark.browser
@@ -16,14 +16,8 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 @pytest.fixture
 def system(tmp_path, redis_url):
-    import redis as syncredis
-
-    syncredis.Redis.from_url(redis_url).flushdb()
-    s = System(tmp_path, redis_url)
-    for name in ("emulator", "web", "worker"):
-        s.start(name)
-    yield s
-    s.stop_all()
+    with chat_system(tmp_path, redis_url) as s:
+        yield s
 
 
 @pytest.fixture

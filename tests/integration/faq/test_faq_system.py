@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.system import System
+from tests.system import chat_system
 
 pytestmark = pytest.mark.slow
 
@@ -48,15 +48,8 @@ async def _feedback(redis_url: str) -> list:
 
 @pytest.fixture
 def system(tmp_path, redis_url):
-    import redis as syncredis
-
-    syncredis.Redis.from_url(redis_url).flushdb()
-    asyncio.run(_load_demo_faq(redis_url))
-    s = System(tmp_path, redis_url)
-    for name in ("emulator", "web", "worker"):
-        s.start(name)
-    yield s
-    s.stop_all()
+    with chat_system(tmp_path, redis_url, prepare=_load_demo_faq) as s:
+        yield s
 
 
 def _postbacks(message: dict) -> dict[str, str]:
