@@ -28,3 +28,12 @@ async def chromium() -> AsyncIterator[object]:
             yield browser
         finally:
             await browser.close()
+
+
+async def sign_in(page, tenant: str, username: str, password: str, *, lands_on: str) -> None:
+    """Fill the staff login form the page shows and wait until the browser lands on ``lands_on`` (URL or glob)."""
+    await page.select_option("#tenant", tenant)
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.press("#password", "Enter")
+    await page.wait_for_url(lands_on)

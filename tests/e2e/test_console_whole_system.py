@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import sign_in
 from tests.system import System, chat_system
 
 pytestmark = pytest.mark.browser
@@ -84,11 +85,7 @@ async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_u
 
     # 1. a counsellor is on duty: logged in, the console open
     await console.goto(f"{system.web}/staff/login")
-    await console.select_option("#tenant", "demo")
-    await console.fill("#username", "alice")
-    await console.fill("#password", PW)
-    await console.press("#password", "Enter")
-    await console.wait_for_url(f"{system.web}/console")
+    await sign_in(console, "demo", "alice", PW, lands_on=f"{system.web}/console")
     await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
     await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
 
@@ -162,11 +159,7 @@ async def test_web_and_worker_restart_during_a_live_conversation(system, browser
     resident = await (await browser.new_context(locale="ja-JP")).new_page()
     console = await (await browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")).new_page()
     await console.goto(f"{system.web}/staff/login")
-    await console.select_option("#tenant", "demo")
-    await console.fill("#username", "alice")
-    await console.fill("#password", PW)
-    await console.press("#password", "Enter")
-    await console.wait_for_url(f"{system.web}/console")
+    await sign_in(console, "demo", "alice", PW, lands_on=f"{system.web}/console")
     await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
     await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
 

@@ -17,7 +17,6 @@ from kpi.demo import seed_history
 from kpi.recorder import MemoryKpiRecorder
 from kpi.web import KpiWebDeps, setup
 from tests.helpers import tenant
-from tests.browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.browser
 
@@ -45,31 +44,22 @@ async def site():
 
 
 @pytest.fixture
-async def browser_context():
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed")
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=FLAGS,
-        )
-        context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP", device_scale_factor=2)
-        seen: list[str] = []
-        external: list[str] = []
+async def browser_context(browser):
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP", device_scale_factor=2)
+    seen: list[str] = []
+    external: list[str] = []
 
-        async def guard(route):
-            url = route.request.url
-            seen.append(url)
-            if urlsplit(url).hostname == "127.0.0.1" or url.startswith("data:"):
-                await route.continue_()
-            else:
-                external.append(url)
-                await route.abort()
+    async def guard(route):
+        url = route.request.url
+        seen.append(url)
+        if urlsplit(url).hostname == "127.0.0.1" or url.startswith("data:"):
+            await route.continue_()
+        else:
+            external.append(url)
+            await route.abort()
 
-        await context.route("**/*", guard)
-        yield context, seen, external
-        await browser.close()
+    await context.route("**/*", guard)
+    yield context, seen, external
 
 
 async def test_dashboard_loads_with_seeded_data_and_makes_no_external_request(site, browser_context):

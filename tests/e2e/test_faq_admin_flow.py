@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import sign_in
 from tests.system import chat_system
 
 pytestmark = pytest.mark.browser
@@ -80,11 +81,7 @@ async def test_editor_changes_an_answer_and_the_resident_gets_it_at_once(system,
 
     staff = await (await browser.new_context(locale="ja-JP")).new_page()
     await staff.goto(f"{system.web}/staff/login?next=/admin/faq/")
-    await staff.select_option("#tenant", "demo")
-    await staff.fill("#username", "eda")
-    await staff.fill("#password", PW)
-    await staff.press("#password", "Enter")
-    await staff.wait_for_url(f"{system.web}/admin/faq/")
+    await sign_in(staff, "demo", "eda", PW, lands_on=f"{system.web}/admin/faq/")
     await staff.fill("#q", "燃えるゴミ")
     await staff.press("#q", "Enter")
     await staff.click("text=燃えるごみは何曜日に出せばいいですか？")

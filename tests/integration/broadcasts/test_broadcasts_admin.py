@@ -19,7 +19,7 @@ from broadcasts.service import seed_subscribers
 from staff import RedisStaffStore, add_staff, fast_policy
 from staff.web import StaffDeps, setup as staff_setup
 from tests.system import free_port
-from tests.browser import CHROMIUM, FLAGS
+from tests.browser import chromium, sign_in
 
 PW = "correct horse battery"
 TENANTS = {"t1": Tenant(id="t1", display_name="テスト市", lg_code="27205", channel_token=SecretStr("x"), channel_secret=SecretStr("y"))}
@@ -115,29 +115,18 @@ async def test_csrf_and_roles_are_enforced(site):
 
 @pytest.mark.browser
 async def test_staff_composes_an_area_broadcast_in_a_browser(site):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium not installed")
-    pw_api = pytest.importorskip("playwright.async_api")
     base, deliverer, drafts, _ = site
-    async with pw_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            page = await browser.new_page()
-            await page.goto(f"{base}/admin/broadcasts/")
-            await page.select_option("#tenant", "t1")
-            await page.fill("#username", "eri")
-            await page.fill("#password", PW)
-            await page.press("#password", "Enter")
-            await page.wait_for_url(f"{base}/admin/broadcasts/")
-            await page.fill("#text", "<b>断水</b>のお知らせです。")
-            await page.check("#all_friends")
-            await page.click("#preview")
-            await page.wait_for_function("document.getElementById('audience-size').textContent.includes('7人')")
-            assert "承認が必要" in await page.text_content("#audience-size")
-            await page.click("#submit")
-            await page.wait_for_selector("#drafts .state-awaiting_approval")
-            assert "<b>断水</b>" in await page.text_content("#drafts tbody tr")  # shown as text, not markup
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(f"{base}/admin/broadcasts/")
+        await sign_in(page, "t1", "eri", PW, lands_on=f"{base}/admin/broadcasts/")
+        await page.fill("#text", "<b>断水</b>のお知らせです。")
+        await page.check("#all_friends")
+        await page.click("#preview")
+        await page.wait_for_function("document.getElementById('audience-size').textContent.includes('7人')")
+        assert "承認が必要" in await page.text_content("#audience-size")
+        await page.click("#submit")
+        await page.wait_for_selector("#drafts .state-awaiting_approval")
+        assert "<b>断水</b>" in await page.text_content("#drafts tbody tr")  # shown as text, not markup
     (draft,) = await drafts.recent("t1")
     assert draft.state == "awaiting_approval" and draft.audience_size == 7

@@ -17,7 +17,7 @@ from faq.store import RedisFaqStore
 from staff import RedisStaffStore, add_staff, fast_policy
 from staff.web import StaffDeps, setup
 from tests.system import free_port
-from tests.browser import CHROMIUM, FLAGS
+from tests.browser import chromium, sign_in
 
 pytestmark = pytest.mark.browser
 PW = "correct horse battery"
@@ -43,34 +43,23 @@ async def site(redis):
 
 
 async def test_editor_changes_answer_and_bot_uses_it(site):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium not installed")
-    playwright_api = pytest.importorskip("playwright.async_api")
     store, base = site
     bot = FaqDeps(index=LiveIndex(store), store=store)  # a bot worker with its own index on the same Redis
     resident = Incoming(tenant=TENANT, user_id="U1", kind="text", webhook_event_id="e", timestamp_ms=0)
     assert "8時30分" in (await answer(resident, "燃えるゴミは何曜日に出せばいい？", None, bot))[0]["text"]
 
-    async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            page = await (await browser.new_context(locale="ja-JP")).new_page()
-            await page.goto(f"{base}/admin/faq/")
-            await page.wait_for_url("**/staff/login**")
-            await page.select_option("#tenant", "demo")
-            await page.fill("#username", "eda")
-            await page.fill("#password", PW)
-            await page.press("#password", "Enter")
-            await page.wait_for_url(f"{base}/admin/faq/")
+    async with chromium() as browser:
+        page = await (await browser.new_context(locale="ja-JP")).new_page()
+        await page.goto(f"{base}/admin/faq/")
+        await page.wait_for_url("**/staff/login**")
+        await sign_in(page, "demo", "eda", PW, lands_on=f"{base}/admin/faq/")
 
-            await page.fill("#q", "燃えるゴミ")
-            await page.press("#q", "Enter")
-            await page.click("text=燃えるごみは何曜日に出せばいいですか？")
-            await page.fill("#answer", "燃えるごみは月曜日と木曜日の朝9時までに出してください。")
-            await page.click("button:has-text('保存する')")
-            await page.locator("[role=status]", has_text="gomi-001 を更新しました").wait_for()
-        finally:
-            await browser.close()
+        await page.fill("#q", "燃えるゴミ")
+        await page.press("#q", "Enter")
+        await page.click("text=燃えるごみは何曜日に出せばいいですか？")
+        await page.fill("#answer", "燃えるごみは月曜日と木曜日の朝9時までに出してください。")
+        await page.click("button:has-text('保存する')")
+        await page.locator("[role=status]", has_text="gomi-001 を更新しました").wait_for()
 
     reply = await answer(resident, "燃えるゴミは何曜日に出せばいい？", None, bot)
     assert "月曜日と木曜日の朝9時まで" in reply[0]["text"]
