@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 
@@ -80,3 +81,19 @@ def write_legacy_subscriber(pipe, tenant: str, sub, gazetteer, *, active: bool =
         "updated_at": "2.0", "synthetic": "0"})
     if active:
         pipe.sadd(f"cb:{{{tenant}}}:users:active", sub.user_id)
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a staff page's form carries."""
+    return _CSRF.search(html).group(1)
+
+
+async def staff_login(client, tenant: str, username: str, password: str, *, next_path: str) -> None:
+    """Sign in through the staff login form with an aiohttp test client (cookies kept); expects the redirect."""
+    token = csrf_token(await (await client.get("/staff/login")).text())
+    resp = await client.post("/staff/login", allow_redirects=False, data={
+        "tenant": tenant, "username": username, "password": password, "csrf_token": token, "next": next_path})
+    assert resp.status == 303

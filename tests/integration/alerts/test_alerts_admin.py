@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,20 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.geo import Gazetteer
 from alerts.jma.parser import parse_telegram
-from alerts.service import AlertDeps, MemoryAlertLedger, RedisTelegramArchive, drill_recorder, process_telegram
+from alerts.service import (
+    AlertDeps,
+    MemoryAlertLedger,
+    RedisTelegramArchive,
+    drill_recorder,
+    process_telegram,
+)
 from alerts.web import create_app
 from bot.config import Tenant
 from broadcasts.jobs import MemoryDeliverer
 from staff import add_staff, fast_policy
 from staff.store import MemoryStaffStore
 from staff.web import StaffDeps, setup
+from tests.helpers import staff_login
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "jmx"
 PW = "correct horse battery"
@@ -39,11 +45,7 @@ async def env(redis):
 
 
 async def login(client, user: str) -> None:
-    page = await client.get("/staff/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    resp = await client.post("/staff/login", allow_redirects=False, data={
-        "tenant": "demo", "username": user, "password": PW, "csrf_token": token, "next": "/admin/alerts/"})
-    assert resp.status == 303
+    await staff_login(client, "demo", user, PW, next_path="/admin/alerts/")
 
 
 async def test_drill_kept_from_residents_is_listed_for_admins(env):

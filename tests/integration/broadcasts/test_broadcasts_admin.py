@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import aiohttp
 import pytest
 from aiohttp import web
@@ -17,9 +15,11 @@ from broadcasts.engine import RedisDeliverer
 from broadcasts.friends import FriendsAudience
 from broadcasts.service import seed_subscribers
 from staff import RedisStaffStore, add_staff, fast_policy
-from staff.web import StaffDeps, setup as staff_setup
-from tests.system import free_port
+from staff.web import StaffDeps
+from staff.web import setup as staff_setup
 from tests.browser import chromium, sign_in
+from tests.helpers import csrf_token
+from tests.system import free_port
 
 PW = "correct horse battery"
 TENANTS = {"t1": Tenant(id="t1", display_name="テスト市", lg_code="27205", channel_token=SecretStr("x"), channel_secret=SecretStr("y"))}
@@ -53,12 +53,12 @@ async def site(redis):
 async def login(base: str, username: str) -> tuple[aiohttp.ClientSession, str]:
     session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     async with session.get(f"{base}/staff/login") as r:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', await r.text()).group(1)
+        token = csrf_token(await r.text())
     form = {"tenant": "t1", "username": username, "password": PW, "csrf_token": token, "next": "/admin/broadcasts/"}
     async with session.post(f"{base}/staff/login", data=form) as r:
         page = await r.text()
         assert r.status == 200 and "お知らせ配信" in page, page[:300]
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    csrf = csrf_token(page)
     return session, csrf
 
 

@@ -21,6 +21,7 @@ from faq.store import RedisFaqStore
 from staff import add_staff, fast_policy
 from staff.store import MemoryStaffStore
 from staff.web import StaffDeps, setup
+from tests.helpers import csrf_token, staff_login
 
 PW = "correct horse battery"
 TENANTS = {t: Tenant(id=t, display_name=n, lg_code=c)
@@ -44,16 +45,12 @@ async def env(redis):
 
 
 async def login(client, tenant: str, user: str) -> None:
-    page = await client.get("/staff/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    resp = await client.post("/staff/login", allow_redirects=False, data={
-        "tenant": tenant, "username": user, "password": PW, "csrf_token": token, "next": "/admin/faq/"})
-    assert resp.status == 303
+    await staff_login(client, tenant, user, PW, next_path="/admin/faq/")
 
 
 async def form_token(client, path: str) -> str:
     body = await (await client.get(path)).text()
-    return re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+    return csrf_token(body)
 
 
 def resident(tenant: str = "demo") -> Incoming:

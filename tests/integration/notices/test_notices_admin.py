@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -18,6 +17,7 @@ from broadcasts.jobs import MemoryDeliverer
 from staff import add_staff, fast_policy
 from staff.store import MemoryStaffStore
 from staff.web import StaffDeps, setup
+from tests.helpers import csrf_token, staff_login
 
 PW = "correct horse battery"
 TENANTS = {t: Tenant(id=t, display_name=n, lg_code=c) for t, n, c in [("demo", "デモ市", "272051"), ("suita", "吹田市", "272051")]}
@@ -41,16 +41,12 @@ async def env(redis):
 
 
 async def login(client, tenant: str, user: str) -> None:
-    page = await client.get("/staff/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    resp = await client.post("/staff/login", allow_redirects=False, data={
-        "tenant": tenant, "username": user, "password": PW, "csrf_token": token, "next": "/admin/notices/"})
-    assert resp.status == 303
+    await staff_login(client, tenant, user, PW, next_path="/admin/notices/")
 
 
 async def page_token(client) -> tuple[str, str]:
     body = await (await client.get("/admin/notices/")).text()
-    return body, re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+    return body, csrf_token(body)
 
 
 async def test_manual_placement_sends_and_is_audited(env):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -12,6 +10,7 @@ from bot.config import Tenant
 from staff import add_staff, fast_policy
 from staff.store import MemoryStaffStore
 from staff.web import SESSION, StaffDeps, require_role, setup
+from tests.helpers import csrf_token
 
 PW = "correct horse battery"
 TENANTS = {t: Tenant(id=t, display_name=n, lg_code=c) for t, n, c in [("demo", "デモ市", "271004"), ("suita", "吹田市", "272051")]}
@@ -52,7 +51,7 @@ async def env():
 
 async def _login(client, tenant, user, password=PW, *, with_csrf=True):
     page = await client.get("/staff/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+    token = csrf_token(await page.text())
     data = {"tenant": tenant, "username": user, "password": password, "next": "/t/%s/page" % tenant}
     if with_csrf:
         data["csrf_token"] = token
@@ -117,7 +116,7 @@ async def test_wrong_password_then_rate_limited(env):
 async def test_open_redirect_is_refused(env):
     client, _, _ = env
     page = await client.get("/staff/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+    token = csrf_token(await page.text())
     resp = await client.post(
         "/staff/login", data={"csrf_token": token, "tenant": "demo", "username": "sam", "password": PW, "next": "//evil.example/"}, allow_redirects=False
     )
