@@ -97,3 +97,17 @@ async def staff_login(client, tenant: str, username: str, password: str, *, next
     resp = await client.post("/staff/login", allow_redirects=False, data={
         "tenant": tenant, "username": username, "password": password, "csrf_token": token, "next": next_path})
     assert resp.status == 303
+
+
+class ManualClock:
+    """A clock the test sets and advances by hand (``clock.now`` = seconds since the epoch); pass it where code
+    takes a ``clock`` callable."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -10,12 +10,18 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, AsyncMessagingApiBlob, Configuration
+from linebot.v3.messaging import (
+    AsyncApiClient,
+    AsyncMessagingApi,
+    AsyncMessagingApiBlob,
+    Configuration,
+)
 from linebot.v3.webhook import WebhookParser
 from pydantic import SecretStr
 
 from bot.config import Tenant
 from emulator import EmulatorOptions, create_app
+from tests.helpers import ManualClock
 
 OPENAPI = Path(__file__).resolve().parents[3] / "emulator" / "openapi"
 
@@ -30,17 +36,6 @@ TENANTS = {
     "demo": make_tenant("demo", "デモ市", "demo-secret", "demo-token"),
     "suita": make_tenant("suita", "吹田市", "suita-secret", "suita-token"),
 }
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_795_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
@@ -64,8 +59,8 @@ class FakeBot:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock(1_795_000_000.0)
 
 
 @pytest.fixture

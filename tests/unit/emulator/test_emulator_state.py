@@ -17,18 +17,11 @@ from emulator.state import (
     RetryKeys,
     new_ulid,
 )
-
-
-class Clock:
-    def __init__(self, now: float = 1_795_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import ManualClock
 
 
 def test_reply_token_single_use_and_scoped_to_tenant():
-    tokens = ReplyTokens(Clock(), lambda: 60)
+    tokens = ReplyTokens(ManualClock(1_795_000_000.0), lambda: 60)
     token = tokens.issue("demo", "U1")
     with pytest.raises(InvalidReplyToken):
         tokens.consume("suita", token)  # wrong channel spends nothing... but the token is gone either way
@@ -39,7 +32,7 @@ def test_reply_token_single_use_and_scoped_to_tenant():
 
 
 def test_reply_token_expiry_boundary():
-    clock = Clock()
+    clock = ManualClock(1_795_000_000.0)
     tokens = ReplyTokens(clock, lambda: 60)
     on_time, late = tokens.issue("demo", "U1"), tokens.issue("demo", "U1")
     clock.now += 60
@@ -50,7 +43,7 @@ def test_reply_token_expiry_boundary():
 
 
 def test_retry_keys_are_per_tenant_case_insensitive_and_expire():
-    clock = Clock()
+    clock = ManualClock(1_795_000_000.0)
     keys = RetryKeys(clock, lambda: 24 * 3600)
     keys.remember("demo", "ABCDEF00-0000-0000-0000-000000000000", "req-1", [])
     assert keys.get("demo", "abcdef00-0000-0000-0000-000000000000").request_id == "req-1"
@@ -60,7 +53,7 @@ def test_retry_keys_are_per_tenant_case_insensitive_and_expire():
 
 
 def test_rate_limiter_token_bucket():
-    clock = Clock()
+    clock = ManualClock(1_795_000_000.0)
     limiter = RateLimiter(clock, lambda: {"push": 2.0})
     assert [limiter.allow("demo", "push") for _ in range(3)] == [True, True, False]
     assert limiter.allow("suita", "push")  # per channel
@@ -71,7 +64,7 @@ def test_rate_limiter_token_bucket():
 
 
 def test_quota_is_monthly():
-    clock = Clock(1_796_083_200.0 - 1)  # one second before 2026-12-01T00:00Z
+    clock = ManualClock(1_796_083_200.0 - 1)  # one second before 2026-12-01T00:00Z
     quota = Quota(clock, lambda: 10)
     quota.consume("demo", 10)
     assert quota.would_exceed("demo", 1)
@@ -112,7 +105,7 @@ async def test_hub_publishes_only_to_subscribers_of_that_chat():
 
 
 def test_ulid_shape_and_order():
-    clock = Clock()
+    clock = ManualClock(1_795_000_000.0)
     first = new_ulid(clock)
     clock.now += 1
     second = new_ulid(clock)

@@ -11,19 +11,21 @@ import pytest
 import handoff
 from bot.chat import Incoming
 from bot.config import OfficeHours, Tenant
-from handoff import HandoffDeps, HandoffError, HandoffForbidden, HandoffPolicy, LinePushError, MemoryHandoffBus, MemoryHandoffStore, RecordingLinePort
+from handoff import (
+    HandoffDeps,
+    HandoffError,
+    HandoffForbidden,
+    HandoffPolicy,
+    LinePushError,
+    MemoryHandoffBus,
+    MemoryHandoffStore,
+    RecordingLinePort,
+)
+from tests.helpers import ManualClock
 
 JST = ZoneInfo("Asia/Tokyo")
 OH = OfficeHours(weekly={d: "09:00-17:30" for d in ("mon", "tue", "wed", "thu", "fri")}, cutoff_minutes=30)
 TENANT = Tenant(id="demo", display_name="デモ市", lg_code="271004", office_hours=OH)
-
-
-class Clock:
-    def __init__(self, when: dt.datetime) -> None:
-        self.now = when.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def at(hh: int, mm: int = 0, day: int = 25) -> dt.datetime:
@@ -32,7 +34,7 @@ def at(hh: int, mm: int = 0, day: int = 25) -> dt.datetime:
 
 @pytest.fixture
 def clock():
-    return Clock(at(10))
+    return ManualClock(at(10).timestamp())
 
 
 @pytest.fixture
@@ -332,11 +334,10 @@ async def test_a_statistics_outage_never_blocks_a_consultation(deps):
 
 
 def test_statistics_categories_are_in_the_dashboards_vocabulary():
-    from kpi.aggregate import BASE_VOCAB
-    from kpi.labels import CONSULT_CATEGORIES
-
     from handoff.chat import QUEUE_STAT
     from handoff.model import KPI_CATEGORIES
+    from kpi.aggregate import BASE_VOCAB
+    from kpi.labels import CONSULT_CATEGORIES
     from nlu.intents import CONSULTATION_ROUTES
 
     assert set(KPI_CATEGORIES) == set(BASE_VOCAB["consult_category"]) and set(KPI_CATEGORIES) <= set(CONSULT_CATEGORIES)

@@ -13,21 +13,15 @@ from handoff import HandoffDeps, MemoryHandoffBus, MemoryHandoffStore, Recording
 from handoff.testing import build_app, demo_tenants, login
 from staff import add_staff, fast_policy
 from staff.store import MemoryStaffStore
+from tests.helpers import ManualClock
 
 PW = "correct horse battery"
 TENANTS = demo_tenants()
 
 
-class Clock:
-    now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock()
 
 
 @pytest.fixture

@@ -13,18 +13,11 @@ from nlu.breaker import CircuitBreaker
 from nlu.port import NluUnavailable, Parse
 from nlu.rasa_client import RasaNlu
 from nlu.resilient import ResilientNlu
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import ManualClock
 
 
 def test_breaker_opens_after_threshold_and_lets_one_trial_through_after_the_wait():
-    clock = Clock()
+    clock = ManualClock(0.0)
     breaker = CircuitBreaker(failure_threshold=2, reset_after=10, clock=clock)
     breaker.record_failure()
     assert breaker.allow()
@@ -156,7 +149,7 @@ async def test_resilient_falls_back_when_rasa_is_slower_than_the_deadline():
 
 
 async def test_resilient_goes_back_to_rasa_after_a_successful_trial():
-    clock = Clock()
+    clock = ManualClock(0.0)
     primary = FakeNlu(error=NluUnavailable("down"))
     nlu = ResilientNlu(primary, FakeNlu(FALLBACK), CircuitBreaker(failure_threshold=1, reset_after=5, clock=clock))
     assert (await nlu.parse("a")).source == "fallback"

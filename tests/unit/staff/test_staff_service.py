@@ -7,21 +7,14 @@ import pytest
 from staff import StaffError, add_staff, fast_policy, login, resolve_session
 from staff.service import LoginThrottled
 from staff.store import MemoryStaffStore
+from tests.helpers import ManualClock
 
 PW = "correct horse battery"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock()
 
 
 @pytest.fixture

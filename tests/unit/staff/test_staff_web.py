@@ -10,7 +10,7 @@ from bot.config import Tenant
 from staff import add_staff, fast_policy
 from staff.store import MemoryStaffStore
 from staff.web import SESSION, StaffDeps, require_role, setup
-from tests.helpers import csrf_token
+from tests.helpers import ManualClock, csrf_token
 
 PW = "correct horse battery"
 TENANTS = {t: Tenant(id=t, display_name=n, lg_code=c) for t, n, c in [("demo", "デモ市", "271004"), ("suita", "吹田市", "272051")]}
@@ -26,17 +26,10 @@ async def post_thing(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-class Clock:
-    now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 async def env():
     store = MemoryStaffStore()
-    clock = Clock()
+    clock = ManualClock()
     policy = fast_policy(clock=clock)
     await add_staff(store, "demo", "sam", "supervisor", PW, hasher=policy.hasher)
     await add_staff(store, "demo", "carl", "counsellor", PW, hasher=policy.hasher)
