@@ -6,29 +6,16 @@ import io
 import json
 from pathlib import Path
 
-import pytest
-from aiohttp.test_utils import TestServer
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from alerts import wire_alerts
 from alerts.cli import parse_command
 from alerts.feeds import FeedConfig, schedule_jobs
-from alerts.mockfeed import MockFeed, make_app
 from alerts.subscriptions import Place, Subscription
 from bot.users import RedisUserStore, User
 from broadcasts.jobs import MemoryDeliverer
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "jmx"
-
-
-@pytest.fixture
-async def mock():
-    feed = MockFeed()
-    server = TestServer(make_app(feed), host="127.0.0.1")
-    await server.start_server()
-    feed.base_url = str(server.make_url("")).rstrip("/")
-    yield feed
-    await server.close()
 
 
 async def _recipients(wiring, job) -> set[str]:

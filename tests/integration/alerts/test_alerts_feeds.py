@@ -5,26 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from alerts.feeds import FeedConfig, JmaFeedPoller, MemorySeenStore, RedisSeenStore, parse_feed, telegram_handler
+from alerts.feeds import (
+    FeedConfig,
+    JmaFeedPoller,
+    MemorySeenStore,
+    RedisSeenStore,
+    parse_feed,
+    telegram_handler,
+)
 from alerts.geo import Gazetteer
 from alerts.jma.parser import TelegramError
-from alerts.mockfeed import MockFeed, make_app
 from alerts.service import AlertDeps, MemoryAlertLedger
 from broadcasts.jobs import MemoryDeliverer
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "jmx"
-
-
-@pytest.fixture
-async def mock():
-    feed = MockFeed()
-    server = TestServer(make_app(feed), host="127.0.0.1")
-    await server.start_server()
-    feed.base_url = str(server.make_url("")).rstrip("/")
-    yield feed
-    await server.close()
 
 
 @pytest.fixture(params=["memory", "redis"])
