@@ -28,6 +28,7 @@ from nlu import server as rasa_server  # noqa: E402
 from nlu.breaker import CircuitBreaker  # noqa: E402
 from nlu.cli import triage_lines  # noqa: E402
 from nlu.crisis import CATEGORIES, default_detector  # noqa: E402
+from nlu.evaluation import macro_f1  # noqa: E402
 from nlu.fallback import FallbackNlu  # noqa: E402
 from nlu.intents import FALLBACK_INTENT  # noqa: E402
 from nlu.port import Nlu, Parse  # noqa: E402
@@ -66,16 +67,6 @@ class BigramBaseline:
         g = self._grams(text)
         score, intent = max((len(g & e) / (len(g | e) or 1), i) for e, i in self.examples)
         return Parse(intent if score >= 0.15 else FALLBACK_INTENT, score, [], "fallback")
-
-
-def macro_f1(pairs: list[tuple[str, str]]) -> float:
-    scores = []
-    for label in {g for g, _ in pairs}:
-        tp = sum(g == label and p == label for g, p in pairs)
-        fp = sum(g != label and p == label for g, p in pairs)
-        fn = sum(g == label and p != label for g, p in pairs)
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(scores) / len(scores)
 
 
 def pct(values: list[float], q: float) -> float:
