@@ -145,10 +145,12 @@ class Subscription:
         return next(f"p{i}" for i in range(1, MAX_PLACES + 100) if f"p{i}" not in used)
 
     def to_json(self) -> str:
+        """The full JSON form, as releases before layout 3 stored it (``encode_doc`` is the stored form now)."""
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> "Subscription":
+        """Read the full JSON form (``rebuild_indexes`` migrates documents stored that way)."""
         d = json.loads(raw)
         d["places"] = [Place(**p) for p in d.get("places", [])]
         d["quiet_hours"] = QuietHours(**d["quiet_hours"]) if d.get("quiet_hours") else None
