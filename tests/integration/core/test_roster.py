@@ -7,9 +7,16 @@ import asyncio
 import datetime as dt
 
 import numpy as np
+import pytest
 
 from alerts.geo import Gazetteer
-from alerts.subscriptions import Place, QuietHours, RedisSubscriptionStore, Subscription, SubscriptionAudience
+from alerts.subscriptions import (
+    Place,
+    QuietHours,
+    RedisSubscriptionStore,
+    Subscription,
+    SubscriptionAudience,
+)
 from bot.roster import ANDNOT, Roster, set_bits
 from bot.users import RedisUserStore, User
 from broadcasts.audience import AudienceQuery
@@ -24,6 +31,13 @@ async def test_indexes_are_dense_stable_and_per_tenant(redis):
     assert await roster.ensure("a", ["U3"]) == [2]
     assert await roster.lookup("a", ["U2", "nobody"]) == [1, None]
     assert await roster.size("a") == 3
+
+
+async def test_an_empty_user_id_is_refused_and_nothing_is_allocated(redis):
+    roster = Roster(redis)
+    with pytest.raises(ValueError):
+        await roster.ensure("a", ["U1", ""])
+    assert await roster.size("a") == 0 and await roster.lookup("a", ["U1"]) == [None]
 
 
 async def test_concurrent_first_sightings_get_one_index(redis):
