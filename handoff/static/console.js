@@ -129,6 +129,8 @@
     for (const p of detail.past) past.append(el("li", {}, `${new Date(p.created_at * 1000).toLocaleDateString("ja-JP")} ${p.category} ${p.labels.join("・")} ${p.closing_category}`));
     renderChecklist(detail.checklist);
     document.querySelectorAll("li[data-id]").forEach((li) => li.classList.toggle("selected", li.dataset.id === current));
+    // a resident message that arrived while this was loading found no writable detail to mark it read: do it now
+    if (c.unread && detail.can_write && document.visibilityState === "visible") await markRead();
   }
 
   function setUnread(id, n) {
