@@ -1,18 +1,50 @@
-"""Adapter: the router's crisis layer (assess + first-reply messages) over nlu.crisis."""
+"""Adapter: the router's crisis layer — three-level assessment with conversation context, and the first reply.
+
+The detectors live in ``nlu/`` (``nlu/risk.py``); the reply texts and hotlines in ``nlu/crisis_reply.py``. This layer
+adds what needs the conversation: the resident's recent risk scores (``nlu/risk_context.py``, numbers only) and the
+reply language (the message's own language when it is clearly not the resident's profile language).
+"""
 
 from __future__ import annotations
 
-from nlu.crisis import CrisisAssessment, CrisisDetector, hotline_messages
+from nlu.crisis_reply import CrisisReplies
+from nlu.risk import RiskAssessment, RiskAssessor
+from nlu.risk_context import RiskContextStore
 
+from bot.chat import Incoming
 from bot.config import Tenant
 
 
 class CrisisLayer:
-    def __init__(self, detector: CrisisDetector) -> None:
-        self._detector = detector
+    def __init__(self, assessor: RiskAssessor, context: RiskContextStore, replies: CrisisReplies) -> None:
+        self.assessor = assessor
+        self.context = context
+        self.replies = replies
 
-    def assess(self, text: str) -> CrisisAssessment | None:
-        return self._detector.assess(text)
+    async def assess(self, incoming: Incoming) -> RiskAssessment:
+        """Assess a text message in its conversation, and remember its score (not its text) for the next one."""
+        text = incoming.text or ""
+        tenant, user = incoming.tenant.id, incoming.user_id
+        recent = await self.context.recent(tenant, user, incoming.timestamp_ms)
+        assessment = self.assessor.assess(text, recent)
+        await self.context.remember(tenant, user, assessment.risk, incoming.timestamp_ms)
+        return assessment
 
-    def messages(self, assessment: CrisisAssessment, tenant: Tenant, language: str) -> list[dict]:
-        return hotline_messages(assessment.category, assessment.severity, tenant.hotlines, language)
+    def assess_text(self, text: str) -> RiskAssessment:
+        return self.assessor.assess(text)
+
+    @staticmethod
+    def reply_language(assessment: RiskAssessment, profile_language: str) -> str:
+        """The message's language when it is clearly another one than the profile's; やさしい日本語 is kept."""
+        detected = assessment.language
+        if detected is None or (detected == "ja" and profile_language in ("ja", "ja-easy")):
+            return profile_language
+        return detected
+
+    def messages(self, assessment: RiskAssessment, tenant: Tenant, language: str) -> list[dict]:
+        if assessment.level == "crisis":
+            return self.replies.crisis(assessment.category or "suicide", assessment.severity or "high", language,
+                                       tenant.hotlines)
+        if assessment.level == "concern":
+            return self.replies.concern(assessment.category or "suicide", language, tenant.hotlines)
+        return []

@@ -30,7 +30,7 @@ class Rooms:
     ``on_postback(incoming, data)`` (alerts also ``on_location``, handoff its held/crisis hooks); None = not mine."""
 
     nlu: Any = None  # nlu port: async parse(text) -> Parse
-    crisis: Any = None  # CrisisLayer: assess(text) and hotline messages
+    crisis: Any = None  # bot.crisis.CrisisLayer: three-level assessment with context, first replies
     faq: Any = None
     alerts: Any = None
     handoff: Any = None
@@ -129,33 +129,57 @@ async def held_middleware(handler: Handler, incoming: Incoming, data: dict[str, 
         return await handler(incoming, data)
     if await handoff.is_held(incoming.tenant.id, incoming.user_id):
         crisis = data["rooms"].crisis
-        assessment = crisis.assess(incoming.text) if (crisis is not None and incoming.text) else None
-        out = await handoff.on_resident_message(incoming, assessment)
-        if assessment is not None:
-            log.warning("crisis signal in held conversation", extra={"tenant": incoming.tenant.id, "category": assessment.category})
+        assessment = crisis.assess_text(incoming.text) if (crisis is not None and incoming.text) else None
+        flagged = assessment if assessment is not None and assessment.level == "crisis" else None
+        out = await handoff.on_resident_message(incoming, flagged)
+        if flagged is not None:
+            log.warning("crisis signal in held conversation",
+                        extra={"tenant": incoming.tenant.id, "category": flagged.category})
         return out or []
     return await handler(incoming, data)
 
 
 async def crisis_middleware(handler: Handler, incoming: Incoming, data: dict[str, Any]) -> list[dict] | None:
-    """People in danger first: deterministic check on every text, before (and independent of) the NLU."""
+    """People in danger first: three-level check on every text, before (and independent of) the NLU.
+
+    crisis → hotlines in the resident's language, then the top of the counsellor queue; concern → a short check-in
+    naming two lines and offering a person, queued at high priority. Either way no FAQ or other room answers.
+    """
     rooms: Rooms = data["rooms"]
-    if rooms.crisis is None or incoming.kind != "text" or not incoming.text:
+    if rooms.crisis is None:
         return await handler(incoming, data)
-    assessment = rooms.crisis.assess(incoming.text)
-    if assessment is None:
+    if incoming.kind == "postback" and incoming.postback.get("room") == "crisis":
+        return await _crisis_postback(incoming, rooms)
+    if incoming.kind != "text" or not incoming.text:
         return await handler(incoming, data)
+    assessment = await rooms.crisis.assess(incoming)
+    data["risk"] = assessment
+    if assessment.level == "none":
+        return await handler(incoming, data)
+    language = rooms.crisis.reply_language(assessment, incoming.language)
     log.warning(
-        "crisis detected",
-        extra={"tenant": incoming.tenant.id, "category": assessment.category, "rule": getattr(assessment, "rule_id", "")},
+        "crisis layer: %s", assessment.level,
+        extra={"tenant": incoming.tenant.id, "level": assessment.level, "category": assessment.category,
+               "language": language, "signals": ",".join(assessment.signals)},
     )
-    messages = rooms.crisis.messages(assessment, incoming.tenant, incoming.language)
+    messages = rooms.crisis.messages(assessment, incoming.tenant, language)
     if rooms.handoff is not None:
         try:
-            messages += await rooms.handoff.request_from_crisis(incoming, assessment)
+            queued = await rooms.handoff.request_from_crisis(incoming, assessment)
+            if language in ("ja", "ja-easy"):  # the queue's own texts are Japanese; others got theirs above
+                messages += queued
         except Exception:  # the hotline reply must go out even if the queue is down
             log.exception("could not queue crisis handoff", extra={"tenant": incoming.tenant.id})
     return messages[:5]
+
+
+async def _crisis_postback(incoming: Incoming, rooms: Rooms) -> list[dict]:
+    """The crisis reply's quick replies: talk to a person (queued at high priority) or "I'm OK"."""
+    language = incoming.postback.get("lang") or incoming.language
+    if incoming.postback.get("action") == "talk" and rooms.handoff is not None:
+        queued = await rooms.handoff.request_from_crisis(incoming, None)
+        return queued if language in ("ja", "ja-easy") else rooms.crisis.replies.queued(language)
+    return rooms.crisis.replies.fine(language)
 
 
 def default_middlewares() -> list[Middleware]:

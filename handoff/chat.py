@@ -33,7 +33,8 @@ QUEUE_STAT = {
     "livelihood": "living",
     "caregiving": "living",
 }
-CATEGORY_JA = {"suicide": "自殺念慮", "dv": "DV", "child_abuse": "児童虐待", "sexual_violence": "性被害", "danger": "身の危険"}
+CATEGORY_JA = {"suicide": "自殺念慮", "self_harm": "自傷", "dv": "DV", "child_abuse": "児童虐待", "elder_abuse": "高齢者虐待",
+               "sexual_violence": "性被害", "stalking": "つきまとい", "danger": "身の危険"}
 
 
 def _norm(value: str) -> str:
@@ -81,16 +82,24 @@ class HandoffRoom:
     # -- escalation -----------------------------------------------------------------------------------------------
 
     async def request_from_crisis(self, incoming: Incoming, assessment: Any) -> list[dict]:
-        """The crisis layer already sent hotlines; queue at top priority and say what happens next."""
-        label = CATEGORY_JA.get(assessment.category, assessment.category)
+        """The crisis layer already sent hotlines; queue and say what happens next.
+
+        crisis → top of the queue; concern → high priority; None (the resident tapped "talk to a counsellor" under a
+        crisis reply) → high priority as well.
+        """
+        level = getattr(assessment, "level", None)
+        label = CATEGORY_JA.get(getattr(assessment, "category", None) or "", "相談")
+        risk = "crisis" if level in ("crisis", None) and assessment is not None else "high"
+        summary = {"crisis": f"危機の兆候（{label}）を検知", "concern": f"心配な兆候（{label}）— 声かけ済み"}.get(
+            level or "", "危機対応の返信から「相談員と話したい」")
         answer = await service.request_handoff(
             self.deps,
             incoming.tenant,
             incoming.user_id,
             category=label,
-            risk="crisis",
+            risk=risk,
             reason="crisis",
-            summary=f"危機の兆候（{label}）を検知",
+            summary=summary,
             resident_text=incoming.text,
             include_hotlines=False,
             stat_category="crisis",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,15 +21,19 @@ from typing import Literal
 import yaml
 
 from bot import chat
+from nlu.crisis_variants import slang_fold
 from nlu.normalize import JapaneseAnalyzer, default_analyzer
 from nlu.rasa_components.textfold import fold, kata_to_hira, strip_noise
 
 log = logging.getLogger(__name__)
 LEXICON_PATH = Path(__file__).resolve().parent / "crisis_lexicon.yaml"
 
-Category = Literal["suicide", "dv", "child_abuse", "sexual_violence", "danger"]
-Severity = Literal["immediate", "high"]
-CATEGORIES: tuple[Category, ...] = ("suicide", "dv", "child_abuse", "sexual_violence", "danger")
+Category = Literal["suicide", "self_harm", "dv", "child_abuse", "elder_abuse", "sexual_violence", "stalking", "danger"]
+Severity = Literal["immediate", "high", "concern"]  # concern: a possible risk → a check-in, not the crisis protocol
+CATEGORIES: tuple[Category, ...] = (
+    "suicide", "self_harm", "dv", "child_abuse", "elder_abuse", "sexual_violence", "stalking", "danger",
+)
+_SEVERITY_RANK = {"immediate": 0, "high": 1, "concern": 2}
 _SMALL_VOWELS = str.maketrans("ぁぃぅぇぉ", "あいうえお")
 _MACRO = re.compile(r"<<([A-Z_]+)>>")
 
@@ -64,31 +69,37 @@ class CrisisDetector:
         self._figurative = tuple(compile_(f["pattern"]) for f in raw.get("figurative", []))
         rules = []
         for r in raw["rules"]:
-            if r["category"] not in CATEGORIES or r["severity"] not in ("immediate", "high"):
+            if r["category"] not in CATEGORIES or r["severity"] not in _SEVERITY_RANK:
                 raise ValueError(f"crisis rule {r['id']}: bad category or severity")
             groups = tuple(compile_("|".join(f"(?:{p})" for p in group)) for group in r.get("all", []))
             rules.append(_Rule(r["id"], r["category"], r["severity"], tuple(compile_(p) for p in r.get("any", [])),
                                groups))
-        # immediate rules first, file order otherwise
-        self._rules = tuple(sorted(rules, key=lambda r: r.severity != "immediate"))
+        # immediate rules first, then high, then concern; file order otherwise
+        self._rules = tuple(sorted(rules, key=lambda r: _SEVERITY_RANK[r.severity]))
         self._analyzer = analyzer or default_analyzer()
 
-    def views(self, text: str) -> list[str]:
-        """The normalized forms of the message that the patterns run on (after figurative deletion)."""
+    def views(self, text: str, normalized: Sequence[str] | None = None) -> list[str]:
+        """The normalized forms of the message that the patterns run on (after figurative deletion).
+
+        ``normalized``: Sudachi normalized forms when the caller already analysed the text (nlu/risk.py does).
+        """
         surface = strip_noise(fold(text)).translate(_SMALL_VOWELS)
         plain = surface.replace("ー", "")
-        norm = strip_noise("".join(m.normalized for m in self._analyzer.morphemes(text)))
+        slang = slang_fold(surface)
+        if normalized is None:
+            normalized = [m.normalized for m in self._analyzer.morphemes(text)]
+        norm = strip_noise("".join(normalized))
         views = []
-        for view in dict.fromkeys((surface, plain, norm)):
+        for view in dict.fromkeys((surface, plain, slang, norm)):
             for fig in self._figurative:
                 view = fig.sub("・", view)
             views.append(view)
         return views
 
-    def assess(self, text: str) -> CrisisAssessment | None:
+    def assess(self, text: str, normalized: Sequence[str] | None = None) -> CrisisAssessment | None:
         if not text or not text.strip():
             return None
-        views = self.views(text)
+        views = self.views(text, normalized)
         for rule in self._rules:
             if any(p.search(v) for p in rule.any for v in views) or (
                 rule.all and all(any(g.search(v) for v in views) for g in rule.all)
