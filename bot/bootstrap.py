@@ -158,7 +158,9 @@ async def build_rooms(
 
     from bot.crisis import CrisisLayer
     from nlu.breaker import CircuitBreaker
-    from nlu.crisis import default_detector
+    from nlu.crisis_reply import CrisisReplies
+    from nlu.risk import default_risk_assessor
+    from nlu.risk_context import RedisRiskContext
     from nlu.fallback import FallbackNlu
     from nlu.rasa_client import RasaNlu
     from nlu.resilient import ResilientNlu
@@ -172,7 +174,7 @@ async def build_rooms(
         fallback = await asyncio.to_thread(FallbackNlu.from_yaml)
         nlu = ResilientNlu(rasa, fallback, breaker, deadline=settings.nlu_timeout_seconds + 0.2)
         extras["nlu"] = nlu
-        crisis = CrisisLayer(await asyncio.to_thread(default_detector))
+        crisis = CrisisLayer(await asyncio.to_thread(default_risk_assessor), RedisRiskContext(client), CrisisReplies())
 
     hd = handoff.HandoffDeps(
         store=handoff.RedisHandoffStore(client),

@@ -1,11 +1,11 @@
 """NLU room: intent classification (Rasa service + in-process fallback) and the crisis layer.
 
 The door: the router gets an ``Nlu`` (``ResilientNlu(RasaNlu, FallbackNlu, CircuitBreaker)``) and calls ``assess``
-on every message before anything else. Nothing here imports rasa: Rasa runs in its own Python 3.10 venv.
+on every message before anything else (``nlu/risk.py``: three levels, several detectors). Nothing here imports rasa: Rasa runs in its own Python 3.10 venv.
 """
 
 from nlu.breaker import CircuitBreaker
-from nlu.crisis import CrisisAssessment, CrisisDetector, assess, crisis_reply, hotline_messages
+from nlu.crisis import CrisisAssessment, CrisisDetector, assess
 from nlu.fallback import FallbackNlu
 from nlu.intents import (
     ALL_INTENTS,
@@ -24,5 +24,5 @@ from nlu.resilient import ResilientNlu
 __all__ = [
     "ALL_INTENTS", "CONSULTATIONS", "CONSULTATION_ROUTES", "CONTROL", "FALLBACK_INTENT", "FAQ_TOPICS",
     "CircuitBreaker", "CrisisAssessment", "CrisisDetector", "FallbackNlu", "Nlu", "NluUnavailable", "Parse",
-    "RasaNlu", "ResilientNlu", "assess", "crisis_reply", "group_of", "hotline_messages", "is_unknown",
+    "RasaNlu", "ResilientNlu", "assess", "group_of", "is_unknown",
 ]

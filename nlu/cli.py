@@ -1,7 +1,7 @@
 """``civicbot triage`` and ``civicbot nlu parse`` as plain async functions (bot/cli.py wires argparse).
 
-Triage is how the city audits the crisis layer: one JSON line per input line with the crisis category (from the
-deterministic layer, never from the classifier) and the intent with its source. The output contains the message
+Triage is how the city audits the crisis layer: one JSON line per input line with the crisis level and category (from the
+crisis layer's own detectors, never from the intent classifier) and the intent with its source. The output contains the message
 text because the auditor supplied it; nothing here logs it.
 """
 
@@ -13,11 +13,11 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import TextIO
 
 from nlu.breaker import CircuitBreaker
-from nlu.crisis import CrisisDetector, default_detector
 from nlu.fallback import FallbackNlu
 from nlu.port import Nlu
 from nlu.rasa_client import RasaNlu
 from nlu.resilient import ResilientNlu
+from nlu.risk import RiskAssessor, default_risk_assessor
 
 
 async def _aiter(lines: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
@@ -30,35 +30,39 @@ async def _aiter(lines: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str
 
 
 async def triage_lines(
-    lines: Iterable[str] | AsyncIterable[str], nlu: Nlu, detector: CrisisDetector | None = None
+    lines: Iterable[str] | AsyncIterable[str], nlu: Nlu, assessor: RiskAssessor | None = None
 ) -> AsyncIterator[dict]:
-    """One dict per non-empty line:
-    ``{"text", "crisis": null|category, "intent", "confidence", "source": "rasa"|"fallback"}``."""
-    detector = detector or default_detector()
+    """One dict per non-empty line: ``{"text", "level": crisis|concern|none, "crisis": null|category, "language",
+    "signals", "intent", "confidence", "source": "rasa"|"fallback"}`` — each line assessed on its own (no context)."""
+    assessor = assessor or default_risk_assessor()
     async for raw in _aiter(lines):
         text = raw.rstrip("\r\n")
         if not text.strip():
             continue
-        crisis = detector.assess(text)
+        risk = assessor.assess(text)
         parse = await nlu.parse(text)
         yield {
             "text": text,
-            "crisis": crisis.category if crisis else None,
+            "level": risk.level,
+            "crisis": risk.category if risk.flagged else None,
+            "language": risk.language,
+            "signals": list(risk.signals),
             "intent": parse.intent,
             "confidence": parse.confidence,
             "source": parse.source,
         }
 
 
-async def parse_text(text: str, nlu: Nlu, detector: CrisisDetector | None = None) -> dict:
-    """``civicbot nlu parse TEXT``: the parse plus the crisis assessment (category, severity, rule id)."""
-    crisis = (detector or default_detector()).assess(text)
+async def parse_text(text: str, nlu: Nlu, assessor: RiskAssessor | None = None) -> dict:
+    """``civicbot nlu parse TEXT``: the parse plus the crisis assessment (level, category, severity, signals)."""
+    risk = (assessor or default_risk_assessor()).assess(text)
     parse = await nlu.parse(text)
     return {
         "text": text,
         **parse.to_dict(),
-        "crisis": None if crisis is None else
-        {"category": crisis.category, "severity": crisis.severity, "rule_id": crisis.rule_id},
+        "crisis": None if not risk.flagged else {"level": risk.level, "category": risk.category,
+                                                  "severity": risk.severity, "signals": list(risk.signals)},
+        "language": risk.language,
     }
 
 

@@ -38,6 +38,7 @@ class Thresholds:
     concern: float = 0.60  # P(risk) → concern
     context_concern: float = 0.40  # P(risk) of this message → concern when the recent ones were risky
     context_prior: float = 0.50  # a recent message's P(risk) that counts as "risky" for context
+    context_crisis: float = 0.50  # P(crisis) of this message → crisis when the recent ones were risky
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class RiskAssessor:
             if level != "crisis" and (s.crisis >= t.crisis or s.risk >= t.risk_crisis):
                 level, severity = "crisis", "high"
                 category = category or s.category
-            elif level != "crisis" and context >= t.context_prior and s.risk >= t.concern:
+            elif level != "crisis" and context >= t.context_prior and s.crisis >= t.context_crisis:
                 signals.append(f"ctx:{context:.2f}")
                 level, severity = "crisis", "high"
                 category = category or s.category

@@ -8,10 +8,14 @@ from nlu.cli import cli_nlu, dumps, parse_text, triage_lines
 
 
 async def test_triage_prints_exactly_the_audit_fields_per_line(fallback_nlu):
-    out = [row async for row in triage_lines(["死にたい\n", "\n", "粗大ゴミを出したい\n", "死ぬほど笑った"], fallback_nlu)]
-    assert [list(row) for row in out] == [["text", "crisis", "intent", "confidence", "source"]] * 3
-    assert [(r["text"], r["crisis"], r["source"]) for r in out] == [
-        ("死にたい", "suicide", "fallback"), ("粗大ゴミを出したい", None, "fallback"), ("死ぬほど笑った", None, "fallback")]
+    out = [row async for row in triage_lines(
+        ["死にたい\n", "\n", "粗大ゴミを出したい\n", "死ぬほど笑った", "I want to kill myself"], fallback_nlu)]
+    fields = ["text", "level", "crisis", "language", "signals", "intent", "confidence", "source"]
+    assert [list(row) for row in out] == [fields] * 4
+    assert [(r["text"], r["level"], r["crisis"], r["language"], r["source"]) for r in out] == [
+        ("死にたい", "crisis", "suicide", "ja", "fallback"), ("粗大ゴミを出したい", "none", None, "ja", "fallback"),
+        ("死ぬほど笑った", "none", None, "ja", "fallback"), ("I want to kill myself", "crisis", "suicide", "en", "fallback")]
+    assert "lex:suicide.wish" in out[0]["signals"]
     assert out[1]["intent"] == "faq_garbage"
     assert json.loads(dumps(out[0]))["text"] == "死にたい"  # UTF-8, not \\u escapes
     assert "死にたい" in dumps(out[0])
@@ -27,7 +31,9 @@ async def test_triage_accepts_async_line_sources(fallback_nlu):
 
 async def test_parse_text_includes_crisis_severity_and_rule(fallback_nlu):
     result = await parse_text("今から飛び降りる", fallback_nlu)
-    assert result["crisis"] == {"category": "suicide", "severity": "immediate", "rule_id": "suicide.imminent_act"}
+    crisis = result["crisis"]
+    assert (crisis["level"], crisis["category"], crisis["severity"]) == ("crisis", "suicide", "immediate")
+    assert "lex:suicide.imminent_act" in crisis["signals"]
     assert result["source"] == "fallback" and "entities" in result
 
 
