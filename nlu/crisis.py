@@ -86,8 +86,11 @@ class CrisisDetector:
         if normalized is None:
             normalized = [m.normalized for m in self._analyzer.morphemes(text)]
         norm = kata_to_hira(strip_noise("".join(normalized)))  # patterns are hiragana (compile_ folds them)
+        extra: tuple[str, ...] = ()
+        if plain != text:  # katakana, half-width or spaced-out text: analyse its folded spelling too
+            extra = (kata_to_hira(strip_noise("".join(m.normalized for m in self._analyzer.morphemes(plain)))),)
         views = []
-        for view in dict.fromkeys((surface, plain, slang, norm)):
+        for view in dict.fromkeys((surface, plain, slang, norm, *extra)):
             for fig in self._figurative:
                 view = fig.sub("・", view)
             views.append(view)

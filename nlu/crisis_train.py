@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ NLU_DIR = Path(__file__).resolve().parent
 TRAINING_DIR = NLU_DIR / "crisis_training"
 NLU_YML = NLU_DIR / "data" / "nlu.yml"
 DEMO_FAQ = NLU_DIR.parent / "faq" / "sample" / "demo_faq.csv"
+EVAL_DIR = NLU_DIR / "crisis_eval"
 _CONSULT = {"consult_dv": "dv", "consult_child_abuse": "child_abuse", "consult_sexual_violence": "sexual_violence",
             "consult_mental": "suicide"}
 _NEUTRAL_SKIP = {"consult_parenting", "consult_poverty", "consult_caregiving", "consult_bullying", "talk_to_human"}
@@ -71,7 +73,18 @@ def nlu_examples(path: Path = NLU_YML) -> list[Example]:
     return out
 
 
+def norm_text(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def frozen_texts(eval_dir: Path = EVAL_DIR) -> set[str]:
+    """Normalised texts of every frozen evaluation set: never trained on."""
+    return {norm_text(r["text"]) for path in eval_dir.rglob("*.tsv") for r in read_tsv(path)}
+
+
 def load_training(directory: Path = TRAINING_DIR, include_nlu: bool = True) -> list[Example]:
+    """The training examples. The TSV files are kept free of evaluation items by ``crisis_training/dedupe.py`` (a test
+    checks); the shared data read besides them (nlu.yml, the demo FAQ) is filtered here."""
     examples: list[Example] = []
     for path in training_files(directory):
         level = path.stem if path.stem in ("crisis", "concern") else "none"
@@ -81,9 +94,11 @@ def load_training(directory: Path = TRAINING_DIR, include_nlu: bool = True) -> l
                 raise ValueError(f"{path.name}: unknown category {category!r}")
             examples.append(Example(row["text"].strip(), level, category, row.get("language", "ja")))
     if include_nlu:
-        examples += nlu_examples()
+        frozen = frozen_texts()
+        shared = nlu_examples()
         with DEMO_FAQ.open(encoding="utf-8-sig", newline="") as f:
-            examples += [Example(row["質問"], "none", None, "ja") for row in csv.DictReader(f) if row.get("質問")]
+            shared += [Example(row["質問"], "none", None, "ja") for row in csv.DictReader(f) if row.get("質問")]
+        examples += [e for e in shared if norm_text(e.text) not in frozen]
     return examples
 
 

@@ -25,7 +25,7 @@ _LINGUA = {
     Language.PORTUGUESE: "pt",
     Language.INDONESIAN: "id",
 }
-MIN_CONFIDENCE = 0.5  # below this lingua's best guess is not trusted (short, ambiguous Latin text)
+MIN_CONFIDENCE = 0.35  # lingua's best guess must reach this and be twice the runner-up (short Latin text is hard)
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class LanguageDetectorPort:
         if counts["latin"] < 3:
             return None
         values = self._lingua.compute_language_confidence_values(text)
-        if not values or values[0].value < MIN_CONFIDENCE:
+        if not values or values[0].value < MIN_CONFIDENCE or (len(values) > 1 and values[0].value < 2 * values[1].value):
             return None
         return DetectedLanguage(_LINGUA[values[0].language], float(values[0].value))
 
