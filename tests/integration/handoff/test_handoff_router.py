@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import handoff
 from bot.chat import Incoming
+from nlu.risk import RiskAssessment
 from bot.router import Dispatcher, Rooms
 from bot.users import MemoryUserStore
 from handoff import HandoffDeps, HandoffRoom, RecordingLinePort, RedisHandoffBus, RedisHandoffStore
@@ -52,12 +53,19 @@ async def test_statistics_reach_the_kpi_store_as_the_lead_wires_it(redis):
 
 
 class _Crisis:
-    """The crisis layer's shape (bot.crisis.CrisisLayer): assess(text) and the first-reply hotlines."""
+    """The crisis layer's shape (bot.crisis.CrisisLayer): assess (in its conversation), assess_text, the first reply."""
 
-    def assess(self, text: str):
-        from types import SimpleNamespace
+    def assess_text(self, text: str) -> RiskAssessment:
+        if "死にたい" in text:
+            return RiskAssessment("crisis", "suicide", "high", "ja", ("t",), 0.9)
+        return RiskAssessment("none", None, None, "ja", (), 0.0)
 
-        return SimpleNamespace(category="suicide", severity="high", rule_id="t") if "死にたい" in text else None
+    async def assess(self, incoming) -> RiskAssessment:
+        return self.assess_text(incoming.text or "")
+
+    @staticmethod
+    def reply_language(assessment, profile_language):
+        return profile_language
 
     def messages(self, assessment, tenant, language):
         return [{"type": "text", "text": "よりそいホットライン 0120-279-338"}]
