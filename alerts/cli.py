@@ -1,4 +1,4 @@
-"""Commands the lead mounts in ``bot/cli.py``: ``civicbot alerts parse``, ``alerts mockfeed``, ``demo-alert``.
+"""Commands the lead mounts in ``app/cli.py``: ``civicbot alerts parse``, ``alerts mockfeed``, ``demo-alert``.
 
 ``add_parsers(subparsers)`` + ``run(args)`` mount everything; the functions below are usable on their own.
 
@@ -90,7 +90,7 @@ MOCKFEED_PORT = 9191
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Mount ``alerts parse|mockfeed`` and ``demo-alert`` on the ``civicbot`` parser (``bot/cli.py``)."""
+    """Mount ``alerts parse|mockfeed`` and ``demo-alert`` on the ``civicbot`` parser (``app/cli.py``)."""
     a = sub.add_parser("alerts", help="JMA 防災情報XML tools")
     asub = a.add_subparsers(dest="alerts_command", required=True)
     p = asub.add_parser("parse", help="print one JSON line per telegram file")

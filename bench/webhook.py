@@ -114,7 +114,7 @@ def main() -> None:
         web_port, bare_port = free_port(), free_port()
         env = dict(os.environ, CIVICBOT_DEMO="1", REDIS_URL=redis.url, CIVICBOT_WEB_PORT=str(web_port), CIVICBOT_DATA_DIR=tmp)
         procs = [
-            subprocess.Popen([py, "-m", "bot.cli", "serve", "web"], env=env, cwd=REPO, stderr=subprocess.DEVNULL),
+            subprocess.Popen([py, "-m", "app.cli", "serve", "web"], env=env, cwd=REPO, stderr=subprocess.DEVNULL),
             subprocess.Popen([py, str(REPO / "bench" / "_bare_server.py"), str(bare_port)], cwd=REPO),
         ]
         try:

@@ -66,7 +66,7 @@ class Tenant(BaseModel):
     log_message_bodies: bool = False  # consultations are never logged unless a tenant opts in
     hotlines: list[dict[str, str]] = Field(default_factory=list)
     notices: dict | None = None  # police / child-safety sources, validated by alerts.notices.NoticesConfig
-    handoff: dict | None = None  # consultation policy overrides, see handoff.HandoffPolicy (bot.bootstrap.handoff_policy)
+    handoff: dict | None = None  # consultation policy overrides, see handoff.HandoffPolicy (app.bootstrap.handoff_policy)
     # resolved at load time from the environment (or demo literals)
     channel_secret: SecretStr = SecretStr("")
     channel_token: SecretStr = SecretStr("")

@@ -1,6 +1,6 @@
 """Police / child-safety notices (安まちメール …): ingest, parse, geocode, keep, deliver, answer in chat.
 
-The door of the notices room. Wiring (``bot/bootstrap.py``): build a ``NoticeDeps`` with the gazetteer, an
+The door of the notices room. Wiring (``app/bootstrap.py``): build a ``NoticeDeps`` with the gazetteer, an
 ``IncidentStore`` (``RedisIncidentStore(redis)``), the delivery engine's ``Deliverer`` and the subscription
 store; wrap the engine's ``AudienceSource`` in ``NoticeAudience``; call ``schedule_jobs(scheduler, deps)``.
 """

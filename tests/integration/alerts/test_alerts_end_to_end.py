@@ -148,7 +148,7 @@ def test_cli_parsers_mount_and_parse(capsys):
 
 
 def test_demo_alert_publishes_to_the_configured_mock_feed_without_mock_url(capsys):
-    """``civicbot demo-alert FILE`` follows CIVICBOT_MOCKFEED_PORT (passed in by bot/commands.py)."""
+    """``civicbot demo-alert FILE`` follows CIVICBOT_MOCKFEED_PORT (passed in by app/commands.py)."""
     import argparse
     import http.server
     import threading

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from alerts.subscriptions import Place, Subscription
-from bot.bootstrap import open_container
+from app.bootstrap import open_container
 from bot.config import Settings
 from bot.users import User
 from kpi.recorder import SNAP_AREA, SNAP_FRIENDS, SNAP_LANGUAGE, SNAP_SUBSCRIBERS

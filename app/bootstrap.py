@@ -24,7 +24,7 @@ from bot.redis_server import embedded_redis
 from bot.router import Dispatcher, Rooms, default_middlewares
 from bot.users import RedisUserStore
 
-log = logging.getLogger("civicbot.bootstrap")
+log = logging.getLogger("civicapp.bootstrap")
 
 
 @dataclass
@@ -241,7 +241,7 @@ async def build_rooms(
         lambda scheduler: scheduler.add_job(kpi_snapshots, "interval", hours=1, id="kpi-snapshots", next_run_time=_now())
     )
 
-    from bot.delivery_kpis import record_finished_jobs, redis_marker
+    from app.delivery_kpis import record_finished_jobs, redis_marker
 
     async def delivery_kpis() -> None:
         await record_finished_jobs(deliverer, extras["kpi"], redis_marker(client), list(tenants))
@@ -438,7 +438,7 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
 
     app.cleanup_ctx.append(container_ctx)
     app.add_routes(webhook.routes())
-    from bot import admin_index
+    from app import admin_index
 
     app.add_routes(admin_index.routes())
     streams = [RedisInbox.stream_key(s) for s in range(settings.inbox_shards)]

@@ -15,7 +15,7 @@ from bot.config import Settings
 
 def _with_container(fn: Callable[..., Awaitable[int]]) -> Callable[[argparse.Namespace, Settings], int]:
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from bot.bootstrap import open_container, redis_for
+        from app.bootstrap import open_container, redis_for
 
         async def go() -> int:
             with redis_for(settings) as url:
@@ -59,7 +59,7 @@ async def _faq(args: argparse.Namespace, container) -> int:
     import json
     import sys
 
-    from bot.bootstrap import faq_ports
+    from app.bootstrap import faq_ports
     from faq.io import FaqImportError, export_csv, import_file, search_queries
 
     _tenant_check(args, container)
@@ -101,7 +101,7 @@ async def _subscribers(args: argparse.Namespace, container) -> int:
 
 
 async def _broadcast(args: argparse.Namespace, container) -> int:
-    from bot.bootstrap import alerts_ports
+    from app.bootstrap import alerts_ports
     from broadcasts.service import broadcast_status, format_status, send_broadcast
 
     alerts_ports(container.settings, container.tenants, container.redis, container.users, container.extras)
@@ -124,7 +124,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     mock = f"http://127.0.0.1:{settings.mockfeed_port}"
     if getattr(args, "alerts_command", None) != "rebuild-indexes":
         return alerts.cli.run(args, default_mock_url=mock)
-    from bot.bootstrap import redis_for
+    from app.bootstrap import redis_for
     from bot.config import load_tenants
 
     tenant_ids = tuple(load_tenants(settings.tenants_path(), demo=settings.demo))

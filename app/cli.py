@@ -20,7 +20,7 @@ import time
 from bot.config import REPO_ROOT, ConfigError, Settings, load_tenants
 from bot.logs import setup_logging
 
-log = logging.getLogger("civicbot.cli")
+log = logging.getLogger("civicapp.cli")
 
 
 def _stop_event() -> asyncio.Event:
@@ -38,7 +38,7 @@ def _stop_event() -> asyncio.Event:
 async def _serve_web(settings: Settings, redis_url: str) -> None:
     from aiohttp import web
 
-    from bot.bootstrap import create_web_app
+    from app.bootstrap import create_web_app
 
     app = create_web_app(settings, redis_url)
     runner = web.AppRunner(app, access_log=None)
@@ -67,7 +67,7 @@ async def _metrics_server(process: str, port: int | None):
 
 
 async def _serve_worker(settings: Settings, redis_url: str) -> None:
-    from bot.bootstrap import open_container
+    from app.bootstrap import open_container
     from bot.worker import WorkerDeps, run_worker
 
     async with (
@@ -90,7 +90,7 @@ async def _serve_worker(settings: Settings, redis_url: str) -> None:
 async def _serve_scheduler(settings: Settings, redis_url: str) -> None:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.bootstrap import open_container
+    from app.bootstrap import open_container
 
     async with open_container(settings, redis_url) as c, _metrics_server("scheduler", settings.scheduler_metrics_port):
         scheduler = AsyncIOScheduler(timezone="Asia/Tokyo")
@@ -111,7 +111,7 @@ async def _serve_scheduler(settings: Settings, redis_url: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bootstrap import redis_for
+    from app.bootstrap import redis_for
 
     setup_logging(args.process)
     runner = {"web": _serve_web, "worker": _serve_worker, "scheduler": _serve_scheduler}[args.process]
@@ -149,13 +149,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     env = dict(os.environ)
     env["CIVICBOT_DEMO"] = "1"
     env.setdefault("CIVICBOT_LINE_API_URL", f"http://127.0.0.1:{settings.emulator_port}")
-    exe = [sys.executable, "-m", "bot.cli"]
+    exe = [sys.executable, "-m", "app.cli"]
     procs: list[tuple[str, subprocess.Popen]] = []
     logs_dir = settings.data_dir / "logs"
     logs_dir.mkdir(parents=True, exist_ok=True)
     with embedded_redis(settings.data_dir / "redis") as handle:
         env["REDIS_URL"] = handle.url
-        from bot.demo import prepare_demo
+        from app.demo import prepare_demo
 
         prepare_demo(env)  # staff accounts and the sample FAQ of the demo tenants
         commands = [
@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-rasa", action="store_true", help="do not start the Rasa server (the fallback NLU answers)")
     d.set_defaults(func=cmd_demo)
 
-    from bot import commands
+    from app import commands
 
     commands.register(sub)
     return p

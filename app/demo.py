@@ -7,7 +7,7 @@ import logging
 
 from bot.config import Settings, load_tenants
 
-log = logging.getLogger("civicbot.demo")
+log = logging.getLogger("civicapp.demo")
 
 DEMO_PASSWORD = "demo-password-2026"  # demo mode only; printed by `make demo`
 
