@@ -16,9 +16,24 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
+import uvloop
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from app import commands
+from app.bootstrap import open_container, redis_for
+from app.demo import prepare_demo
+from app.web import create_web_app
 from bot.config import REPO_ROOT, ConfigError, Settings, load_tenants
 from bot.logs import setup_logging
+from bot.redis_server import embedded_redis
+from bot.router import MeteredNlu
+from bot.worker import WorkerDeps, run_worker
+from emulator.app import EmulatorOptions, run
+from kpi.metrics import Metrics, create_metrics, serve_metrics
 
 log = logging.getLogger("civicapp.cli")
 
@@ -36,10 +51,6 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _serve_web(settings: Settings, redis_url: str) -> None:
-    from aiohttp import web
-
-    from app.bootstrap import create_web_app
-
     app = create_web_app(settings, redis_url)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -53,10 +64,8 @@ async def _serve_web(settings: Settings, redis_url: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _metrics_server(process: str, port: int | None):
+async def _metrics_server(process: str, port: int | None) -> AsyncIterator[Metrics]:
     """Prometheus `/metrics` for processes without a web app, when a port is configured."""
-    from kpi.metrics import create_metrics, serve_metrics
-
     metrics = create_metrics(process)
     if not port:
         yield metrics
@@ -67,31 +76,22 @@ async def _metrics_server(process: str, port: int | None):
 
 
 async def _serve_worker(settings: Settings, redis_url: str) -> None:
-    from app.bootstrap import open_container
-    from bot.worker import WorkerDeps, run_worker
-
     async with (
         open_container(settings, redis_url, chat=True) as c,
         _metrics_server("worker", settings.worker_metrics_port) as metrics,
     ):
         stop = _stop_event()
-        from bot.router import MeteredNlu
-
         if c.rooms.nlu is not None:
             c.rooms.nlu = MeteredNlu(c.rooms.nlu, metrics)
         deps = WorkerDeps(c.tenants, c.inbox, c.leases, c.dispatcher, c.line, settings.loading_after_seconds, metrics)
         tasks = [asyncio.create_task(run_worker(deps, stop))]
-        for name, factory in c.extras.get("worker_tasks", {}).items():
+        for name, factory in c.worker_tasks.items():
             tasks.append(asyncio.create_task(factory(stop), name=name))
         await stop.wait()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _serve_scheduler(settings: Settings, redis_url: str) -> None:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from app.bootstrap import open_container
-
     async with open_container(settings, redis_url) as c, _metrics_server("scheduler", settings.scheduler_metrics_port):
         scheduler = AsyncIOScheduler(timezone="Asia/Tokyo")
 
@@ -99,7 +99,7 @@ async def _serve_scheduler(settings: Settings, redis_url: str) -> None:
             await c.redis.set("cb:scheduler:heartbeat", str(time.time()))
 
         scheduler.add_job(heartbeat, "interval", seconds=15, id="heartbeat")
-        for register in c.extras.get("scheduler_jobs", []):
+        for register in c.scheduler_jobs:
             register(scheduler)
         scheduler.start()
         await heartbeat()
@@ -111,8 +111,6 @@ async def _serve_scheduler(settings: Settings, redis_url: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from app.bootstrap import redis_for
-
     setup_logging(args.process)
     runner = {"web": _serve_web, "worker": _serve_worker, "scheduler": _serve_scheduler}[args.process]
     with redis_for(settings) as redis_url:
@@ -120,19 +118,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run(coro) -> None:
-    """uvloop when installed (less per-await overhead on the webhook path; bench/webhook.py), else asyncio."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(coro)
-        return
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """uvloop (a pinned dependency: less per-await overhead on the webhook path; bench/webhook.py)."""
     uvloop.run(coro)
 
 
 def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
-    from emulator.app import EmulatorOptions, run
-
     setup_logging("emulator")
     tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
     bot_url = args.bot_url or f"http://127.0.0.1:{settings.web_port}"
@@ -142,8 +133,6 @@ def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Start embedded Redis, the emulator + simulator, web, worker, scheduler and (when installed) Rasa."""
-    from bot.redis_server import embedded_redis
-
     setup_logging("demo")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -155,8 +144,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     logs_dir.mkdir(parents=True, exist_ok=True)
     with embedded_redis(settings.data_dir / "redis") as handle:
         env["REDIS_URL"] = handle.url
-        from app.demo import prepare_demo
-
         prepare_demo(env)  # staff accounts and the sample FAQ of the demo tenants
         commands = [
             ("emulator", exe + ["emulator"]),
@@ -235,8 +222,6 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="start the whole system on embedded defaults")
     d.add_argument("--no-rasa", action="store_true", help="do not start the Rasa server (the fallback NLU answers)")
     d.set_defaults(func=cmd_demo)
-
-    from app import commands
 
     commands.register(sub)
     return p

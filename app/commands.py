@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import sys
 from collections.abc import Awaitable, Callable
 
+import alerts.cli
+import staff
+import staff.cli
+from alerts.notices.cli import main as notices_main
+from app.bootstrap import Container, open_container, redis_for
 from bot.config import Settings
+from broadcasts.service import broadcast_status, format_status, seed_subscribers, send_broadcast
+from faq.io import FaqImportError, export_csv, import_file, search_queries
+from nlu.cli import run_parse, run_triage
 
 
-def _with_container(fn: Callable[..., Awaitable[int]]) -> Callable[[argparse.Namespace, Settings], int]:
+def _with_container(fn: Callable[[argparse.Namespace, Container], Awaitable[int]]) -> Callable[[argparse.Namespace, Settings], int]:
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from app.bootstrap import open_container, redis_for
-
         async def go() -> int:
             with redis_for(settings) as url:
                 async with open_container(settings, url) as container:
@@ -27,43 +35,26 @@ def _with_container(fn: Callable[..., Awaitable[int]]) -> Callable[[argparse.Nam
     return run
 
 
-async def _staff(args: argparse.Namespace, container) -> int:
-    import staff
-    import staff.cli
-
+async def _staff(args: argparse.Namespace, container: Container) -> int:
     return await staff.cli.run(args, staff.RedisStaffStore(container.redis))
 
 
 def _triage(args: argparse.Namespace, settings: Settings) -> int:
-    import sys
-
-    from nlu.cli import run_triage
-
     return asyncio.run(run_triage(sys.stdin, sys.stdout, nlu_url=settings.nlu_url, no_rasa=args.no_rasa))
 
 
 def _nlu_parse(args: argparse.Namespace, settings: Settings) -> int:
-    import sys
-
-    from nlu.cli import run_parse
-
     return asyncio.run(run_parse(args.text, sys.stdout, nlu_url=settings.nlu_url, no_rasa=args.no_rasa))
 
 
-def _tenant_check(args: argparse.Namespace, container) -> None:
+def _tenant_check(args: argparse.Namespace, container: Container) -> None:
     if args.tenant not in container.tenants:
         raise SystemExit(f"civicbot: unknown tenant {args.tenant!r} (known: {', '.join(sorted(container.tenants))})")
 
 
-async def _faq(args: argparse.Namespace, container) -> int:
-    import json
-    import sys
-
-    from app.bootstrap import faq_ports
-    from faq.io import FaqImportError, export_csv, import_file, search_queries
-
+async def _faq(args: argparse.Namespace, container: Container) -> int:
     _tenant_check(args, container)
-    store, index = faq_ports(container.redis, container.extras)
+    store, index = container.ports.faq_store, container.ports.faq_index
     if args.faq_command == "import":
         try:
             report = await import_file(store, args.tenant, args.file, who="cli")
@@ -86,26 +77,18 @@ async def _faq(args: argparse.Namespace, container) -> int:
 
 
 def _notices_parse(args: argparse.Namespace, settings: Settings) -> int:
-    from alerts.notices.cli import main as notices_main
-
     return int(notices_main(args.files))
 
 
-async def _subscribers(args: argparse.Namespace, container) -> int:
-    from broadcasts.service import seed_subscribers
-
+async def _subscribers(args: argparse.Namespace, container: Container) -> int:
     _tenant_check(args, container)
     n = await seed_subscribers(container.users, args.tenant, args.count, languages=tuple(args.languages.split(",")))
     print(f"{n} synthetic subscribers (marked synthetic=True, ids U<tenant>-synthetic-…) in tenant {args.tenant}")
     return 0
 
 
-async def _broadcast(args: argparse.Namespace, container) -> int:
-    from app.bootstrap import alerts_ports
-    from broadcasts.service import broadcast_status, format_status, send_broadcast
-
-    alerts_ports(container.settings, container.tenants, container.redis, container.users, container.extras)
-    deliverer = container.extras["deliverer"]
+async def _broadcast(args: argparse.Namespace, container: Container) -> int:
+    deliverer = container.ports.deliverer
     if args.broadcast_command == "send":
         _tenant_check(args, container)
         job_id = await send_broadcast(
@@ -118,24 +101,20 @@ async def _broadcast(args: argparse.Namespace, container) -> int:
     return 0 if status is not None else 1
 
 
+async def _rebuild_indexes(args: argparse.Namespace, container: Container) -> int:
+    tenants = list(args.tenant or container.tenants)
+    await alerts.cli.rebuild_indexes(container.ports.alerts.store, container.users, tenants)
+    return 0
+
+
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
-    import alerts.cli
-
-    mock = f"http://127.0.0.1:{settings.mockfeed_port}"
-    if getattr(args, "alerts_command", None) != "rebuild-indexes":
-        return alerts.cli.run(args, default_mock_url=mock)
-    from app.bootstrap import redis_for
-    from bot.config import load_tenants
-
-    tenant_ids = tuple(load_tenants(settings.tenants_path(), demo=settings.demo))
-    with redis_for(settings) as url:
-        return alerts.cli.run(args, default_mock_url=mock, redis_url=url, tenant_ids=tenant_ids)
+    if getattr(args, "alerts_command", None) == "rebuild-indexes":
+        return _with_container(_rebuild_indexes)(args, settings)
+    return alerts.cli.run(args, default_mock_url=f"http://127.0.0.1:{settings.mockfeed_port}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the rooms' subcommands to the `civicbot` parser."""
-    import staff.cli
-
     t = sub.add_parser("triage", help="crisis + intent triage of messages read one per line on stdin (JSON lines out)")
     t.add_argument("--no-rasa", action="store_true", help="force the in-process fallback classifier")
     t.set_defaults(func=_triage)
@@ -159,8 +138,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     fs.add_argument("--tenant", required=True)
     fs.add_argument("--top", type=int, default=10)
     f.set_defaults(func=_with_container(_faq))
-
-    import alerts.cli
 
     alerts.cli.add_parsers(sub)
     for name in ("alerts", "demo-alert"):

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import staff
+import staff.cli
 from bot.config import Settings, load_tenants
+from bot.redis_client import connect as connect_redis
+from faq.demo import load_demo_faq
 
 log = logging.getLogger("civicapp.demo")
 
@@ -13,16 +17,10 @@ DEMO_PASSWORD = "demo-password-2026"  # demo mode only; printed by `make demo`
 
 
 async def _prepare(redis_url: str) -> list[str]:
-    import redis.asyncio as aioredis
-
-    import staff
-    import staff.cli
-    from faq.demo import load_demo_faq
-
     settings = Settings(demo=True)
     tenants = load_tenants(settings.tenants_path(), demo=True)
     demo_ids = [tid for tid, t in tenants.items() if t.demo]
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = connect_redis(redis_url)
     try:
         notes = []
         created = await staff.cli.seed_demo_accounts(staff.RedisStaffStore(client), demo_ids, DEMO_PASSWORD)

@@ -126,11 +126,8 @@ class WorkerDeps:
 
 async def _held(deps: WorkerDeps, incoming: Incoming) -> bool:
     """A counsellor holds the conversation: no "typing" from the bot, which stays silent."""
-    handoff = deps.dispatcher.rooms.handoff
-    if handoff is None:
-        return False
     try:
-        return bool(await handoff.is_held(incoming.tenant.id, incoming.user_id))
+        return await deps.dispatcher.is_held(incoming)
     except Exception:  # noqa: BLE001 - the animation is cosmetic
         return False
 

@@ -41,6 +41,8 @@ def _norm(value: str) -> str:
 
 
 class HandoffRoom:
+    name = "handoff"
+
     def __init__(
         self,
         deps: HandoffDeps,
@@ -159,6 +161,9 @@ class HandoffRoom:
             return answer.messages
         if action == "cancel":  # only reaches us when nothing is held any more
             return [text("受け付け中のご相談はありません。話したくなったら「人と話したい」と送ってください。")]
+        return None
+
+    async def on_location(self, incoming: Incoming) -> list[dict] | None:
         return None
 
     async def on_unfollow(self, tenant_id: str, user_id: str) -> None:

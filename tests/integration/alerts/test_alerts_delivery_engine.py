@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alerts import wire_alerts
+from app.ports import wire_alerts
 from alerts.jma.parser import parse_telegram
 from alerts.service import process_telegram
 from alerts.subscriptions import Place, Subscription

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from alerts import wire_alerts
+from app.ports import wire_alerts
 from alerts.cli import parse_command
 from alerts.feeds import FeedConfig, schedule_jobs
 from alerts.subscriptions import Place, Subscription

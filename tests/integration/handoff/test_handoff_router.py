@@ -37,7 +37,7 @@ async def test_request_hold_and_hand_back_through_the_router(redis):
 
 
 async def test_statistics_reach_the_kpi_store_as_the_lead_wires_it(redis):
-    """bootstrap: HandoffDeps(..., kpi=extras["kpi"]) with BestEffortRecorder(RedisKpiRecorder(client))."""
+    """bootstrap: HandoffDeps(..., kpi=ports.kpi) with BestEffortRecorder(RedisKpiRecorder(client))."""
     from kpi import recorder as R
     from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
 
@@ -52,7 +52,7 @@ async def test_statistics_reach_the_kpi_store_as_the_lead_wires_it(redis):
 
 
 class _Crisis:
-    """The crisis layer's shape (bot.crisis.CrisisLayer): assess(text) and the first-reply hotlines."""
+    """The crisis layer's shape (nlu.crisis_layer.CrisisLayer): assess(text) and the first-reply hotlines."""
 
     def assess(self, text: str):
         from types import SimpleNamespace

@@ -1,4 +1,6 @@
-"""Adapter: the router's crisis layer (assess + first-reply messages) over nlu.crisis."""
+"""The router's crisis port (bot.router.CrisisPort: assess + first-reply messages) over nlu.crisis.
+
+Lives in nlu (a room) so that the core never imports a room: bot.router only knows the protocol."""
 
 from __future__ import annotations
 
