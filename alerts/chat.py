@@ -40,7 +40,7 @@ class ChatDeps:
     store: SubscriptionStore
     gazetteer: Gazetteer
     users: UserStore | None = None  # language changes are mirrored to the resident's profile
-    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
 def _en(lang: str) -> bool:

@@ -25,7 +25,6 @@ from typing import TextIO
 import aiohttp
 from aiohttp import web
 
-from alerts.geo import Gazetteer
 from alerts.jma.parser import TelegramError, parse_file
 from alerts.mockfeed import MockFeed, make_app
 from alerts.subscriptions import RedisSubscriptionStore

@@ -18,6 +18,8 @@ import redis.asyncio as aioredis
 
 import handoff
 from alerts.notices import NoticesRoom
+from app.jobs import Closer, SchedulerJob, WorkerTask, register_jobs
+from app.ports import Ports, build_ports
 from bot.config import ConfigError, Settings, Tenant, load_tenants
 from bot.inbox import RedisInbox
 from bot.leases import RedisLeases
@@ -37,11 +39,7 @@ from nlu.intents import CONSULTATION_ROUTES, FALLBACK_INTENT, FAQ_TOPICS, OUT_OF
 from nlu.rasa_client import RasaNlu
 from nlu.resilient import ResilientNlu
 
-from app.jobs import Closer, SchedulerJob, WorkerTask, register_jobs
-from app.ports import Ports, build_ports
-
 log = logging.getLogger("civicbot.bootstrap")
-
 
 
 @dataclass
@@ -79,8 +77,16 @@ def redis_for(settings: Settings) -> Iterator[str]:
 
 
 HANDOFF_POLICY_KEYS = {
-    "show_display_name", "include_crisis_text", "minutes_per_case", "inactivity_minutes", "retention_days",
-    "labels", "categories", "closing_message", "handback_message", "timeout_message",
+    "show_display_name",
+    "include_crisis_text",
+    "minutes_per_case",
+    "inactivity_minutes",
+    "retention_days",
+    "labels",
+    "categories",
+    "closing_message",
+    "handback_message",
+    "timeout_message",
 }
 
 
@@ -89,7 +95,9 @@ def handoff_policy(tenant: Tenant) -> handoff.HandoffPolicy:
     raw = dict(tenant.handoff or {})
     unknown = set(raw) - HANDOFF_POLICY_KEYS
     if unknown:
-        raise ConfigError(f"tenant {tenant.id}: unknown handoff settings {sorted(unknown)} (known: {sorted(HANDOFF_POLICY_KEYS)})")
+        raise ConfigError(
+            f"tenant {tenant.id}: unknown handoff settings {sorted(unknown)} (known: {sorted(HANDOFF_POLICY_KEYS)})"
+        )
     for key in ("labels", "categories"):
         if key in raw:
             raw[key] = tuple(str(x) for x in raw[key])

@@ -1,8 +1,8 @@
 """The `civicbot` command: run processes and operate the system.
 
-    civicbot serve web|worker|scheduler     run one production process
-    civicbot emulator                       LINE platform emulator + resident simulator
-    civicbot demo                           everything on embedded defaults (make demo)
+civicbot serve web|worker|scheduler     run one production process
+civicbot emulator                       LINE platform emulator + resident simulator
+civicbot demo                           everything on embedded defaults (make demo)
 """
 
 from __future__ import annotations
@@ -161,7 +161,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         try:
             for name, cmd in commands:
                 out = open(logs_dir / f"{name}.log", "ab")
-                procs.append((name, subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)))
+                procs.append(
+                    (
+                        name,
+                        subprocess.Popen(
+                            cmd, env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                        ),
+                    )
+                )
             print(
                 "\n civicbot demo is running (Ctrl-C stops everything)\n"
                 f"   resident simulator : http://127.0.0.1:{settings.emulator_port}/\n"
@@ -216,7 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("emulator", help="LINE platform emulator and resident simulator")
     e.add_argument("--host", default="127.0.0.1")
     e.add_argument("--port", type=int, default=None)
-    e.add_argument("--bot-url", default=None, help="where the bot's webhook listens (default http://127.0.0.1:$CIVICBOT_WEB_PORT)")
+    e.add_argument(
+        "--bot-url", default=None, help="where the bot's webhook listens (default http://127.0.0.1:$CIVICBOT_WEB_PORT)"
+    )
     e.set_defaults(func=cmd_emulator)
 
     d = sub.add_parser("demo", help="start the whole system on embedded defaults")

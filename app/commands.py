@@ -23,7 +23,9 @@ from faq.io import FaqImportError, export_csv, import_file, search_queries
 from nlu.cli import run_parse, run_triage
 
 
-def _with_container(fn: Callable[[argparse.Namespace, Container], Awaitable[int]]) -> Callable[[argparse.Namespace, Settings], int]:
+def _with_container(
+    fn: Callable[[argparse.Namespace, Container], Awaitable[int]],
+) -> Callable[[argparse.Namespace, Settings], int]:
     def run(args: argparse.Namespace, settings: Settings) -> int:
         async def go() -> int:
             with redis_for(settings) as url:

@@ -15,14 +15,13 @@ import handoff
 from alerts.feeds import schedule_jobs as schedule_feed_jobs
 from alerts.notices import schedule_jobs as schedule_notice_jobs
 from alerts.subscriptions import SubscriptionCounts
+from app.delivery_kpis import record_finished_jobs, redis_marker
+from app.ports import Ports
+from bot.config import Settings, Tenant
 from broadcasts import DeliveryDeps, RedisDraftStore, dispatch_due, run_delivery_worker
 from broadcasts.fastline import FastMulticastLinePort  # multicast without per-id pydantic checks (bench/fanout.py)
 from kpi.health import RedisFeedStatus
 from kpi.service import SubscriberCounts, take_snapshots
-
-from app.delivery_kpis import record_finished_jobs, redis_marker
-from app.ports import Ports
-from bot.config import Settings, Tenant
 
 log = logging.getLogger("civicbot.bootstrap")
 
@@ -32,7 +31,7 @@ WorkerTask = Callable[[asyncio.Event], Awaitable[None]]  # runs next to the chat
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def register_jobs(
@@ -82,7 +81,9 @@ def register_jobs(
         return c.by_language
 
     async def kpi_snapshots() -> None:
-        await take_snapshots(kpi, list(tenants), friends=users.count_active, subscribers=subscriber_counts, languages=subscriber_languages)
+        await take_snapshots(
+            kpi, list(tenants), friends=users.count_active, subscribers=subscriber_counts, languages=subscriber_languages
+        )
 
     jobs.append(lambda scheduler: scheduler.add_job(kpi_snapshots, "interval", hours=1, id="kpi-snapshots", next_run_time=_now()))
 
@@ -128,7 +129,9 @@ def register_jobs(
                 n = await wired.store.rebuild_indexes(tenant)
                 log.info("subscription indexes rebuilt", extra={"tenant": tenant, "subscriptions": n})
 
-    jobs.append(lambda scheduler: scheduler.add_job(migrate_subscription_indexes, "date", run_date=_now(), id="alerts-index-migration"))
+    jobs.append(
+        lambda scheduler: scheduler.add_job(migrate_subscription_indexes, "date", run_date=_now(), id="alerts-index-migration")
+    )
 
     async def handoff_housekeeping() -> None:
         await handoff.housekeeping(hd, list(tenants))

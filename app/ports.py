@@ -52,7 +52,11 @@ def wire_alerts(
     audience = SubscriptionAudience(store, users, g)
     archive = RedisTelegramArchive(client)
     alert_deps = AlertDeps(
-        deliverer, g, RedisAlertLedger(client), tenants=tenant_ids, on_drill=on_drill or drill_recorder(archive),
+        deliverer,
+        g,
+        RedisAlertLedger(client),
+        tenants=tenant_ids,
+        on_drill=on_drill or drill_recorder(archive),
         may_reach=audience.may_reach,
     )
     feed_deps = FeedDeps(alert_deps, RedisSeenStore(client), feed_config or FeedConfig(), archive=archive)

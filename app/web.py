@@ -22,11 +22,11 @@ from bot import webhook
 from bot.config import Settings, load_tenants
 from bot.inbox import RedisInbox
 from bot.line import LineGateway
+from bot.logctx import request_id_middleware
 from bot.redis_client import connect as connect_redis
 from broadcasts import ComposerChoices, RedisDraftStore
 from broadcasts.admin import ComposerDeps, create_admin_app
 from kpi.health import RedisFeedStatus, feeds_probe, http_ok, nlu_probe, readyz_handler, redis_probe
-from kpi.logctx import request_id_middleware
 from kpi.metrics import create_metrics, inbox_refresher, metrics_handler, stream_oldest_age, webhook_middleware
 
 CONTAINER = web.AppKey("container", Container)
@@ -81,7 +81,9 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     streams = [RedisInbox.stream_key(s) for s in range(settings.inbox_shards)]
     app.router.add_get(
         "/metrics",
-        metrics_handler(metrics, [lambda: inbox_refresher(metrics, app[CONTAINER].inbox.depth, stream_oldest_age(client, streams))()]),
+        metrics_handler(
+            metrics, [lambda: inbox_refresher(metrics, app[CONTAINER].inbox.depth, stream_oldest_age(client, streams))()]
+        ),
     )
     app.router.add_get(
         "/readyz",

@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import cpu_seconds, wait_http  # noqa: E402
 from bot.redis_server import embedded_redis  # noqa: E402
 from bot.users import RedisUserStore  # noqa: E402
 from broadcasts.audience import AudienceQuery  # noqa: E402
@@ -35,7 +36,6 @@ from broadcasts.engine import RedisDeliverer  # noqa: E402
 from broadcasts.friends import FriendsAudience  # noqa: E402
 from broadcasts.jobs import DeliveryJob  # noqa: E402
 from broadcasts.service import seed_subscribers  # noqa: E402
-from bench._common import cpu_seconds, wait_http  # noqa: E402
 from tests.system import free_port  # noqa: E402
 
 TENANT = "bench"

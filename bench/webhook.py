@@ -25,9 +25,9 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import cpu_seconds  # noqa: E402
 from bot.redis_server import embedded_redis  # noqa: E402
 from tests.helpers import sign, text_event  # noqa: E402
-from bench._common import cpu_seconds  # noqa: E402
 from tests.system import free_port  # noqa: E402
 
 

@@ -80,7 +80,7 @@ class TenantsFile(BaseModel):
     tenants: list[Tenant]
 
     @model_validator(mode="after")
-    def _unique(self) -> "TenantsFile":
+    def _unique(self) -> TenantsFile:
         ids = [t.id for t in self.tenants]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -150,8 +151,13 @@ class RedisInbox:
     def _call(self, tenant: str, event: dict) -> tuple:
         shard = shard_for(tenant, source_key(event), self.shards)
         event_id = str(event.get("webhookEventId") or "")
-        return (self._seen_key(shard, tenant, event_id), self.stream_key(shard), self._ttl, tenant,
-                json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        return (
+            self._seen_key(shard, tenant, event_id),
+            self.stream_key(shard),
+            self._ttl,
+            tenant,
+            json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+        )
 
     async def _run_calls(self, calls: list[tuple]) -> list:
         if self._channel is not None:
@@ -173,8 +179,6 @@ class RedisInbox:
         return []
 
     async def _run_on_channel(self, calls: list[tuple]) -> list:
-        import hiredis
-
         for attempt in (0, 1):
             if self._sha is None:
                 self._sha = await self._r.script_load(_ENQUEUE_LUA)
@@ -248,7 +252,12 @@ class RedisInbox:
         if tries >= max_attempts:
             await self._r.xadd(
                 self.dead_key(entry.shard),
-                {"t": entry.tenant, "e": json.dumps(entry.event, ensure_ascii=False), "error": error[:500], "at": str(time.time())},
+                {
+                    "t": entry.tenant,
+                    "e": json.dumps(entry.event, ensure_ascii=False),
+                    "error": error[:500],
+                    "at": str(time.time()),
+                },
                 maxlen=10000,
             )
             await self.ack(entry)

@@ -208,7 +208,9 @@ async def held_middleware(handler: Handler, incoming: Incoming, data: dict[str, 
         assessment = crisis.assess(incoming.text) if (crisis is not None and incoming.text) else None
         out = await handoff.on_resident_message(incoming, assessment)
         if assessment is not None:
-            log.warning("crisis signal in held conversation", extra={"tenant": incoming.tenant.id, "category": assessment.category})
+            log.warning(
+                "crisis signal in held conversation", extra={"tenant": incoming.tenant.id, "category": assessment.category}
+            )
         return out or []
     return await handler(incoming, data)
 

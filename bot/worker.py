@@ -38,7 +38,12 @@ def to_incoming(tenant: Tenant, event: dict) -> Incoming | None:
     etype = event.get("type")
     source = event.get("source") if isinstance(event.get("source"), dict) else {}
     user_id = source.get("userId")
-    if not isinstance(etype, str) or etype not in KNOWN_KINDS or not isinstance(user_id, str) or source.get("type", "user") != "user":
+    if (
+        not isinstance(etype, str)
+        or etype not in KNOWN_KINDS
+        or not isinstance(user_id, str)
+        or source.get("type", "user") != "user"
+    ):
         return None
     base = dict(
         tenant=tenant,
@@ -52,7 +57,12 @@ def to_incoming(tenant: Tenant, event: dict) -> Incoming | None:
         return Incoming(kind=etype, **base)
     if etype == "postback":
         pb = event.get("postback") if isinstance(event.get("postback"), dict) else {}
-        return Incoming(kind="postback", postback=parse_postback(str(pb.get("data", ""))), postback_params=pb["params"] if isinstance(pb.get("params"), dict) else {}, **base)
+        return Incoming(
+            kind="postback",
+            postback=parse_postback(str(pb.get("data", ""))),
+            postback_params=pb["params"] if isinstance(pb.get("params"), dict) else {},
+            **base,
+        )
     message = event.get("message") if isinstance(event.get("message"), dict) else {}
     mtype = message.get("type")
     if mtype == "text":

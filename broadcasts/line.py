@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
+from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration, MulticastRequest, PushMessageRequest
+from linebot.v3.messaging.exceptions import ApiException
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,6 @@ class SdkLinePort:
     def _api(self, tenant: str):
         api = self._apis.get(tenant)
         if api is None:
-            from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
-
             if tenant not in self._tokens:
                 raise KeyError(f"no LINE channel token for tenant {tenant!r}")
             config = Configuration(access_token=self._tokens[tenant], **({"host": self._host} if self._host else {}))
@@ -113,26 +113,20 @@ class SdkLinePort:
         self._api(tenant)
 
     async def _call(self, coro_factory) -> SendOutcome:
-        from linebot.v3.messaging.exceptions import ApiException
-
         try:
             await coro_factory()
         except ApiException as exc:
             return SendOutcome(int(exc.status or 0), _error_message(exc.body), _retry_after(exc.headers))
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return SendOutcome(0, type(exc).__name__)
         return SendOutcome(200)
 
     async def multicast(self, tenant: str, to: Sequence[str], messages: list[dict], retry_key: str) -> SendOutcome:
-        from linebot.v3.messaging import MulticastRequest
-
         request = MulticastRequest.from_dict({"to": list(to), "messages": messages})
         api = self._api(tenant)
         return await self._call(lambda: api.multicast(request, x_line_retry_key=retry_key, _request_timeout=self._timeout))
 
     async def push(self, tenant: str, to: str, messages: list[dict], retry_key: str) -> SendOutcome:
-        from linebot.v3.messaging import PushMessageRequest
-
         request = PushMessageRequest.from_dict({"to": to, "messages": messages})
         api = self._api(tenant)
         return await self._call(lambda: api.push_message(request, x_line_retry_key=retry_key, _request_timeout=self._timeout))

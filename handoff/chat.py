@@ -15,8 +15,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+import handoff.service as service
 from bot.chat import Incoming, postback_data, qr_message, qr_postback, text
-from handoff import service
 from handoff.service import HandoffDeps
 
 TALK_TO_HUMAN = "talk_to_human"

@@ -4,9 +4,8 @@ Lives in nlu (a room) so that the core never imports a room: bot.router only kno
 
 from __future__ import annotations
 
-from nlu.crisis import CrisisAssessment, CrisisDetector, hotline_messages
-
 from bot.config import Tenant
+from nlu.crisis import CrisisAssessment, CrisisDetector, hotline_messages
 
 
 class CrisisLayer:

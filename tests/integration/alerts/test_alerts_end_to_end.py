@@ -8,10 +8,10 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from app.ports import wire_alerts
 from alerts.cli import parse_command
 from alerts.feeds import FeedConfig, schedule_jobs
 from alerts.subscriptions import Place, Subscription
+from app.ports import wire_alerts
 from bot.users import RedisUserStore, User
 from broadcasts.jobs import MemoryDeliverer
 
