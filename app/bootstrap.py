@@ -144,8 +144,10 @@ async def open_container(
 ) -> AsyncIterator[Container]:
     tenants = tenants if tenants is not None else load_tenants(settings.tenants_path(), demo=settings.demo)
     client = client if client is not None else connect_redis(redis_url)
-    own_line = SdkLineGateway(tenants, settings.line_api_url) if line is None else None
-    gateway: LineGateway = line or own_line
+    own_line: SdkLineGateway | None = None
+    if line is None:
+        line = own_line = SdkLineGateway(tenants, settings.line_api_url)
+    gateway: LineGateway = line
     channel = RespChannel(redis_url) if redis_url.startswith("redis://") else None
     closers: list[Closer] = [channel.aclose] if channel is not None else []
     if ports is None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,7 +28,7 @@ log = logging.getLogger("civicbot.bootstrap")
 
 Closer = Callable[[], Awaitable[object]]
 SchedulerJob = Callable[[AsyncIOScheduler], object]  # registers one or more jobs on the scheduler
-WorkerTask = Callable[[asyncio.Event], Awaitable[None]]  # runs next to the chat worker until the event is set
+WorkerTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]  # runs next to the chat worker until the event is set
 
 
 def _now() -> dt.datetime:

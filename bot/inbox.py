@@ -18,7 +18,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import hiredis
 import redis.asyncio as aioredis
@@ -136,7 +136,7 @@ class RedisInbox:
                 future.set_result(n)
 
     async def _enqueue_many(self, requests: list[tuple[str, Sequence[dict]]]) -> list[int]:
-        calls = []
+        calls: list[tuple] = []
         sizes = []
         for tenant, events in requests:
             sizes.append(len(events))
@@ -207,7 +207,8 @@ class RedisInbox:
         await self._ensure_group(shard)
         key = self.stream_key(shard)
         consumer = f"shard-{shard}"
-        entries: list = []
+        entries: list[Any] = []
+        resp: Any
         if shard not in self._pending_done or self._outstanding[shard]:
             # entries delivered to this shard's consumer but never acknowledged (ours, or a crashed worker's)
             resp = await self._r.xreadgroup(GROUP, consumer, {key: "0"}, count=count)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.chat import postback_data, qr_message, qr_postback, text
+from bot.chat import Message, postback_data, qr_message, qr_postback, text
 
 _T = {
     "welcome": {
@@ -56,12 +56,12 @@ def t(key: str, language: str = "ja", **kw: str) -> str:
     return table.get(language, table["ja"] if language.startswith("ja") or language not in table else table["en"]).format(**kw)
 
 
-def main_menu(language: str = "ja") -> list[dict]:
-    items = _QR.get(language if language in _QR else ("ja" if language.startswith("ja") else "en"))
+def main_menu(language: str = "ja") -> list[Message]:
+    items = _QR[language if language in _QR else ("ja" if language.startswith("ja") else "en")]
     out = [qr_message(label, msg) for label, msg in items]
     out[2] = qr_postback(items[2][0], postback_data("alerts", "menu"), display_text=items[2][1])
     return out
 
 
-def menu_text(key: str, language: str = "ja", **kw: str) -> dict:
+def menu_text(key: str, language: str = "ja", **kw: str) -> Message:
     return text(t(key, language, **kw), main_menu(language))

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+from redis.typing import EncodableT, FieldT
 
 from bot.roster import Roster, bucket_of, set_bits_command
 
@@ -117,7 +119,7 @@ class RedisUserStore:
         if idx is None:
             return None
         raw = await self._r.hget(*self._record(tenant, idx))
-        return _decode_user(tenant, user_id, raw) if raw else None
+        return _decode_user(tenant, user_id, str(raw)) if raw else None
 
     async def get_many(self, tenant: str, user_ids: Sequence[str]) -> list[User | None]:
         raws = await self.roster.records_of(tenant, user_ids, lambda n: self._bucket(tenant, n))
@@ -139,7 +141,7 @@ class RedisUserStore:
         if any(u.tenant != tenant for u in users):
             raise ValueError("import_many takes the users of one tenant")
         indexes = await self.roster.ensure(tenant, [u.user_id for u in users])
-        records: dict[str, dict[int, str]] = {}
+        records: dict[str, dict[FieldT, EncodableT]] = {}
         for user, idx in zip(users, indexes):
             key, field = self._record(tenant, idx)
             records.setdefault(key, {})[field] = _encode_user(user)
@@ -156,9 +158,9 @@ class RedisUserStore:
         (idx,) = await self.roster.ensure(tenant, [user_id])
         key, field = self._record(tenant, idx)
 
-        async def apply(pipe) -> None:
+        async def apply(pipe: Pipeline) -> None:
             raw = await pipe.hget(key, field)
-            user = _decode_user(tenant, user_id, raw) if raw else User(tenant=tenant, user_id=user_id)
+            user = _decode_user(tenant, user_id, str(raw)) if raw else User(tenant=tenant, user_id=user_id)
             user.active, user.updated_at = active, time.time()
             pipe.multi()
             pipe.hset(key, field, _encode_user(user))
