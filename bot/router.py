@@ -37,7 +37,7 @@ class Parse(Protocol):
 
 
 class NluPort(Protocol):
-    async def parse(self, text: str) -> Any: ...
+    async def parse(self, text: str) -> Parse: ...
 
 
 class Assessment(Protocol):
@@ -53,9 +53,9 @@ class Assessment(Protocol):
 class CrisisPort(Protocol):
     """The crisis layer: a deterministic check of every text and the first-reply hotline messages."""
 
-    def assess(self, text: str) -> Any: ...  # an Assessment, or None
+    def assess(self, text: str) -> Assessment | None: ...
 
-    def messages(self, assessment: Any, tenant: Tenant, language: str) -> Reply: ...
+    def messages(self, assessment: Assessment, tenant: Tenant, language: str) -> Reply: ...
 
 
 class Room(Protocol):
@@ -63,7 +63,7 @@ class Room(Protocol):
 
     name: str  # the postback namespace: ``room=<name>&action=...`` (bot.chat.postback_data)
 
-    async def on_text(self, incoming: Incoming, parse: Any) -> Reply | None: ...
+    async def on_text(self, incoming: Incoming, parse: Parse | None) -> Reply | None: ...
 
     async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> Reply | None: ...
 
@@ -78,9 +78,9 @@ class CounsellorRoom(Room, Protocol):
 
     async def is_held(self, tenant_id: str, user_id: str) -> bool: ...
 
-    async def on_resident_message(self, incoming: Incoming, assessment: Any) -> Reply | None: ...
+    async def on_resident_message(self, incoming: Incoming, assessment: Assessment | None) -> Reply | None: ...
 
-    async def request_from_crisis(self, incoming: Incoming, assessment: Any) -> Reply: ...
+    async def request_from_crisis(self, incoming: Incoming, assessment: Assessment) -> Reply: ...
 
     async def on_unanswered(self, incoming: Incoming) -> Reply | None: ...
 
@@ -240,14 +240,22 @@ def default_middlewares() -> list[Middleware]:
     return [user_middleware, held_middleware, crisis_middleware]
 
 
+class NluMetrics(Protocol):
+    """What MeteredNlu counts (kpi.metrics.Metrics implements it)."""
+
+    def nlu_parsed(self, seconds: float, backend: str = "rasa") -> None: ...
+
+    def nlu_fallback(self, reason: str) -> None: ...
+
+
 class MeteredNlu:
     """Wraps the NLU port: parse latency by backend, and a fallback count when Rasa did not answer."""
 
-    def __init__(self, inner: Any, metrics: Any) -> None:
+    def __init__(self, inner: NluPort, metrics: NluMetrics) -> None:
         self._inner = inner
         self._metrics = metrics
 
-    async def parse(self, text: str) -> Any:
+    async def parse(self, text: str) -> Parse:
         started = time.perf_counter()
         parse = await self._inner.parse(text)
         source = getattr(parse, "source", "unknown")

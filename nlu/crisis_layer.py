@@ -4,7 +4,10 @@ Lives in nlu (a room) so that the core never imports a room: bot.router only kno
 
 from __future__ import annotations
 
+from typing import cast
+
 from bot.config import Tenant
+from bot.router import Assessment, Reply
 from nlu.crisis import CrisisAssessment, CrisisDetector, hotline_messages
 
 
@@ -15,5 +18,6 @@ class CrisisLayer:
     def assess(self, text: str) -> CrisisAssessment | None:
         return self._detector.assess(text)
 
-    def messages(self, assessment: CrisisAssessment, tenant: Tenant, language: str) -> list[dict]:
-        return hotline_messages(assessment.category, assessment.severity, tenant.hotlines, language)
+    def messages(self, assessment: Assessment, tenant: Tenant, language: str) -> Reply:
+        found = cast(CrisisAssessment, assessment)  # the router hands back what assess() returned
+        return hotline_messages(found.category, found.severity, tenant.hotlines, language)
