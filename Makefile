@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast nlu rasa-venv bench clean browser-deps
+.PHONY: venv demo test test-fast lint nlu rasa-venv bench clean browser-deps
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,7 +27,14 @@ demo: venv rasa-venv
 	@if [ -f nlu/scripts/train.sh ]; then bash nlu/scripts/train.sh; fi
 	$(BIN)/civicbot demo
 
-test: venv
+# Layers (import-linter, contracts in pyproject.toml), ruff lint + format, mypy on the core and the composition root.
+lint: venv
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: venv lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: venv

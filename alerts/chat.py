@@ -40,7 +40,7 @@ class ChatDeps:
     store: SubscriptionStore
     gazetteer: Gazetteer
     users: UserStore | None = None  # language changes are mirrored to the resident's profile
-    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
 def _en(lang: str) -> bool:
@@ -410,7 +410,9 @@ async def on_unfollow(tenant: str, user_id: str, deps: ChatDeps) -> None:
 
 
 class AlertsRoom:
-    """The router's room protocol over the functions above (``Rooms(alerts=AlertsRoom(deps))``)."""
+    """The router's room protocol over the functions above (``dispatcher.include(AlertsRoom(deps))``)."""
+
+    name = "alerts"
 
     def __init__(self, deps: ChatDeps) -> None:
         self.deps = deps

@@ -1,4 +1,4 @@
-"""Commands the lead mounts in ``bot/cli.py``: ``civicbot alerts parse``, ``alerts mockfeed``, ``demo-alert``.
+"""Commands the lead mounts in ``app/cli.py``: ``civicbot alerts parse``, ``alerts mockfeed``, ``demo-alert``.
 
 ``add_parsers(subparsers)`` + ``run(args)`` mount everything; the functions below are usable on their own.
 
@@ -25,9 +25,10 @@ from typing import TextIO
 import aiohttp
 from aiohttp import web
 
-from alerts.geo import Gazetteer
 from alerts.jma.parser import TelegramError, parse_file
 from alerts.mockfeed import MockFeed, make_app
+from alerts.subscriptions import RedisSubscriptionStore
+from bot.users import RedisUserStore
 
 
 def parse_command(paths: list[str], out: TextIO | None = None) -> int:
@@ -65,24 +66,17 @@ async def demo_alert(file: str, mock_url: str) -> dict:
             return await resp.json()
 
 
-async def rebuild_indexes(redis_url: str, tenants: list[str], *, out: TextIO | None = None) -> dict[str, int]:
-    """Tenant → subscription documents indexed; one JSON line per tenant on ``out``."""
-    import redis.asyncio as aioredis
-
-    from alerts.subscriptions import RedisSubscriptionStore
-    from bot.users import RedisUserStore
-
+async def rebuild_indexes(
+    store: RedisSubscriptionStore, users: RedisUserStore, tenants: list[str], *, out: TextIO | None = None
+) -> dict[str, int]:
+    """Tenant → subscription documents indexed; one JSON line per tenant on ``out``. The composition root passes
+    the stores (``civicbot alerts rebuild-indexes``, app/commands.py)."""
     out = out or sys.stdout
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    store, users = RedisSubscriptionStore(client, Gazetteer.load()), RedisUserStore(client)
     done: dict[str, int] = {}
-    try:
-        for tenant in tenants:
-            moved = await users.migrate_legacy(tenant)
-            done[tenant] = await store.rebuild_indexes(tenant)
-            out.write(json.dumps({"tenant": tenant, "subscriptions": done[tenant], "users_migrated": moved}) + "\n")
-    finally:
-        await client.aclose()
+    for tenant in tenants:
+        moved = await users.migrate_legacy(tenant)
+        done[tenant] = await store.rebuild_indexes(tenant)
+        out.write(json.dumps({"tenant": tenant, "subscriptions": done[tenant], "users_migrated": moved}) + "\n")
     return done
 
 
@@ -90,7 +84,7 @@ MOCKFEED_PORT = 9191
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Mount ``alerts parse|mockfeed`` and ``demo-alert`` on the ``civicbot`` parser (``bot/cli.py``)."""
+    """Mount ``alerts parse|mockfeed`` and ``demo-alert`` on the ``civicbot`` parser (``app/cli.py``)."""
     a = sub.add_parser("alerts", help="JMA 防災情報XML tools")
     asub = a.add_subparsers(dest="alerts_command", required=True)
     p = asub.add_parser("parse", help="print one JSON line per telegram file")
@@ -106,12 +100,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--mock-url", default=None, help=f"default: the demo's mock feed (http://127.0.0.1:{MOCKFEED_PORT})")
 
 
-def run(args: argparse.Namespace, default_mock_url: str | None = None, *, redis_url: str | None = None,
-        tenant_ids: tuple[str, ...] = ()) -> int:
+def run(args: argparse.Namespace, default_mock_url: str | None = None) -> int:
     """Run what ``add_parsers`` mounted; returns the exit status. ``default_mock_url``: where ``demo-alert``
     publishes without ``--mock-url`` — the composition root passes the configured mock feed port, so
-    ``CIVICBOT_MOCKFEED_PORT`` moves both ``civicbot demo``'s feed and this command. ``redis_url`` and
-    ``tenant_ids`` (from the settings) are needed by ``rebuild-indexes`` only."""
+    ``CIVICBOT_MOCKFEED_PORT`` moves both ``civicbot demo``'s feed and this command. ``rebuild-indexes`` needs the
+    stores of a running system: the composition root runs it (``rebuild_indexes``), not this function."""
     if getattr(args, "command", None) == "demo-alert" or hasattr(args, "mock_url"):
         url = args.mock_url or default_mock_url or f"http://127.0.0.1:{MOCKFEED_PORT}"
         print(json.dumps(asyncio.run(demo_alert(args.file, url)), ensure_ascii=False))
@@ -119,12 +112,9 @@ def run(args: argparse.Namespace, default_mock_url: str | None = None, *, redis_
     if args.alerts_command == "parse":
         return parse_command(args.files)
     if args.alerts_command == "rebuild-indexes":
-        tenants = list(args.tenant or tenant_ids)
-        if not redis_url or not tenants:
-            print("rebuild-indexes needs the Redis URL and at least one tenant", file=sys.stderr)
-            return 2
-        asyncio.run(rebuild_indexes(redis_url, tenants))
-        return 0
+        print("rebuild-indexes needs the Redis URL and the tenants of the settings: run `civicbot alerts rebuild-indexes`",
+              file=sys.stderr)
+        return 2
 
     async def serve() -> None:
         stop = asyncio.Event()

@@ -304,7 +304,7 @@ def schedule_jobs(scheduler: Any, deps: FeedDeps) -> JmaFeedPoller:
     then the high-frequency feeds every ``config.interval_s`` seconds (never overlapping, missed runs coalesced).
     Returns the poller so the caller can ``await poller.close()`` on shutdown."""
     poller = deps.make_poller()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     scheduler.add_job(poller.poll_once, "date", run_date=now, kwargs={"long": True}, id="jma-feed-gapfill",
                       replace_existing=True, misfire_grace_time=300)
     scheduler.add_job(poller.poll_once, "interval", seconds=deps.config.interval_s, id="jma-feed-poll",

@@ -146,14 +146,14 @@ class Gazetteer:
 
     # --- loading -------------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, data_dir: Path | None = None) -> "Gazetteer":
+    def load(cls, data_dir: Path | None = None) -> Gazetteer:
         """The shipped data (cached: call freely); pass ``data_dir`` for other files (not cached)."""
         if data_dir is None:
             return _default_gazetteer()
         return cls._read(data_dir)
 
     @classmethod
-    def _read(cls, data_dir: Path) -> "Gazetteer":
+    def _read(cls, data_dir: Path) -> Gazetteer:
         munis: list[Municipality] = []
         by_name: dict[str, str] = {}
         with open(data_dir / "osaka_municipalities.csv", encoding="utf-8", newline="") as fh:

@@ -40,7 +40,7 @@ class MockFeed:
     requests: list[str] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # statuses to answer on the next feed requests
     malformed_next: int = 0
-    last_modified: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    last_modified: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     _seq: int = 0
 
     def publish(self, body: bytes, ttype: str | None = None, area: str = "270000", title: str | None = None,
@@ -59,14 +59,14 @@ class MockFeed:
             except TelegramError:
                 ttype, title = ttype or "VZZZ00", title or "unknown"
         self._seq += 1
-        now = max(dt.datetime.now(dt.timezone.utc), self.last_modified + dt.timedelta(seconds=1))
+        now = max(dt.datetime.now(dt.UTC), self.last_modified + dt.timedelta(seconds=1))
         file = f"{now:%Y%m%d%H%M%S}_{self._seq}_{ttype}_{'010000' if ttype.startswith(NATIONAL) else area}.xml"
         self.entries.append(_Entry(file, ttype, title, "気象庁" if ttype.startswith(NATIONAL) else author, now, body))
         self._touch(now)
         return self.url(file)
 
     def _touch(self, when: dt.datetime | None = None) -> None:
-        self.last_modified = max(when or dt.datetime.now(dt.timezone.utc), self.last_modified + dt.timedelta(seconds=1))
+        self.last_modified = max(when or dt.datetime.now(dt.UTC), self.last_modified + dt.timedelta(seconds=1))
 
     def url(self, file: str) -> str:
         return f"{self.base_url}{DATA_PATH}{file}"

@@ -29,7 +29,7 @@ from alerts.jma.parser import TSUNAMI_LIFTED, Telegram, intensity_rank, tsunami_
 from alerts.messages import LANGS, SEISMIC_AREAS, AlertText, alert_label, render_all
 from alerts.subscriptions import RECIPIENTS_TAG, RECORD_TAG
 from broadcasts.audience import AudienceQuery
-from broadcasts.jobs import DeliveryJob, Deliverer, Priority
+from broadcasts.jobs import Deliverer, DeliveryJob, Priority
 
 log = logging.getLogger("civicbot.alerts")
 LEDGER_TTL = 7 * 24 * 3600

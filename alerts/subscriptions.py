@@ -102,7 +102,7 @@ class QuietHours:
         return f"{self.start}-{self.end}-{self.timezone}"
 
     @classmethod
-    def decode(cls, raw: str) -> "QuietHours | None":
+    def decode(cls, raw: str) -> QuietHours | None:
         if not raw:
             return None
         start, end, tz = raw.split("-", 2)
@@ -149,7 +149,7 @@ class Subscription:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str) -> "Subscription":
+    def from_json(cls, raw: str) -> Subscription:
         """Read the full JSON form (``rebuild_indexes`` migrates documents stored that way)."""
         d = json.loads(raw)
         d["places"] = [Place(**p) for p in d.get("places", [])]
@@ -490,7 +490,7 @@ class RedisSubscriptionStore:
         self._roster = Roster(client)
 
     @classmethod
-    def from_url(cls, url: str, gazetteer: Gazetteer) -> "RedisSubscriptionStore":
+    def from_url(cls, url: str, gazetteer: Gazetteer) -> RedisSubscriptionStore:
         return cls(aioredis.Redis.from_url(url, decode_responses=True), gazetteer)
 
     @staticmethod
@@ -919,7 +919,7 @@ class SubscriptionAudience:
         store: SubscriptionStore,
         users: UserStore,
         gazetteer: Gazetteer,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._store = store
         self._users = users

@@ -20,8 +20,7 @@ import jinja2
 from aiohttp import web
 
 from alerts.service import TelegramArchive
-from staff.web import setup_room_templates
-from staff.web import require_role, template_context
+from staff.web import require_role, setup_room_templates, template_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 ARCHIVE = web.AppKey("alerts_archive", object)

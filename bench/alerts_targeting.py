@@ -99,7 +99,7 @@ async def run(url: str, n: int, repeat: int) -> None:
     print(f"loaded {loaded:,} subscribers through import_many in {time.perf_counter() - t0:.1f} s; "
           f"used_memory {used / 2**20:.0f} MiB ({used / loaded:.0f} B per subscriber)")
     store = RedisSubscriptionStore(r, g)
-    noon = dt.datetime(2026, 7, 1, 3, 0, tzinfo=dt.timezone.utc)
+    noon = dt.datetime(2026, 7, 1, 3, 0, tzinfo=dt.UTC)
     audience = SubscriptionAudience(store, RedisUserStore(r), g, clock=lambda: noon)
     cases = [
         ("吹田市 rain_flood", ("2720500",), ("rain_flood",)),

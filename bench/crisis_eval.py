@@ -27,7 +27,6 @@ sys.path.insert(0, str(REPO))
 
 from nlu.risk import RiskAssessor, default_risk_assessor  # noqa: E402
 
-
 EVAL_DIR = REPO / "nlu" / "crisis_eval"
 
 

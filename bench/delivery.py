@@ -3,7 +3,7 @@
     .venv/bin/python bench/delivery.py --count 100000 [--workers 1] [--skip-throttled]
 
 Everything runs on this machine and talks only to 127.0.0.1: an embedded Redis (temp dir), the emulator in a child
-process, worker processes (``python -m broadcasts.standalone``). Prints, for each scenario, recipients/s, time to the
+process, worker processes (``python -m app.delivery_worker``). Prints, for each scenario, recipients/s, time to the
 first and last recipient, duplicates from the emulator's ledger, and the same figures for a baseline measured in the
 same run: a naive sequential multicast loop (line-bot-sdk, 500 ids per call, no retry keys, no Redis).
 
@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import cpu_seconds, wait_http  # noqa: E402
 from bot.redis_server import embedded_redis  # noqa: E402
 from bot.users import RedisUserStore  # noqa: E402
 from broadcasts.audience import AudienceQuery  # noqa: E402
@@ -35,7 +36,6 @@ from broadcasts.engine import RedisDeliverer  # noqa: E402
 from broadcasts.friends import FriendsAudience  # noqa: E402
 from broadcasts.jobs import DeliveryJob  # noqa: E402
 from broadcasts.service import seed_subscribers  # noqa: E402
-from bench._common import cpu_seconds, wait_http  # noqa: E402
 from tests.system import free_port  # noqa: E402
 
 TENANT = "bench"
@@ -63,7 +63,7 @@ async def emu(url: str, method: str, path: str, body: dict | None = None) -> dic
 def start_workers(k: int, redis_url: str, line_url: str, rates: dict[str, float]) -> list[subprocess.Popen]:
     procs = []
     for i in range(k):
-        args = [sys.executable, "-m", "broadcasts.standalone", "--redis-url", redis_url, "--line-url", line_url,
+        args = [sys.executable, "-m", "app.delivery_worker", "--redis-url", redis_url, "--line-url", line_url,
                 "--tenant", TENANT, "--concurrency", "32", "--name", f"bench-{i}"]
         for ep, rate in rates.items():
             args += ["--rate", f"{ep}={rate}"]

@@ -3,7 +3,7 @@
     .venv/bin/python bench/fanout.py [--count 1000000] [--limit 200] [--concurrency 32] [--skip-emulator]
 
 Everything runs on this machine and talks only to 127.0.0.1: an embedded Redis (temp dir), two LINE stand-ins in
-child processes, and one delivery worker process at a time (``python -m broadcasts.standalone``, line-bot-sdk inside):
+child processes, and one delivery worker process at a time (``python -m app.delivery_worker``, line-bot-sdk inside):
 
 * the project's LINE emulator (validates every request, keeps a ledger with one entry per request: ~0.5 ms CPU
   per 500-id multicast, so it shares the 2 cores with the worker but no longer sets the pace);
@@ -236,7 +236,7 @@ async def bare_id_set(client: aioredis.Redis) -> int:
 
 
 def start_worker(redis_url: str, line_url: str, rate: float, concurrency: int, fast: bool) -> subprocess.Popen:
-    args = [sys.executable, "-m", "broadcasts.standalone", "--redis-url", redis_url, "--line-url", line_url,
+    args = [sys.executable, "-m", "app.delivery_worker", "--redis-url", redis_url, "--line-url", line_url,
             "--tenant", TENANT, "--concurrency", str(concurrency), "--name", "fanout", "--rate", f"multicast={rate}"]
     if fast:
         args.append("--fast-multicast")

@@ -199,7 +199,6 @@ async def main() -> None:
         print("\nablation (each line adds one step to the one above):")
         steps: list[tuple[str, Analyzer, RankerConfig]] = []
         cfg = live.config
-        a_plain = Analyzer("A", plain=True)
         off = RankerConfig(assoc_terms=0, rm3_docs=0, w_chars=0.0, lsa_dims=0)
         lexical = replace(cfg, lsa_dims=0)
         steps.append(("Sudachi A, fields q3/k2/a1", Analyzer("A", plain=True), off))

@@ -25,9 +25,9 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import cpu_seconds  # noqa: E402
 from bot.redis_server import embedded_redis  # noqa: E402
 from tests.helpers import sign, text_event  # noqa: E402
-from bench._common import cpu_seconds  # noqa: E402
 from tests.system import free_port  # noqa: E402
 
 
@@ -114,7 +114,7 @@ def main() -> None:
         web_port, bare_port = free_port(), free_port()
         env = dict(os.environ, CIVICBOT_DEMO="1", REDIS_URL=redis.url, CIVICBOT_WEB_PORT=str(web_port), CIVICBOT_DATA_DIR=tmp)
         procs = [
-            subprocess.Popen([py, "-m", "bot.cli", "serve", "web"], env=env, cwd=REPO, stderr=subprocess.DEVNULL),
+            subprocess.Popen([py, "-m", "app.cli", "serve", "web"], env=env, cwd=REPO, stderr=subprocess.DEVNULL),
             subprocess.Popen([py, str(REPO / "bench" / "_bare_server.py"), str(bare_port)], cwd=REPO),
         ]
         try:

@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from bot.config import Tenant
 
+Message = dict[str, Any]  # one LINE message object (or quick-reply item) in LINE API JSON
+
 EventKind = Literal["text", "postback", "location", "follow", "unfollow", "image", "sticker", "other"]
 
 
@@ -46,7 +48,7 @@ def parse_postback(data: str) -> dict[str, str]:
     return dict(parse_qsl(data, keep_blank_values=True))
 
 
-def text(message: str, quick_replies: list[dict] | None = None) -> dict:
+def text(message: str, quick_replies: list[Message] | None = None) -> Message:
     """A LINE text message (trimmed to LINE's 5,000 characters) with optional quick-reply items."""
     msg: dict[str, Any] = {"type": "text", "text": message[:5000]}
     if quick_replies:
@@ -54,17 +56,17 @@ def text(message: str, quick_replies: list[dict] | None = None) -> dict:
     return msg
 
 
-def qr_message(label: str, text_: str | None = None) -> dict:
+def qr_message(label: str, text_: str | None = None) -> Message:
     """Quick reply that sends a text message (label ≤ 20 chars)."""
     return {"type": "action", "action": {"type": "message", "label": label[:20], "text": text_ or label}}
 
 
-def qr_postback(label: str, data: str, display_text: str | None = None) -> dict:
+def qr_postback(label: str, data: str, display_text: str | None = None) -> Message:
     action: dict[str, Any] = {"type": "postback", "label": label[:20], "data": data}
     if display_text:
         action["displayText"] = display_text
     return {"type": "action", "action": action}
 
 
-def qr_location(label: str = "位置情報を送る") -> dict:
+def qr_location(label: str = "位置情報を送る") -> Message:
     return {"type": "action", "action": {"type": "location", "label": label[:20]}}

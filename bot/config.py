@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -59,14 +60,14 @@ class Tenant(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     display_name: str
     lg_code: str = Field(pattern=r"^\d{5,6}$", description="全国地方公共団体コード (5 digits, or 6 with check digit)")
-    languages: list[Language] = Field(default_factory=lambda: ["ja"])
+    languages: list[Language] = Field(default_factory=lambda: list[Language](["ja"]))
     office_hours: OfficeHours = Field(default_factory=OfficeHours)
     line: LineChannel = Field(default_factory=LineChannel)
     demo: bool = False
     log_message_bodies: bool = False  # consultations are never logged unless a tenant opts in
     hotlines: list[dict[str, str]] = Field(default_factory=list)
     notices: dict | None = None  # police / child-safety sources, validated by alerts.notices.NoticesConfig
-    handoff: dict | None = None  # consultation policy overrides, see handoff.HandoffPolicy (bot.bootstrap.handoff_policy)
+    handoff: dict | None = None  # consultation policy overrides, see handoff.HandoffPolicy (app.bootstrap.handoff_policy)
     # resolved at load time from the environment (or demo literals)
     channel_secret: SecretStr = SecretStr("")
     channel_token: SecretStr = SecretStr("")
@@ -80,7 +81,7 @@ class TenantsFile(BaseModel):
     tenants: list[Tenant]
 
     @model_validator(mode="after")
-    def _unique(self) -> "TenantsFile":
+    def _unique(self) -> TenantsFile:
         ids = [t.id for t in self.tenants]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
@@ -120,7 +121,7 @@ class Settings(BaseSettings):
         raise ConfigError("set CIVICBOT_TENANTS to your tenants file (see config/tenants.example.yaml)")
 
 
-def load_tenants(path: Path, *, demo: bool, environ: dict[str, str] | None = None) -> dict[str, Tenant]:
+def load_tenants(path: Path, *, demo: bool, environ: Mapping[str, str] | None = None) -> dict[str, Tenant]:
     """Parse the tenants file and resolve every channel secret/token; fail loudly on anything missing."""
     environ = os.environ if environ is None else environ
     try:
@@ -135,14 +136,14 @@ def load_tenants(path: Path, *, demo: bool, environ: dict[str, str] | None = Non
     for tenant in parsed.tenants:
         secret = _resolve(tenant, "secret", environ, demo)
         token = _resolve(tenant, "token", environ, demo)
-        update = {"channel_secret": SecretStr(secret), "channel_token": SecretStr(token)}
+        update: dict[str, Any] = {"channel_secret": SecretStr(secret), "channel_token": SecretStr(token)}
         if tenant.notices:
             update["notices"] = _resolve_notice_secrets(tenant, environ, demo)
         out[tenant.id] = tenant.model_copy(update=update)
     return out
 
 
-def _resolve_notice_secrets(tenant: Tenant, environ, demo: bool) -> dict:
+def _resolve_notice_secrets(tenant: Tenant, environ: Mapping[str, str], demo: bool) -> dict:
     """IMAP mailboxes name the environment variable holding their password (``password_env``)."""
     notices = dict(tenant.notices or {})
     sources = []
@@ -161,7 +162,7 @@ def _resolve_notice_secrets(tenant: Tenant, environ, demo: bool) -> dict:
     return notices
 
 
-def _resolve(tenant: Tenant, what: str, environ, demo: bool) -> str:
+def _resolve(tenant: Tenant, what: str, environ: Mapping[str, str], demo: bool) -> str:
     literal: SecretStr | None = getattr(tenant.line, f"channel_{what}")
     env_name: str | None = getattr(tenant.line, f"channel_{what}_env")
     if literal is not None:

@@ -18,8 +18,9 @@ import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -135,7 +136,7 @@ class RedisInbox:
                 future.set_result(n)
 
     async def _enqueue_many(self, requests: list[tuple[str, Sequence[dict]]]) -> list[int]:
-        calls = []
+        calls: list[tuple] = []
         sizes = []
         for tenant, events in requests:
             sizes.append(len(events))
@@ -150,8 +151,13 @@ class RedisInbox:
     def _call(self, tenant: str, event: dict) -> tuple:
         shard = shard_for(tenant, source_key(event), self.shards)
         event_id = str(event.get("webhookEventId") or "")
-        return (self._seen_key(shard, tenant, event_id), self.stream_key(shard), self._ttl, tenant,
-                json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        return (
+            self._seen_key(shard, tenant, event_id),
+            self.stream_key(shard),
+            self._ttl,
+            tenant,
+            json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+        )
 
     async def _run_calls(self, calls: list[tuple]) -> list:
         if self._channel is not None:
@@ -173,8 +179,6 @@ class RedisInbox:
         return []
 
     async def _run_on_channel(self, calls: list[tuple]) -> list:
-        import hiredis
-
         for attempt in (0, 1):
             if self._sha is None:
                 self._sha = await self._r.script_load(_ENQUEUE_LUA)
@@ -203,7 +207,8 @@ class RedisInbox:
         await self._ensure_group(shard)
         key = self.stream_key(shard)
         consumer = f"shard-{shard}"
-        entries: list = []
+        entries: list[Any] = []
+        resp: Any
         if shard not in self._pending_done or self._outstanding[shard]:
             # entries delivered to this shard's consumer but never acknowledged (ours, or a crashed worker's)
             resp = await self._r.xreadgroup(GROUP, consumer, {key: "0"}, count=count)
@@ -248,7 +253,12 @@ class RedisInbox:
         if tries >= max_attempts:
             await self._r.xadd(
                 self.dead_key(entry.shard),
-                {"t": entry.tenant, "e": json.dumps(entry.event, ensure_ascii=False), "error": error[:500], "at": str(time.time())},
+                {
+                    "t": entry.tenant,
+                    "e": json.dumps(entry.event, ensure_ascii=False),
+                    "error": error[:500],
+                    "at": str(time.time()),
+                },
                 maxlen=10000,
             )
             await self.ack(entry)

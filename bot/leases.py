@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -59,7 +60,7 @@ class RedisLeases:
 
 
 class MemoryLeases:
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._held: dict[str, tuple[str, float]] = {}
         self._workers: dict[str, float] = {}

@@ -7,6 +7,8 @@ import logging
 import sys
 import time
 
+from bot.logctx import RequestIdFilter
+
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -29,8 +31,6 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(process: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    from kpi.logctx import RequestIdFilter
-
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.chat import postback_data, qr_message, qr_postback, text
+from bot.chat import Message, postback_data, qr_message, qr_postback, text
 
 _T = {
     "welcome": {
@@ -22,10 +22,13 @@ _T = {
         "ja": "できること：\n・市のよくある質問に答えます（例：「粗大ごみの出し方」）\n・相談窓口をご案内します\n"
         "・防災・防犯のお知らせを登録できます\n・「人と話したい」で職員につなぎます",
         "en": "I can answer common questions, guide you to consultation services, send alerts you register for, "
-        "and connect you to a person (send \"talk to a person\").",
+        'and connect you to a person (send "talk to a person").',
     },
     "greeting": {"ja": "こんにちは。{city}のLINEです。ご用件をどうぞ。", "en": "Hello! This is {city}. How can I help?"},
-    "thanks": {"ja": "どういたしまして。ほかにもご用があれば、いつでも送ってください。", "en": "You're welcome. Message us any time."},
+    "thanks": {
+        "ja": "どういたしまして。ほかにもご用があれば、いつでも送ってください。",
+        "en": "You're welcome. Message us any time.",
+    },
     "unsupported": {
         "ja": "申し訳ありません。文字か位置情報でお送りください。",
         "en": "Sorry, please send text or a location.",
@@ -33,8 +36,18 @@ _T = {
 }
 
 _QR = {
-    "ja": [("よくある質問", "よくある質問"), ("相談したい", "相談したい"), ("通知の登録", "防災・防犯通知の登録"), ("人と話したい", "人と話したい")],
-    "en": [("FAQ", "FAQ"), ("Consultation", "I want to consult"), ("Alerts", "Register for alerts"), ("Talk to a person", "talk to a person")],
+    "ja": [
+        ("よくある質問", "よくある質問"),
+        ("相談したい", "相談したい"),
+        ("通知の登録", "防災・防犯通知の登録"),
+        ("人と話したい", "人と話したい"),
+    ],
+    "en": [
+        ("FAQ", "FAQ"),
+        ("Consultation", "I want to consult"),
+        ("Alerts", "Register for alerts"),
+        ("Talk to a person", "talk to a person"),
+    ],
 }
 
 
@@ -43,12 +56,12 @@ def t(key: str, language: str = "ja", **kw: str) -> str:
     return table.get(language, table["ja"] if language.startswith("ja") or language not in table else table["en"]).format(**kw)
 
 
-def main_menu(language: str = "ja") -> list[dict]:
-    items = _QR.get(language if language in _QR else ("ja" if language.startswith("ja") else "en"))
+def main_menu(language: str = "ja") -> list[Message]:
+    items = _QR[language if language in _QR else ("ja" if language.startswith("ja") else "en")]
     out = [qr_message(label, msg) for label, msg in items]
     out[2] = qr_postback(items[2][0], postback_data("alerts", "menu"), display_text=items[2][1])
     return out
 
 
-def menu_text(key: str, language: str = "ja", **kw: str) -> dict:
+def menu_text(key: str, language: str = "ja", **kw: str) -> Message:
     return text(t(key, language, **kw), main_menu(language))

@@ -6,23 +6,20 @@ packs them in C. Measured on the webhook path: server CPU per event 160 → see 
 
 from __future__ import annotations
 
+from typing import Any
+
+import hiredis  # pinned: redis[hiredis]
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 
-try:
-    import hiredis
-except ImportError:  # pragma: no cover - hiredis is a pinned dependency
-    hiredis = None
-
 
 class HiredisPackingConnection(Connection):
-    def pack_command(self, *args):  # type: ignore[override]
-        if hiredis is None:
-            return super().pack_command(*args)
+    def pack_command(self, *args: Any) -> list[bytes]:
         if isinstance(args[0], str) and " " in args[0]:  # e.g. "CLIENT SETNAME": split like redis-py does
             args = tuple(args[0].split()) + args[1:]
         try:
-            return [hiredis.pack_command(tuple(bytes(a) if isinstance(a, (bytearray, memoryview)) else a for a in args))]
+            packed: Any = tuple(bytes(a) if isinstance(a, (bytearray, memoryview)) else a for a in args)
+            return [hiredis.pack_command(packed)]
         except TypeError:
             return super().pack_command(*args)
 

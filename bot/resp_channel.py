@@ -67,7 +67,7 @@ class RespChannel:
                     if self._writer is None:
                         await self._connect()
                     return await self._roundtrip(commands)
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, hiredis.ProtocolError) as exc:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, hiredis.ProtocolError) as exc:
                 await self._close()
                 raise ConnectionError(f"redis unavailable: {exc!r}") from exc
             except asyncio.CancelledError:

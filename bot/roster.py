@@ -88,8 +88,7 @@ class Lua:
         self.source = source
         self._sha: str | None = None
 
-    async def __call__(self, client: aioredis.Redis, keys: Sequence[str], args: Sequence[object] = (), *,
-                       raw: bool = False):
+    async def __call__(self, client: aioredis.Redis, keys: Sequence[str], args: Sequence[object] = (), *, raw: bool = False):
         opts = {"NEVER_DECODE": True} if raw else {}
         for _ in range(2):
             if self._sha is None:

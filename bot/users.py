@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+from redis.typing import EncodableT, FieldT
 
 from bot.roster import Roster, bucket_of, set_bits_command
 
@@ -29,15 +31,18 @@ class UserStore(Protocol):
     async def get_many(self, tenant: str, user_ids: Sequence[str]) -> list[User | None]:
         """``get`` for a batch, same order (audiences read thousands at once)."""
         ...
+
     async def save(self, user: User) -> None: ...
     async def import_many(self, users: Sequence[User]) -> None:
         """Bulk ``save`` (seeding load tests, migrating); ``updated_at`` is kept as given."""
         ...
+
     async def set_active(self, tenant: str, user_id: str, active: bool) -> None: ...
     async def is_active(self, tenant: str, user_id: str) -> bool: ...
     async def active_many(self, tenant: str, user_ids: Sequence[str]) -> list[bool]:
         """``is_active`` for a batch (audiences check thousands at once)."""
         ...
+
     def active_ids(self, tenant: str) -> AsyncIterator[str]: ...
     async def count_active(self, tenant: str) -> int: ...
 
@@ -114,7 +119,7 @@ class RedisUserStore:
         if idx is None:
             return None
         raw = await self._r.hget(*self._record(tenant, idx))
-        return _decode_user(tenant, user_id, raw) if raw else None
+        return _decode_user(tenant, user_id, str(raw)) if raw else None
 
     async def get_many(self, tenant: str, user_ids: Sequence[str]) -> list[User | None]:
         raws = await self.roster.records_of(tenant, user_ids, lambda n: self._bucket(tenant, n))
@@ -136,7 +141,7 @@ class RedisUserStore:
         if any(u.tenant != tenant for u in users):
             raise ValueError("import_many takes the users of one tenant")
         indexes = await self.roster.ensure(tenant, [u.user_id for u in users])
-        records: dict[str, dict[int, str]] = {}
+        records: dict[str, dict[FieldT, EncodableT]] = {}
         for user, idx in zip(users, indexes):
             key, field = self._record(tenant, idx)
             records.setdefault(key, {})[field] = _encode_user(user)
@@ -153,9 +158,9 @@ class RedisUserStore:
         (idx,) = await self.roster.ensure(tenant, [user_id])
         key, field = self._record(tenant, idx)
 
-        async def apply(pipe) -> None:
+        async def apply(pipe: Pipeline) -> None:
             raw = await pipe.hget(key, field)
-            user = _decode_user(tenant, user_id, raw) if raw else User(tenant=tenant, user_id=user_id)
+            user = _decode_user(tenant, user_id, str(raw)) if raw else User(tenant=tenant, user_id=user_id)
             user.active, user.updated_at = active, time.time()
             pipe.multi()
             pipe.hset(key, field, _encode_user(user))
@@ -199,7 +204,7 @@ class RedisUserStore:
                 for k in keys:
                     pipe.hgetall(k)
                 raws = await pipe.execute()
-            legacy = [_legacy_user(tenant, k[len(prefix):], raw) for k, raw in zip(keys, raws) if raw]
+            legacy = [_legacy_user(tenant, k[len(prefix) :], raw) for k, raw in zip(keys, raws) if raw]
             known = await self.roster.lookup(tenant, [u.user_id for u in legacy])
             present = await self._present(tenant, known)
             await self.import_many([u for u, p in zip(legacy, present) if not p])
@@ -230,22 +235,43 @@ def _ms(t: float) -> str:
 
 
 def _encode_user(user: User) -> str:
-    return "|".join([
-        "1" if user.active else "0", user.language, _ms(user.followed_at), _ms(user.updated_at),
-        "1" if user.synthetic else "0", user.display_name,
-    ])
+    return "|".join(
+        [
+            "1" if user.active else "0",
+            user.language,
+            _ms(user.followed_at),
+            _ms(user.updated_at),
+            "1" if user.synthetic else "0",
+            user.display_name,
+        ]
+    )
 
 
 def _decode_user(tenant: str, user_id: str, raw: str) -> User:
     active, language, followed, updated, synthetic, name = raw.split("|", 5)
-    return User(tenant=tenant, user_id=user_id, active=active == "1", language=language or "ja", display_name=name,
-                followed_at=int(followed) / 1000, updated_at=int(updated) / 1000, synthetic=synthetic == "1")
+    return User(
+        tenant=tenant,
+        user_id=user_id,
+        active=active == "1",
+        language=language or "ja",
+        display_name=name,
+        followed_at=int(followed) / 1000,
+        updated_at=int(updated) / 1000,
+        synthetic=synthetic == "1",
+    )
 
 
 def _legacy_user(tenant: str, user_id: str, raw: dict[str, str]) -> User:
-    return User(tenant=tenant, user_id=user_id, active=raw.get("active") == "1", language=raw.get("language", "ja"),
-                display_name=raw.get("display_name", ""), followed_at=float(raw.get("followed_at", 0)),
-                updated_at=float(raw.get("updated_at", 0)), synthetic=raw.get("synthetic") == "1")
+    return User(
+        tenant=tenant,
+        user_id=user_id,
+        active=raw.get("active") == "1",
+        language=raw.get("language", "ja"),
+        display_name=raw.get("display_name", ""),
+        followed_at=float(raw.get("followed_at", 0)),
+        updated_at=float(raw.get("updated_at", 0)),
+        synthetic=raw.get("synthetic") == "1",
+    )
 
 
 def _glob_escape(text: str) -> str:

@@ -17,8 +17,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from bot.chat import Incoming, parse_postback
+from bot.chat import Incoming, Message, parse_postback
 from bot.config import Tenant
 from bot.inbox import Inbox, InboxEntry
 from bot.leases import Leases
@@ -33,14 +34,27 @@ _RETRY_NS = uuid.UUID("6f1c2a3e-8d4b-4c8e-9a57-3b1f0c2d9e11")
 KNOWN_KINDS = {"message", "postback", "follow", "unfollow"}
 
 
-def to_incoming(tenant: Tenant, event: dict) -> Incoming | None:
+class WorkerMetrics(Protocol):
+    """What the worker counts (kpi.metrics.Metrics implements it)."""
+
+    def event_processed(self, kind: str, outcome: str = "ok") -> None: ...
+
+    def line_api_error(self, endpoint: str, status: int | str) -> None: ...
+
+
+def to_incoming(tenant: Tenant, event: dict[str, Any]) -> Incoming | None:
     """Normalize a webhook event into what handlers see; None for events the bot does not act on."""
     etype = event.get("type")
-    source = event.get("source") if isinstance(event.get("source"), dict) else {}
+    source: dict[str, Any] = event["source"] if isinstance(event.get("source"), dict) else {}
     user_id = source.get("userId")
-    if not isinstance(etype, str) or etype not in KNOWN_KINDS or not isinstance(user_id, str) or source.get("type", "user") != "user":
+    if (
+        not isinstance(etype, str)
+        or etype not in KNOWN_KINDS
+        or not isinstance(user_id, str)
+        or source.get("type", "user") != "user"
+    ):
         return None
-    base = dict(
+    base: dict[str, Any] = dict(
         tenant=tenant,
         user_id=user_id,
         webhook_event_id=str(event.get("webhookEventId", "")),
@@ -48,12 +62,19 @@ def to_incoming(tenant: Tenant, event: dict) -> Incoming | None:
         reply_token=event["replyToken"] if isinstance(event.get("replyToken"), str) else None,
         raw=event,
     )
-    if etype in ("follow", "unfollow"):
-        return Incoming(kind=etype, **base)
+    if etype == "follow":
+        return Incoming(kind="follow", **base)
+    if etype == "unfollow":
+        return Incoming(kind="unfollow", **base)
     if etype == "postback":
-        pb = event.get("postback") if isinstance(event.get("postback"), dict) else {}
-        return Incoming(kind="postback", postback=parse_postback(str(pb.get("data", ""))), postback_params=pb["params"] if isinstance(pb.get("params"), dict) else {}, **base)
-    message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        pb: dict[str, Any] = event["postback"] if isinstance(event.get("postback"), dict) else {}
+        return Incoming(
+            kind="postback",
+            postback=parse_postback(str(pb.get("data", ""))),
+            postback_params=pb["params"] if isinstance(pb.get("params"), dict) else {},
+            **base,
+        )
+    message: dict[str, Any] = event["message"] if isinstance(event.get("message"), dict) else {}
     mtype = message.get("type")
     if mtype == "text":
         return Incoming(kind="text", text=str(message.get("text", "")), message_id=str(message.get("id", "")), **base)
@@ -63,8 +84,10 @@ def to_incoming(tenant: Tenant, event: dict) -> Incoming | None:
         except (KeyError, TypeError, ValueError):
             return None
         return Incoming(kind="location", location=loc, address=message.get("address"), message_id=message.get("id"), **base)
-    if mtype in ("image", "sticker"):
-        return Incoming(kind=mtype, message_id=message.get("id"), **base)
+    if mtype == "image":
+        return Incoming(kind="image", message_id=message.get("id"), **base)
+    if mtype == "sticker":
+        return Incoming(kind="sticker", message_id=message.get("id"), **base)
     return Incoming(kind="other", message_id=message.get("id"), **base)
 
 
@@ -79,7 +102,7 @@ class Responder:
         self._line = line
         self._clock = clock
 
-    async def send(self, incoming: Incoming, messages: list[dict]) -> str:
+    async def send(self, incoming: Incoming, messages: list[Message]) -> str:
         if not messages:
             return "none"
         chunks = [messages[i : i + 5] for i in range(0, len(messages), 5)]
@@ -104,7 +127,7 @@ class Responder:
             await self._push(incoming, chunk, n)
         return how
 
-    async def _push(self, incoming: Incoming, messages: list[dict], part: int) -> None:
+    async def _push(self, incoming: Incoming, messages: list[Message], part: int) -> None:
         try:
             await self._line.push(incoming.tenant.id, incoming.user_id, messages, retry_key_for(incoming, part))
         except LineApiError as exc:
@@ -121,16 +144,13 @@ class WorkerDeps:
     dispatcher: Dispatcher
     line: LineGateway
     loading_after: float = 0.4
-    metrics: object | None = None  # kpi.metrics.Metrics: events processed, LINE API errors
+    metrics: WorkerMetrics | None = None  # kpi.metrics.Metrics: events processed, LINE API errors
 
 
 async def _held(deps: WorkerDeps, incoming: Incoming) -> bool:
     """A counsellor holds the conversation: no "typing" from the bot, which stays silent."""
-    handoff = deps.dispatcher.rooms.handoff
-    if handoff is None:
-        return False
     try:
-        return bool(await handoff.is_held(incoming.tenant.id, incoming.user_id))
+        return await deps.dispatcher.is_held(incoming)
     except Exception:  # noqa: BLE001 - the animation is cosmetic
         return False
 
@@ -191,7 +211,7 @@ async def run_worker(deps: WorkerDeps, stop: asyncio.Event, owner: str | None = 
     """Acquire a fair share of shards and work them until ``stop`` is set."""
     owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     responder = Responder(deps.line)
-    tasks: dict[int, asyncio.Task] = {}
+    tasks: dict[int, asyncio.Task[None]] = {}
     shards = deps.inbox.shards
     log.info("worker started", extra={"owner": owner, "shards": shards})
     try:

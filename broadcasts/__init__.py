@@ -7,7 +7,15 @@ The door: ``RedisDeliverer`` (submit/status/cancel), ``DeliveryWorker`` / ``run_
 """
 
 from broadcasts.audience import AudienceQuery, AudienceSource, Recipient
-from broadcasts.composer import ComposerChoices, Draft, DraftStore, MemoryDraftStore, RedisDraftStore, dispatch_due, start_scheduler
+from broadcasts.composer import (
+    ComposerChoices,
+    Draft,
+    DraftStore,
+    MemoryDraftStore,
+    RedisDraftStore,
+    dispatch_due,
+    start_scheduler,
+)
 from broadcasts.engine import DeliveryWorker, EngineOptions, RedisDeliverer
 from broadcasts.friends import FriendsAudience
 from broadcasts.jobs import Deliverer, DeliveryJob, MemoryDeliverer, Priority

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from broadcasts.audience import AudienceQuery, AudienceSource
 from broadcasts.jobs import Deliverer, DeliveryJob
@@ -74,7 +75,7 @@ class Draft:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str) -> "Draft":
+    def from_json(cls, raw: str) -> Draft:
         data = json.loads(raw)
         for name in ("area_codes", "categories", "languages"):
             data[name] = tuple(data.get(name) or ())
@@ -279,8 +280,6 @@ async def dispatch_due(drafts: DraftStore, deliverer: Deliverer, tenants: Sequen
 
 def start_scheduler(drafts: DraftStore, deliverer: Deliverer, tenants: Sequence[str], interval_seconds: float = 5.0):
     """An APScheduler ``AsyncIOScheduler`` running ``dispatch_due`` every few seconds (call ``.shutdown()`` on exit)."""
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
     scheduler = AsyncIOScheduler()
     scheduler.add_job(
         dispatch_due, "interval", seconds=interval_seconds, args=[drafts, deliverer, list(tenants)], max_instances=1, coalesce=True

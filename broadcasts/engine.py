@@ -512,5 +512,5 @@ class DeliveryWorker:
             if batch.endpoint == "push":
                 return await self.line.push(tenant, batch.to[0], messages, batch.retry_key)
             return await self.line.multicast(tenant, batch.to, messages, batch.retry_key)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return SendOutcome(0, "timeout")

@@ -14,7 +14,6 @@ that line-bot-sdk's ``Message.from_dict`` accepts; LINE validates them, a 400 is
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 
@@ -44,5 +43,5 @@ class FastMulticastLinePort(SdkLinePort):
                 if 200 <= resp.status < 300:
                     return SendOutcome(resp.status)
                 return SendOutcome(resp.status, _error_message(raw), _retry_after(resp.headers))
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return SendOutcome(0, type(exc).__name__)

@@ -74,6 +74,8 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
 
 
 class SdkLinePort:
+    # The line-bot-sdk import costs seconds and tens of MB: it is loaded when this port first sends, so that the
+    # processes that only import the delivery engine (FastMulticastLinePort, CLI tools, the mock feed) never pay it.
     """LINE through ``linebot.v3.messaging.AsyncMessagingApi``; one API client per tenant channel.
 
     ``host`` None means LINE itself; tests and the emulator pass ``http://127.0.0.1:PORT``.
@@ -97,7 +99,7 @@ class SdkLinePort:
     def _api(self, tenant: str):
         api = self._apis.get(tenant)
         if api is None:
-            from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
+            from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration  # noqa: PLC0415 - SDK loaded on first send (see below)
 
             if tenant not in self._tokens:
                 raise KeyError(f"no LINE channel token for tenant {tenant!r}")
@@ -113,25 +115,25 @@ class SdkLinePort:
         self._api(tenant)
 
     async def _call(self, coro_factory) -> SendOutcome:
-        from linebot.v3.messaging.exceptions import ApiException
+        from linebot.v3.messaging.exceptions import ApiException  # noqa: PLC0415 - SDK loaded on first send (see below)
 
         try:
             await coro_factory()
         except ApiException as exc:
             return SendOutcome(int(exc.status or 0), _error_message(exc.body), _retry_after(exc.headers))
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return SendOutcome(0, type(exc).__name__)
         return SendOutcome(200)
 
     async def multicast(self, tenant: str, to: Sequence[str], messages: list[dict], retry_key: str) -> SendOutcome:
-        from linebot.v3.messaging import MulticastRequest
+        from linebot.v3.messaging import MulticastRequest  # noqa: PLC0415 - SDK loaded on first send (see below)
 
         request = MulticastRequest.from_dict({"to": list(to), "messages": messages})
         api = self._api(tenant)
         return await self._call(lambda: api.multicast(request, x_line_retry_key=retry_key, _request_timeout=self._timeout))
 
     async def push(self, tenant: str, to: str, messages: list[dict], retry_key: str) -> SendOutcome:
-        from linebot.v3.messaging import PushMessageRequest
+        from linebot.v3.messaging import PushMessageRequest  # noqa: PLC0415 - SDK loaded on first send (see below)
 
         request = PushMessageRequest.from_dict({"to": to, "messages": messages})
         api = self._api(tenant)

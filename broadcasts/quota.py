@@ -111,7 +111,7 @@ class QuotaGuard:
     async def _warn(self, tenant: str, st: QuotaState, *, exhausted: bool = False) -> None:
         if not st.limit:
             return
-        month = dt.datetime.fromtimestamp(self._clock(), dt.timezone.utc).strftime("%Y%m")
+        month = dt.datetime.fromtimestamp(self._clock(), dt.UTC).strftime("%Y%m")
         ratio = st.used / st.limit
         crossed = [w for w in self.policy.warn_ratios if ratio >= w]
         if exhausted:

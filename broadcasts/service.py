@@ -1,4 +1,4 @@
-"""Operator entry points as plain async functions (``bot/cli.py`` only parses arguments and calls these).
+"""Operator entry points as plain async functions (``app/cli.py`` only parses arguments and calls these).
 
 ``civicbot subscribers seed``  → ``seed_subscribers``       ``civicbot broadcast send``   → ``send_broadcast``
 ``civicbot broadcast status``  → ``broadcast_status`` + ``format_status``
@@ -33,7 +33,7 @@ Subscribe = Callable[[str, str, str, int], Awaitable[None]]
 
 @dataclass
 class DeliveryDeps:
-    """What a delivery worker needs; built by ``bot/bootstrap.py``."""
+    """What a delivery worker needs; built by ``app/bootstrap.py``."""
 
     redis: aioredis.Redis
     line: LinePort

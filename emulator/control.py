@@ -151,7 +151,7 @@ class Control:
             ) as response:
                 await response.read()
                 result["status"] = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             result.update(status=None, error=f"bot unreachable: {type(exc).__name__}: {exc}")
             return web.json_response(result, status=502)
         return web.json_response(result)

@@ -7,8 +7,9 @@ demo can be made to misbehave (slow, failing, throttled) without a restart.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable
+from typing import Any
 
 # Endpoint names used by rate limits, the ledger and the config API.
 ENDPOINTS = (

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import io
 import re
-from urllib.parse import quote
 import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp_jinja2
 import jinja2

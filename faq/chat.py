@@ -45,7 +45,7 @@ class FaqDeps:
     # NLU intent name → topic label (the composition root passes nlu.intents.FAQ_TOPICS); a label passed directly
     # as ``topic_intent`` works too.
     topic_labels: Mapping[str, str] = field(default_factory=dict)
-    # kpi.recorder.KpiRecorder (the composition root passes extras["kpi"]); None = no KPIs (tests, CLI search)
+    # kpi.recorder.KpiRecorder (the composition root passes ports.kpi); None = no KPIs (tests, CLI search)
     kpi: Any = None
 
 
@@ -183,6 +183,8 @@ class FaqRoom:
     never taken, so those paths (and the crisis middleware before them) always win.
     """
 
+    name = "faq"
+
     def __init__(self, deps: FaqDeps, unsure_intents: frozenset[str] = frozenset({"nlu_fallback", "out_of_scope"})):
         self.deps = deps
         self.unsure_intents = unsure_intents  # pass {nlu.intents.FALLBACK_INTENT, nlu.intents.OUT_OF_SCOPE}
@@ -204,6 +206,12 @@ class FaqRoom:
 
     async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None:
         return await on_postback(incoming, data, self.deps)
+
+    async def on_location(self, incoming: Incoming) -> list[dict] | None:
+        return None
+
+    async def on_unfollow(self, tenant_id: str, user_id: str) -> None:
+        return None  # feedback votes are pseudonymous and stay (KPIs)
 
 
 async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dict]:

@@ -1,4 +1,4 @@
-"""``make demo`` hook (called by bot/demo.py): load the sample FAQ into the demo tenant.
+"""``make demo`` hook (called by app/demo.py): load the sample FAQ into the demo tenant.
 
 Only tenants marked ``demo: true`` are touched, and only ``demo`` gets the sample (it describes 「デモ市」); re-running
 is harmless because the import updates by ID and leaves unchanged entries alone.

@@ -33,7 +33,6 @@ from faq.store import FaqStore
 from faq.text import Analyzer, normalize
 from faq.vectors import WordVectors
 
-
 log = logging.getLogger("civicbot.faq")
 
 

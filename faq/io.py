@@ -304,7 +304,7 @@ async def export_csv(store: FaqStore, tenant: str, out: TextIO) -> int:
 
 async def export_json(store: FaqStore, tenant: str, out: TextIO) -> int:
     entries = await store.all(tenant)
-    json.dump([{label: (("、".join(getattr(e, n)) if n == "keywords" else getattr(e, n))) for label, n in
+    json.dump([{label: ("、".join(getattr(e, n)) if n == "keywords" else getattr(e, n)) for label, n in
                 EXPORT_COLUMNS} for e in entries], out, ensure_ascii=False, indent=1)
     return len(entries)
 

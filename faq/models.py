@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -94,7 +95,5 @@ def voter_hash(tenant: str, user_id: str) -> str:
 
 def query_hash(query: str) -> str:
     """Stable short hash of a normalized query, to count feedback per (entry, query) without storing the text."""
-    import unicodedata
-
     norm = unicodedata.normalize("NFKC", query).strip().lower()
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]

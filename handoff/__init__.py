@@ -2,6 +2,7 @@
 the ports (HandoffStore, HandoffBus, LinePort) and ``handoff.web.setup``."""
 
 from handoff.bus import HandoffBus, MemoryHandoffBus, RedisHandoffBus
+from handoff.chat import HandoffRoom  # noqa: E402  (imports the service above)
 from handoff.line import LineCall, LinePort, LinePushError, RecordingLinePort
 from handoff.model import KPI_CATEGORIES, Conversation, HandoffPolicy, Message, Note, Referral, pseudonym
 from handoff.service import (
@@ -29,7 +30,6 @@ from handoff.service import (
     typing,
 )
 from handoff.store import HandoffStore, MemoryHandoffStore, RedisHandoffStore
-from handoff.chat import HandoffRoom  # noqa: E402  (imports the service above)
 
 __all__ = [
     "KPI_CATEGORIES", "Conversation", "HandoffAnswer", "HandoffBus", "HandoffDeps", "HandoffError", "HandoffForbidden", "HandoffPolicy", "HandoffRoom",

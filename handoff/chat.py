@@ -15,8 +15,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+import handoff.service as service
 from bot.chat import Incoming, postback_data, qr_message, qr_postback, text
-from handoff import service
 from handoff.service import HandoffDeps
 
 TALK_TO_HUMAN = "talk_to_human"
@@ -42,6 +42,8 @@ def _norm(value: str) -> str:
 
 
 class HandoffRoom:
+    name = "handoff"
+
     def __init__(
         self,
         deps: HandoffDeps,
@@ -168,6 +170,9 @@ class HandoffRoom:
             return answer.messages
         if action == "cancel":  # only reaches us when nothing is held any more
             return [text("受け付け中のご相談はありません。話したくなったら「人と話したい」と送ってください。")]
+        return None
+
+    async def on_location(self, incoming: Incoming) -> list[dict] | None:
         return None
 
     async def on_unfollow(self, tenant_id: str, user_id: str) -> None:

@@ -288,7 +288,7 @@ class RedisHandoffStore:
         self._finish = client.register_script(_FINISH)
 
     @classmethod
-    def from_url(cls, url: str) -> "RedisHandoffStore":
+    def from_url(cls, url: str) -> RedisHandoffStore:
         return cls(aioredis.Redis.from_url(url, decode_responses=True))
 
     @staticmethod

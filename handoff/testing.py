@@ -1,6 +1,6 @@
 """Test support: a console app on Memory/Redis adapters, used by this room's tests and the e2e browser test.
 
-Not a composition root (that is ``bot/bootstrap.py``); it only shows the minimal wiring of staff + handoff.
+Not a composition root (that is ``app/bootstrap.py``); it only shows the minimal wiring of staff + handoff.
 """
 
 from __future__ import annotations

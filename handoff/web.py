@@ -28,7 +28,17 @@ from handoff.model import RISK_LABELS, Conversation, HandoffPolicy, pseudonym
 from handoff.service import HandoffDeps, HandoffError, HandoffForbidden, may_read
 from staff import service as staff_service
 from staff.model import Session
-from staff.web import BACKGROUND_HEADER, SESSION, STAFF_DEPS, STAFF_JINJA, TEMPLATES_DIR as STAFF_TEMPLATES, current_session, origin_ok, require_role, template_context
+from staff.web import (
+    BACKGROUND_HEADER,
+    SESSION,
+    STAFF_DEPS,
+    STAFF_JINJA,
+    current_session,
+    origin_ok,
+    require_role,
+    template_context,
+)
+from staff.web import TEMPLATES_DIR as STAFF_TEMPLATES
 
 HERE = Path(__file__).parent
 CONSOLE_ROLES = ("counsellor", "supervisor")

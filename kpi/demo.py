@@ -10,7 +10,8 @@ import datetime as dt
 import random
 from collections.abc import Mapping, Sequence
 
-from kpi.recorder import KpiRecorder, date_range
+from kpi.geo import Gazetteer
+from kpi.recorder import BUCKETS, KpiRecorder, MemoryKpiRecorder, _Base, date_range
 
 CONSULT = ("living", "child", "dv", "suicide", "general")
 KINDS = ("weather_warning", "earthquake", "landslide_warning", "crime", "record_rain")
@@ -81,9 +82,6 @@ async def seed_demo(recorder, tenants: Mapping[str, object], *, end: dt.date, da
     recorder for ``make demo`` takes a fraction of a second instead of one round trip per synthetic event.
     The first tenant gets a big city's volume, later ones smaller, so both exact figures and 「5未満」 show.
     """
-    from kpi.geo import Gazetteer
-    from kpi.recorder import BUCKETS, MemoryKpiRecorder, _Base
-
     gaz = Gazetteer.load()
     areas = {}
     for tid, t in tenants.items():

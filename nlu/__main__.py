@@ -1,4 +1,4 @@
-"""Stand-alone audit entry until bot/cli.py wires ``civicbot triage`` / ``civicbot nlu parse``:
+"""Stand-alone audit entry until app/cli.py wires ``civicbot triage`` / ``civicbot nlu parse``:
 
     .venv/bin/python -m nlu triage [--no-rasa] [--nlu-url URL] < messages.txt
     .venv/bin/python -m nlu parse "粗大ゴミを出したい" [--no-rasa]

@@ -1,4 +1,4 @@
-"""``civicbot triage`` and ``civicbot nlu parse`` as plain async functions (bot/cli.py wires argparse).
+"""``civicbot triage`` and ``civicbot nlu parse`` as plain async functions (app/cli.py wires argparse).
 
 Triage is how the city audits the crisis layer: one JSON line per input line with the crisis level and category (from the
 crisis layer's own detectors, never from the intent classifier) and the intent with its source. The output contains the message

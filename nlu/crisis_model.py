@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from nlu.crisis_intl import bare_view, latin_view
-from nlu.normalize import JapaneseAnalyzer
 from nlu.crisis_variants import slang_fold
+from nlu.normalize import JapaneseAnalyzer
 from nlu.rasa_components.textfold import fold, strip_noise
 
 MODEL_PATH = Path(__file__).resolve().parent / "crisis_model.npz"

@@ -101,7 +101,7 @@ class IntentModel:
         self._b = np.zeros(0, dtype=np.float32)
         self._x_train = np.zeros((0, 0), dtype=np.float32)
 
-    def fit(self, examples: list[Example]) -> "IntentModel":
+    def fit(self, examples: list[Example]) -> IntentModel:
         if not examples:
             raise ValueError("no training examples")
         x = self.featurizer.fit([e.text for e in examples])
@@ -163,7 +163,7 @@ class FallbackNlu:
         analyzer: JapaneseAnalyzer | None = None,
         extractor: EntityExtractor | None = None,
         config: FallbackConfig = FallbackConfig(),
-    ) -> "FallbackNlu":
+    ) -> FallbackNlu:
         model = IntentModel(analyzer or default_analyzer(), config).fit(load_examples(path))
         return cls(model, extractor or default_extractor())
 

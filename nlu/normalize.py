@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from sudachipy import Dictionary, SplitMode
+
 from nlu.rasa_components.textfold import fold, is_noise
 
 _SKIP_POS = {"補助記号", "空白"}
@@ -24,8 +26,6 @@ class Morpheme:
 
 class JapaneseAnalyzer:
     def __init__(self, dict_name: str = "core", split_mode: str = "C") -> None:
-        from sudachipy import Dictionary, SplitMode
-
         dictionary = Dictionary(dict=dict_name)
         mode = getattr(SplitMode, split_mode.upper())
         self._tokenizer = dictionary.create(mode) if not hasattr(dictionary, "tokenizer") else dictionary.tokenizer(mode)

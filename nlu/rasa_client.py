@@ -5,7 +5,6 @@ The bot never imports rasa (different Python and pins); it only speaks HTTP to `
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -36,7 +35,7 @@ class RasaNlu:
     @classmethod
     @contextlib.asynccontextmanager
     async def connect(cls, base_url: str, *, timeout: float = 0.6, breaker: CircuitBreaker | None = None
-                      ) -> AsyncIterator["RasaNlu"]:
+                      ) -> AsyncIterator[RasaNlu]:
         """A client with its own session (CLI, bench); the app passes its shared session instead."""
         async with aiohttp.ClientSession() as session:
             yield cls(base_url, session, timeout=timeout, breaker=breaker)
@@ -53,7 +52,7 @@ class RasaNlu:
         except NluUnavailable:
             self._failed()
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError, KeyError, TypeError) as exc:
             self._failed()
             raise NluUnavailable(f"rasa unavailable: {type(exc).__name__}") from exc
         if self._breaker is not None:

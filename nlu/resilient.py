@@ -38,7 +38,7 @@ class ResilientNlu:
         if self._breaker.allow():
             try:
                 parse = await asyncio.wait_for(self._primary.parse(text), self._deadline)
-            except (NluUnavailable, asyncio.TimeoutError) as exc:
+            except (TimeoutError, NluUnavailable) as exc:
                 self._breaker.record_failure()
                 self.stats.primary_errors += 1
                 log.warning("nlu primary failed, using fallback", extra={"error": type(exc).__name__,

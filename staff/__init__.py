@@ -2,7 +2,19 @@
 broadcast composer, police review). Door: ``staff.web.setup``, ``staff.web.require_role``, ``staff.add_staff``."""
 
 from staff.model import ROLES, AuditEntry, Session, StaffAccount
-from staff.service import LoginPolicy, LoginThrottled, StaffError, add_staff, audit, fast_policy, login, logout, resolve_session, set_active, set_password
+from staff.service import (
+    LoginPolicy,
+    LoginThrottled,
+    StaffError,
+    add_staff,
+    audit,
+    fast_policy,
+    login,
+    logout,
+    resolve_session,
+    set_active,
+    set_password,
+)
 from staff.store import MemoryStaffStore, RedisStaffStore, StaffStore
 
 __all__ = [

@@ -101,7 +101,7 @@ class RedisStaffStore:
         self._r = client
 
     @classmethod
-    def from_url(cls, url: str) -> "RedisStaffStore":
+    def from_url(cls, url: str) -> RedisStaffStore:
         return cls(aioredis.Redis.from_url(url, decode_responses=True))
 
     @staticmethod

@@ -74,7 +74,7 @@ class System:
             "scheduler": ["serve", "scheduler"],
         }[name]
         log = open(self.tmp / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen([sys.executable, "-m", "bot.cli", *cmd], env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", "app.cli", *cmd], env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         if name == "emulator":
             wait_http(self.emulator + "/_emulator/stats")
         elif name == "web":

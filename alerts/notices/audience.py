@@ -15,7 +15,7 @@ Any other inner source is narrowed here without per-subscriber reads:
   area's whole-area registrants (``members`` of ``area_keys_for_query(..., unlocated_only=True)``: one SUNION).
 
 Other queries (JMA, staff broadcasts, police jobs placed only at municipality level) pass through unchanged.
-Wiring (``bot/bootstrap.py``): ``NoticeAudience(SubscriptionAudience(...), subscription_store, gazetteer)`` as
+Wiring (``app/bootstrap.py``): ``NoticeAudience(SubscriptionAudience(...), subscription_store, gazetteer)`` as
 the engine's ``AudienceSource``.
 """
 

@@ -94,3 +94,24 @@ async def nearby(incoming: Incoming, deps: NoticeDeps) -> list[dict]:
     sources = dict.fromkeys(i.source_name or "大阪府警察" for i in items[:MAX_ITEMS])
     lines.append(LABELS[lang]["source"].format(src="・".join(sources)))
     return [text("\n".join(lines), qr)]
+
+
+class NoticesRoom:
+    """「近くで不審者情報ある？」: recent incidents near the resident's registered places (``dispatcher.include``)."""
+
+    name = "notices"
+
+    def __init__(self, deps: NoticeDeps) -> None:
+        self.deps = deps
+
+    async def on_text(self, incoming: Incoming, parse: object) -> list[dict] | None:
+        return await nearby(incoming, self.deps) if is_nearby_question(incoming.text) else None
+
+    async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None:
+        return None
+
+    async def on_location(self, incoming: Incoming) -> list[dict] | None:
+        return None
+
+    async def on_unfollow(self, tenant_id: str, user_id: str) -> None:
+        return None  # the resident's places live in their subscription (alerts forgets them)

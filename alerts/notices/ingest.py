@@ -174,7 +174,7 @@ class FeedSource:
                 if resp.status != 200:
                     raise SourceError(f"{self.name}: HTTP {resp.status}")
                 body = await resp.content.read(c.max_bytes + 1)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise SourceError(f"{self.name}: {exc!r}") from exc
         if len(body) > c.max_bytes:
             raise SourceError(f"{self.name}: feed larger than {c.max_bytes} bytes")
@@ -282,7 +282,7 @@ def schedule_jobs(
 
         scheduler.add_job(
             run, "interval", seconds=cfg.poll_seconds, id=job_id, replace_existing=True, max_instances=1,
-            coalesce=True, next_run_time=dt.datetime.now(dt.timezone.utc),
+            coalesce=True, next_run_time=dt.datetime.now(dt.UTC),
         )
         ids.append(job_id)
     return ids

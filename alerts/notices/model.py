@@ -125,7 +125,7 @@ class Incident:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str) -> "Incident":
+    def from_json(cls, raw: str) -> Incident:
         return cls(**json.loads(raw))
 
 
@@ -158,7 +158,7 @@ class ReviewItem:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str) -> "ReviewItem":
+    def from_json(cls, raw: str) -> ReviewItem:
         return cls(**json.loads(raw))
 
 
@@ -175,5 +175,5 @@ class AuditEntry:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str) -> "AuditEntry":
+    def from_json(cls, raw: str) -> AuditEntry:
         return cls(**json.loads(raw))

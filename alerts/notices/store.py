@@ -176,7 +176,7 @@ class RedisIncidentStore:
         self._r = client
 
     @classmethod
-    def from_url(cls, url: str) -> "RedisIncidentStore":
+    def from_url(cls, url: str) -> RedisIncidentStore:
         return cls(aioredis.Redis.from_url(url, decode_responses=True))
 
     @staticmethod

@@ -20,8 +20,7 @@ from aiohttp import web
 from alerts.notices.geocode import town_choices
 from alerts.notices.service import NoticeDeps, dismiss, place_and_send
 from staff import service as staff_service
-from staff.web import SESSION, STAFF_DEPS, format_ts, require_role, template_context
-from staff.web import setup_room_templates
+from staff.web import SESSION, STAFF_DEPS, format_ts, require_role, setup_room_templates, template_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOTICES = web.AppKey("notices_deps", NoticeDeps)
@@ -91,7 +90,7 @@ async def place_submit(request: web.Request) -> web.StreamResponse:
     try:
         out = await place_and_send(session.tenant, item_id, code=code, town=town, actor=session.username, deps=deps)
     except LookupError:
-        raise web.HTTPNotFound(text="no such review item")
+        raise web.HTTPNotFound(text="no such review item") from None
     except ValueError as exc:
         return await _render(request, status=400, error=str(exc))
     await _audit(request, "notices.place_send", item_id, code=out.incident.municipality_code, town=out.incident.town, job=out.job_id)

@@ -18,8 +18,8 @@ from bot.chat import Incoming
 from handoff import HandoffDeps, RecordingLinePort, RedisHandoffBus, RedisHandoffStore
 from handoff.testing import build_app, demo_tenants
 from staff import RedisStaffStore, add_staff, fast_policy
-from tests.system import free_port
 from tests.browser import chromium, sign_in
+from tests.system import free_port
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.system import chat_system
 from tests.browser import chromium
+from tests.system import chat_system
 
 pytestmark = pytest.mark.browser
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alerts import wire_alerts
 from alerts.jma.parser import parse_telegram
 from alerts.service import process_telegram
 from alerts.subscriptions import Place, Subscription
+from app.ports import wire_alerts
 from bot.users import RedisUserStore, User
 from broadcasts.engine import DeliveryWorker, EngineOptions, RedisDeliverer
 from broadcasts.line import FakeLinePort

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from alerts import wire_alerts
 from alerts.cli import parse_command
 from alerts.feeds import FeedConfig, schedule_jobs
 from alerts.subscriptions import Place, Subscription
+from app.ports import wire_alerts
 from bot.users import RedisUserStore, User
 from broadcasts.jobs import MemoryDeliverer
 
@@ -148,7 +148,7 @@ def test_cli_parsers_mount_and_parse(capsys):
 
 
 def test_demo_alert_publishes_to_the_configured_mock_feed_without_mock_url(capsys):
-    """``civicbot demo-alert FILE`` follows CIVICBOT_MOCKFEED_PORT (passed in by bot/commands.py)."""
+    """``civicbot demo-alert FILE`` follows CIVICBOT_MOCKFEED_PORT (passed in by app/commands.py)."""
     import argparse
     import http.server
     import threading

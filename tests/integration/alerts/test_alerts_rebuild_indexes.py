@@ -17,7 +17,7 @@ from tests.helpers import write_legacy_subscriber
 UMEDA = (34.7025, 135.4959)
 
 
-async def test_rebuild_indexes_command_migrates_each_tenant(redis, redis_url):
+async def test_rebuild_indexes_command_migrates_each_tenant(redis):
     g = Gazetteer.load()
     store = RedisSubscriptionStore(redis, g)
     for tenant in ("a", "b"):
@@ -27,7 +27,7 @@ async def test_rebuild_indexes_command_migrates_each_tenant(redis, redis_url):
             await pipe.execute()
     assert await store.near("a", *UMEDA, 500, ("crime",)) == set()
     out = io.StringIO()
-    assert await rebuild_indexes(redis_url, ["a"], out=out) == {"a": 1}
+    assert await rebuild_indexes(store, RedisUserStore(redis), ["a"], out=out) == {"a": 1}
     assert json.loads(out.getvalue()) == {"tenant": "a", "subscriptions": 1, "users_migrated": 1}
     assert await store.near("a", *UMEDA, 500, ("crime",)) == {"U1"}
     assert await RedisUserStore(redis).is_active("a", "U1")

@@ -23,8 +23,8 @@ from tests.helpers import write_legacy_subscriber
 
 T = "demo"
 # 2026-11-25 23:30 JST: inside 22:00-07:00 quiet hours
-NIGHT = dt.datetime(2026, 11, 25, 14, 30, tzinfo=dt.timezone.utc)
-NOON = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.timezone.utc)
+NIGHT = dt.datetime(2026, 11, 25, 14, 30, tzinfo=dt.UTC)
+NOON = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(params=["memory", "redis"])

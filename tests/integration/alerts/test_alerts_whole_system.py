@@ -128,7 +128,7 @@ def register_by_location(phone: Phone, lat: float, lng: float, *, add: tuple[str
 
 # ------------------------------------------------------------------ processes
 def _cli(system: System, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=system.env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "app.cli", *args], env=system.env, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
 
@@ -137,7 +137,7 @@ def _start_mockfeed(system: System, port: int) -> str:
     """``civicbot alerts mockfeed`` as its own process (what ``civicbot demo`` starts)."""
     log = open(system.tmp / "mockfeed.log", "ab")
     system.procs["mockfeed"] = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "alerts", "mockfeed", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "alerts", "mockfeed", "--port", str(port)],
         env=system.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[3]
 def start_worker(redis_url: str, line_url: str, name: str, rate: float = 10.0) -> subprocess.Popen:
     """A worker process limited to ``rate`` multicasts/s, so that a job is still running when we kill things."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "broadcasts.standalone", "--redis-url", redis_url, "--line-url", line_url,
+        [sys.executable, "-m", "app.delivery_worker", "--redis-url", redis_url, "--line-url", line_url,
          "--tenant", "t1", "--reclaim-idle", "2", "--concurrency", "8", "--name", name, "--rate", f"multicast={rate}"],
         cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.inbox import MemoryInbox, RedisInbox
-from bot.resp_channel import RespChannel
 from bot.leases import MemoryLeases, RedisLeases
+from bot.resp_channel import RespChannel
 from bot.users import MemoryUserStore, RedisUserStore, User
 from tests.helpers import text_event
 

@@ -155,7 +155,7 @@ def test_broadcast_from_the_cli_reaches_every_friend_once_through_the_worker(sys
     system.post("/_emulator/send", {"tenant": "demo", "user_id": friends[-1], "type": "unfollow"})
     time.sleep(1.0)
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "broadcast", "send", "--tenant", "demo", "--all", "--text", "本日は市役所の窓口を19時まで延長します。"],
+        [sys.executable, "-m", "app.cli", "broadcast", "send", "--tenant", "demo", "--all", "--text", "本日は市役所の窓口を19時まで延長します。"],
         env=system.env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
     )
     job_id = out.stdout.strip().splitlines()[-1]
@@ -166,7 +166,7 @@ def test_broadcast_from_the_cli_reaches_every_friend_once_through_the_worker(sys
     assert len(system.messages_to(friends[-1])) == 1  # unfollowed: never pushed again
     assert system.get("/_emulator/stats")["duplicates"] == 0
     status = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "broadcast", "status", job_id, "--json"],
+        [sys.executable, "-m", "app.cli", "broadcast", "status", job_id, "--json"],
         env=system.env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
     )
     assert '"sent": 6' in status.stdout.replace(" ", "").replace('"sent":6', '"sent": 6')

@@ -8,7 +8,7 @@ to the concrete schema (``text`` → ``TextMessageContent``) so a missing ``quot
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +65,13 @@ class StrictSchemas:
         return []
 
 
-@lru_cache(maxsize=None)
+@cache
 def messaging() -> tuple[OpenAPI, StrictSchemas]:
     path = OPENAPI_DIR / "messaging-api.yml"
     return OpenAPI.from_file_path(str(path)), StrictSchemas(path)
 
 
-@lru_cache(maxsize=None)
+@cache
 def webhook() -> tuple[OpenAPI, StrictSchemas]:
     path = OPENAPI_DIR / "webhook.yml"
     return OpenAPI.from_file_path(str(path)), StrictSchemas(path)

@@ -8,11 +8,11 @@ import pytest
 from linebot.v3.messaging import (
     ApiException,
     BroadcastRequest,
+    MessageAction,
     MulticastRequest,
     PushMessageRequest,
     QuickReply,
     QuickReplyItem,
-    MessageAction,
     ReplyMessageRequest,
     ShowLoadingAnimationRequest,
     TextMessage,

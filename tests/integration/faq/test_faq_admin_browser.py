@@ -16,8 +16,8 @@ from faq.io import parse_file
 from faq.store import RedisFaqStore
 from staff import RedisStaffStore, add_staff, fast_policy
 from staff.web import StaffDeps, setup
-from tests.system import free_port
 from tests.browser import chromium, sign_in
+from tests.system import free_port
 
 pytestmark = pytest.mark.browser
 PW = "correct horse battery"

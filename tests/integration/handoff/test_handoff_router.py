@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import handoff
 from bot.chat import Incoming
-from nlu.risk import RiskAssessment
 from bot.router import Dispatcher, Rooms
 from bot.users import MemoryUserStore
 from handoff import HandoffDeps, HandoffRoom, RecordingLinePort, RedisHandoffBus, RedisHandoffStore
 from handoff.testing import demo_tenants
+from nlu.risk import RiskAssessment
 
 TENANT = demo_tenants()["demo"]
 
@@ -38,7 +38,7 @@ async def test_request_hold_and_hand_back_through_the_router(redis):
 
 
 async def test_statistics_reach_the_kpi_store_as_the_lead_wires_it(redis):
-    """bootstrap: HandoffDeps(..., kpi=extras["kpi"]) with BestEffortRecorder(RedisKpiRecorder(client))."""
+    """bootstrap: HandoffDeps(..., kpi=ports.kpi) with BestEffortRecorder(RedisKpiRecorder(client))."""
     from kpi import recorder as R
     from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
 
@@ -53,7 +53,7 @@ async def test_statistics_reach_the_kpi_store_as_the_lead_wires_it(redis):
 
 
 class _Crisis:
-    """The crisis layer's shape (bot.crisis.CrisisLayer): assess (in its conversation), assess_text, the first reply."""
+    """The crisis layer's shape (nlu.crisis_layer.CrisisLayer): assess (in its conversation), assess_text, the first reply."""
 
     def assess_text(self, text: str) -> RiskAssessment:
         if "死にたい" in text:

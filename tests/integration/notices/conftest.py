@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from tests.system import free_port
 
 MAIL_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "police_mail"

@@ -210,7 +210,7 @@ async def test_english_menus(resident):
 
 @pytest.mark.parametrize("lang", ["ja", "ja-easy", "en", "zh-Hans", "ko", "vi"])
 async def test_every_language_walks_the_menus(lang):
-    from alerts.chat_texts import CATEGORY_LABELS, LABELS, PLACE_NAMES, THRESHOLD_LABELS, TEXTS
+    from alerts.chat_texts import CATEGORY_LABELS, LABELS, PLACE_NAMES, TEXTS, THRESHOLD_LABELS
 
     for table in (*LABELS.values(), *THRESHOLD_LABELS.values(), *PLACE_NAMES.values()):
         assert all(len(v) <= 20 for v in table.values()), table

@@ -17,7 +17,7 @@ from broadcasts.jobs import MemoryDeliverer
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "jmx"
 T = "demo"
-NIGHT = dt.datetime(2026, 7, 1, 15, 0, tzinfo=dt.timezone.utc)  # 00:00 JST
+NIGHT = dt.datetime(2026, 7, 1, 15, 0, tzinfo=dt.UTC)  # 00:00 JST
 
 
 class World:
@@ -25,7 +25,7 @@ class World:
         self.g = Gazetteer.load()
         self.store = MemorySubscriptionStore(self.g)
         self.users = MemoryUserStore()
-        self.now = dt.datetime(2026, 7, 1, 3, 0, tzinfo=dt.timezone.utc)  # noon JST
+        self.now = dt.datetime(2026, 7, 1, 3, 0, tzinfo=dt.UTC)  # noon JST
         self.audience = SubscriptionAudience(self.store, self.users, self.g, clock=lambda: self.now)
         self.deliverer = MemoryDeliverer()
         self.drills: list = []
@@ -83,7 +83,7 @@ async def test_new_and_upgraded_warnings_reach_only_affected_areas_and_categorie
     assert {j.tenant for j in jobs} == {T}  # the tenant without subscribers there gets no job
     prio = {j.audience.area_codes: j.priority for j in jobs}
     assert prio[("27205",)] == "emergency" and prio[("27100",)] == "alert"
-    assert all(j.reported_at == dt.datetime(2026, 7, 1, 1, 0, tzinfo=dt.timezone.utc).timestamp() for j in jobs)
+    assert all(j.reported_at == dt.datetime(2026, 7, 1, 1, 0, tzinfo=dt.UTC).timestamp() for j in jobs)
 
 
 async def test_reissue_with_only_continuations_sends_nothing_and_lift_is_opt_in(world):

@@ -65,7 +65,7 @@ def make_worker(redis, line, users, *, tenants=("t1",), audience=None, options=F
     )
 
 
-RUNNING: list["Running"] = []
+RUNNING: list[Running] = []
 
 
 class Running:

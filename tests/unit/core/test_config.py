@@ -70,7 +70,7 @@ def test_the_documented_example_file_loads():
 
 
 def test_handoff_policy_from_the_tenants_file(tmp_path):
-    from bot.bootstrap import handoff_policy
+    from app.bootstrap import handoff_policy
 
     text = BASE + """    handoff:
       include_crisis_text: true

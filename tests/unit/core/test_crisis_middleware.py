@@ -8,11 +8,11 @@ import time
 import pytest
 
 from bot.chat import Incoming, parse_postback
-from bot.crisis import CrisisLayer
 from bot.router import Dispatcher, Rooms
 from bot.users import MemoryUserStore, User
-from nlu.crisis_reply import CrisisReplies
+from nlu.crisis_layer import CrisisLayer
 from nlu.crisis_model import ModelScores
+from nlu.crisis_reply import CrisisReplies
 from nlu.risk import RiskAssessor, Thresholds, default_risk_assessor
 from nlu.risk_context import MemoryRiskContext
 from tests.helpers import tenant
@@ -22,6 +22,8 @@ T = tenant(hotlines=[{"category": "all", "name": "デモ市こころの相談", 
 
 class RecordingFaq:
     """Answers every text with an FAQ entry — the crisis layer must keep it from answering danger."""
+
+    name = "faq"
 
     def __init__(self) -> None:
         self.asked: list[str] = []
@@ -33,8 +35,16 @@ class RecordingFaq:
     async def on_postback(self, incoming, data):
         return None
 
+    async def on_location(self, incoming):
+        return None
 
-class RecordingHandoff:
+    async def on_unfollow(self, tenant_id, user_id):
+        return None
+
+
+class RecordingHandoff(RecordingFaq):
+    name = "handoff"
+
     def __init__(self) -> None:
         self.requests: list[tuple[str | None, str | None]] = []
 
@@ -66,7 +76,7 @@ def rig(model=None):
     assessor = shipped if model is None else RiskAssessor(shipped.lexicon, shipped.intl, model, shipped.languages,
                                                           shipped.analyzer)
     crisis = CrisisLayer(assessor, MemoryRiskContext(), CrisisReplies())
-    return Dispatcher(users, Rooms(crisis=crisis, faq=faq, handoff=handoff)), users, faq, handoff
+    return Dispatcher(users, Rooms(crisis=crisis, handoff=handoff, included=[faq])), users, faq, handoff
 
 
 def incoming(text: str | None = None, *, kind: str = "text", postback: str = "", ts: int | None = None) -> Incoming:

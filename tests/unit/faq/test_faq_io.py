@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from faq.io import FaqImportError, export_csv, import_file, parse_bytes, search_queries, write_csv
 from faq.index import LiveIndex
+from faq.io import FaqImportError, export_csv, import_file, parse_bytes, search_queries, write_csv
 from faq.models import FaqEntry
 from faq.store import MemoryFaqStore
 

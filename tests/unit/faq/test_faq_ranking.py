@@ -62,9 +62,8 @@ def test_topic_prior_reorders_ties(index):
 
 
 def test_down_votes_for_the_same_wording_sink_that_answer():
-    from faq.index import FaqIndex, analyse
+    from faq.index import FaqIndex, RankerConfig, analyse
     from faq.models import FaqEntry, FaqFeedback, query_hash
-    from faq.index import RankerConfig
 
     analyzer = Analyzer()
     entries = [FaqEntry("t", "a", "犬の登録", "保健所で登録します。"), FaqEntry("t", "b", "犬の登録の変更", "住所変更も届出を。")]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nlu.fallback import FallbackConfig, FallbackNlu
 from nlu.evaluation import macro_f1
+from nlu.fallback import FallbackConfig, FallbackNlu
 from nlu.intents import ALL_INTENTS, FALLBACK_INTENT
 
 HELD_OUT = Path(__file__).resolve().parents[3] / "nlu" / "tests" / "intent_messages.tsv"

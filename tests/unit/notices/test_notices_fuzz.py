@@ -53,7 +53,7 @@ HEADERS = st.sampled_from([
 ])
 BODIES = st.sampled_from([
     b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", b"--b--\r\n", b"=E5=A3=B0=\r\n", b"5aOw44GL44GR\r\n",
-    "■声かけ\n11月1日午後3時頃、大阪市北区梅田1丁目付近で、男が声をかける事案が発生しました。\n".encode("utf-8"),
+    "■声かけ\n11月1日午後3時頃、大阪市北区梅田1丁目付近で、男が声をかける事案が発生しました。\n".encode(),
     "■声かけ\n本日、堺市堺区南瓦町付近で事案が発生しました。\n".encode("cp932"), b"<p>&#x58f0;</p><script>", b"\x1b$B@<\x1b(B",
 ])
 

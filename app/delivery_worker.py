@@ -1,6 +1,6 @@
 """A bare delivery worker process for fault tests and benchmarks (production runs ``civicbot serve worker``).
 
-    python -m broadcasts.standalone --redis-url redis://127.0.0.1:6379/0 --line-url http://127.0.0.1:9090 \
+    python -m app.delivery_worker --redis-url redis://127.0.0.1:6379/0 --line-url http://127.0.0.1:9090 \
         --tenant t1 [--rate multicast=200] [--concurrency 16] < tokens.json
 
 Channel tokens come as JSON ``{"t1": "token"}`` on stdin, never on the command line. Audience: every active friend
@@ -16,8 +16,7 @@ import logging
 import signal
 import sys
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import connect as connect_redis
 from bot.users import RedisUserStore
 from broadcasts.engine import EngineOptions
 from broadcasts.fastline import FastMulticastLinePort
@@ -27,7 +26,7 @@ from broadcasts.service import DeliveryDeps, run_delivery_worker
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m broadcasts.standalone")
+    p = argparse.ArgumentParser(prog="python -m app.delivery_worker")
     p.add_argument("--redis-url", required=True)
     p.add_argument("--line-url", required=True)
     p.add_argument("--tenant", action="append", required=True)
@@ -41,7 +40,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def _main(args: argparse.Namespace, tokens: dict[str, str]) -> None:
-    client = aioredis.Redis.from_url(args.redis_url, decode_responses=True)
+    client = connect_redis(args.redis_url)
     port_class = FastMulticastLinePort if args.fast_multicast else SdkLinePort
     line = port_class(tokens, args.line_url, max_connections=max(16, args.concurrency * 2))
     users = RedisUserStore(client)

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.delivery_kpis import memory_marker, record_finished_jobs, redis_marker
+from app.delivery_kpis import memory_marker, record_finished_jobs, redis_marker
 from kpi.recorder import ALERT_RECIPIENTS, ALERTS, BROADCASTS, LATENCY, MemoryKpiRecorder
 
 

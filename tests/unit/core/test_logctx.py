@@ -8,8 +8,8 @@ import logging
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.logctx import RequestIdFilter, request_id_middleware
 from bot.logs import JsonFormatter
-from kpi.logctx import RequestIdFilter, request_id_middleware
 
 
 async def test_request_id_is_assigned_echoed_and_logged(caplog):

@@ -21,7 +21,9 @@ a:focus,a:hover{background:#eef8f1}small{color:#555}</style></head><body>
 
 
 async def admin_index(request: web.Request) -> web.Response:
-    return web.Response(text=PAGE, content_type="text/html", headers={"Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'"})
+    return web.Response(
+        text=PAGE, content_type="text/html", headers={"Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'"}
+    )
 
 
 def routes() -> list[web.RouteDef]:

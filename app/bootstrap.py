@@ -1,0 +1,190 @@
+"""The composition root: the one place that builds clients and wires rooms together.
+
+Every process (web, worker, scheduler, CLI) calls ``open_container``; nothing else creates clients. Tests build the
+whole app on fakes by passing ``client=`` (a Redis, e.g. the embedded Valkey) and ``line=`` (a LINE gateway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import aiohttp
+import redis.asyncio as aioredis
+
+import handoff
+from alerts.notices import NoticesRoom
+from app.jobs import Closer, SchedulerJob, WorkerTask, register_jobs
+from app.ports import Ports, build_ports
+from bot.config import ConfigError, Settings, Tenant, load_tenants
+from bot.inbox import RedisInbox
+from bot.leases import RedisLeases
+from bot.line import LineGateway, SdkLineGateway
+from bot.redis_client import connect as connect_redis
+from bot.redis_server import embedded_redis
+from bot.resp_channel import RespChannel
+from bot.router import Dispatcher, Rooms, default_middlewares
+from bot.users import RedisUserStore
+from faq.chat import FaqDeps, FaqRoom
+from kpi.service import kpi_middleware
+from nlu.breaker import CircuitBreaker
+from nlu.crisis_layer import CrisisLayer
+from nlu.crisis_reply import CrisisReplies
+from nlu.fallback import FallbackNlu
+from nlu.intents import CONSULTATION_ROUTES, FALLBACK_INTENT, FAQ_TOPICS, OUT_OF_SCOPE
+from nlu.rasa_client import RasaNlu
+from nlu.resilient import ResilientNlu
+from nlu.risk import default_risk_assessor
+from nlu.risk_context import RedisRiskContext
+
+log = logging.getLogger("civicbot.bootstrap")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    tenants: dict[str, Tenant]
+    redis: aioredis.Redis
+    ports: Ports
+    handoff: handoff.HandoffDeps
+    inbox: RedisInbox
+    leases: RedisLeases
+    line: LineGateway
+    rooms: Rooms
+    dispatcher: Dispatcher
+    nlu: ResilientNlu | None = None  # the chat worker's NLU (None in the web and scheduler processes)
+    scheduler_jobs: list[SchedulerJob] = field(default_factory=list)
+    worker_tasks: dict[str, WorkerTask] = field(default_factory=dict)
+    _closers: list[Closer] = field(default_factory=list)
+
+    @property
+    def users(self) -> RedisUserStore:
+        return self.ports.users
+
+
+@contextlib.contextmanager
+def redis_for(settings: Settings) -> Iterator[str]:
+    """REDIS_URL when set; otherwise attach to (or start) the embedded server under the data dir."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    with embedded_redis(settings.data_dir / "redis") as handle:
+        if handle.owned:
+            log.info("embedded Redis started", extra={"url": handle.url})
+        yield handle.url
+
+
+HANDOFF_POLICY_KEYS = {
+    "show_display_name",
+    "include_crisis_text",
+    "minutes_per_case",
+    "inactivity_minutes",
+    "retention_days",
+    "labels",
+    "categories",
+    "closing_message",
+    "handback_message",
+    "timeout_message",
+}
+
+
+def handoff_policy(tenant: Tenant) -> handoff.HandoffPolicy:
+    """The tenant's `handoff:` block over the safe defaults of handoff.HandoffPolicy; unknown keys are an error."""
+    raw = dict(tenant.handoff or {})
+    unknown = set(raw) - HANDOFF_POLICY_KEYS
+    if unknown:
+        raise ConfigError(
+            f"tenant {tenant.id}: unknown handoff settings {sorted(unknown)} (known: {sorted(HANDOFF_POLICY_KEYS)})"
+        )
+    for key in ("labels", "categories"):
+        if key in raw:
+            raw[key] = tuple(str(x) for x in raw[key])
+    return dataclasses.replace(handoff.HandoffPolicy(), **raw)
+
+
+async def build_nlu(settings: Settings, closers: list[Closer], client: aioredis.Redis) -> tuple[ResilientNlu, CrisisLayer]:
+    """The chat worker's NLU and crisis layer (the fallback classifier trains in ~5 s, the crisis detectors load in
+    ~1 s; the web does not need either)."""
+    session = aiohttp.ClientSession()
+    closers.append(session.close)
+    breaker = CircuitBreaker()
+    rasa = RasaNlu(settings.nlu_url, session, timeout=settings.nlu_timeout_seconds, breaker=breaker)
+    fallback = await asyncio.to_thread(FallbackNlu.from_yaml)
+    nlu = ResilientNlu(rasa, fallback, breaker, deadline=settings.nlu_timeout_seconds + 0.2)
+    assessor = await asyncio.to_thread(default_risk_assessor)
+    return nlu, CrisisLayer(assessor, RedisRiskContext(client), CrisisReplies())
+
+
+def build_dispatcher(ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | None, crisis: CrisisLayer | None) -> Dispatcher:
+    """Wire the feature rooms into the router; rooms get their ports here and nowhere else.
+
+    Text goes to handoff first, then in include order: alerts, notices, FAQ (the FAQ takes what is left)."""
+    faq_room = FaqRoom(
+        FaqDeps(index=ports.faq_index, store=ports.faq_store, topic_labels=FAQ_TOPICS, kpi=ports.kpi),
+        unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE}),
+    )
+    rooms = Rooms(nlu=nlu, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES))
+    dispatcher = Dispatcher(ports.users, rooms, middlewares=[kpi_middleware(ports.kpi), *default_middlewares()])
+    dispatcher.include(ports.alerts.room)
+    dispatcher.include(NoticesRoom(ports.notices))
+    dispatcher.include(faq_room)
+    return dispatcher
+
+
+@contextlib.asynccontextmanager
+async def open_container(
+    settings: Settings,
+    redis_url: str,
+    *,
+    line: LineGateway | None = None,
+    chat: bool = False,
+    client: aioredis.Redis | None = None,
+    tenants: dict[str, Tenant] | None = None,
+    ports: Ports | None = None,
+) -> AsyncIterator[Container]:
+    tenants = tenants if tenants is not None else load_tenants(settings.tenants_path(), demo=settings.demo)
+    client = client if client is not None else connect_redis(redis_url)
+    own_line: SdkLineGateway | None = None
+    if line is None:
+        line = own_line = SdkLineGateway(tenants, settings.line_api_url)
+    gateway: LineGateway = line
+    channel = RespChannel(redis_url) if redis_url.startswith("redis://") else None
+    closers: list[Closer] = [channel.aclose] if channel is not None else []
+    if ports is None:
+        ports = await asyncio.to_thread(build_ports, settings, tenants, client)
+    hd = handoff.HandoffDeps(
+        store=handoff.RedisHandoffStore(client),
+        bus=handoff.RedisHandoffBus(client),
+        line=gateway,
+        kpi=ports.kpi,
+        policies={tid: handoff_policy(t) for tid, t in tenants.items()},
+    )
+    nlu, crisis = await build_nlu(settings, closers, client) if chat else (None, None)
+    container = Container(
+        settings=settings,
+        tenants=tenants,
+        redis=client,
+        ports=ports,
+        handoff=hd,
+        inbox=RedisInbox(client, settings.inbox_shards, settings.dedup_ttl_seconds, channel=channel),
+        leases=RedisLeases(client),
+        line=gateway,
+        rooms=(dispatcher := build_dispatcher(ports, hd, nlu, crisis)).rooms,
+        dispatcher=dispatcher,
+        nlu=nlu,
+        _closers=closers,
+    )
+    container.scheduler_jobs, container.worker_tasks = register_jobs(settings, tenants, client, ports, hd, closers)
+    try:
+        yield container
+    finally:
+        for closer in reversed(closers):
+            with contextlib.suppress(Exception):
+                await closer()
+        if own_line is not None:
+            await own_line.aclose()
+        await client.aclose()

@@ -1,0 +1,121 @@
+"""What the operator subcommands do (parsers: app/commands.py). Loaded only when one of them runs.
+
+Each command attaches to the same data as the running processes (REDIS_URL or the embedded server of
+CIVICBOT_DATA_DIR) through the composition root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+
+import alerts.cli
+import staff
+import staff.cli
+from alerts.notices.cli import main as notices_main
+from app.bootstrap import Container, open_container, redis_for
+from bot.config import Settings
+from broadcasts.service import broadcast_status, format_status, seed_subscribers, send_broadcast
+from faq.io import FaqImportError, export_csv, import_file, search_queries
+from nlu.cli import run_parse, run_triage
+
+
+def _with_container(
+    fn: Callable[[argparse.Namespace, Container], Awaitable[int]],
+) -> Callable[[argparse.Namespace, Settings], int]:
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        async def go() -> int:
+            with redis_for(settings) as url:
+                async with open_container(settings, url) as container:
+                    return int(await fn(args, container) or 0)
+
+        return asyncio.run(go())
+
+    return run
+
+
+async def _staff(args: argparse.Namespace, container: Container) -> int:
+    return await staff.cli.run(args, staff.RedisStaffStore(container.redis))
+
+
+def triage(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(run_triage(sys.stdin, sys.stdout, nlu_url=settings.nlu_url, no_rasa=args.no_rasa))
+
+
+def nlu_parse(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(run_parse(args.text, sys.stdout, nlu_url=settings.nlu_url, no_rasa=args.no_rasa))
+
+
+def _tenant_check(args: argparse.Namespace, container: Container) -> None:
+    if args.tenant not in container.tenants:
+        raise SystemExit(f"civicbot: unknown tenant {args.tenant!r} (known: {', '.join(sorted(container.tenants))})")
+
+
+async def _faq(args: argparse.Namespace, container: Container) -> int:
+    _tenant_check(args, container)
+    store, index = container.ports.faq_store, container.ports.faq_index
+    if args.faq_command == "import":
+        try:
+            report = await import_file(store, args.tenant, args.file, who="cli")
+        except FaqImportError as exc:
+            print(f"civicbot faq import: {exc}", file=sys.stderr)
+            return 2
+        print(report.summary())
+        return 1 if report.errors and not (report.created or report.updated or report.unchanged) else 0
+    if args.faq_command == "export":
+        if args.output:
+            with open(args.output, "w", encoding="utf-8-sig", newline="") as out:
+                n = await export_csv(store, args.tenant, out)
+        else:
+            n = await export_csv(store, args.tenant, sys.stdout)
+        print(f"{n} entries exported", file=sys.stderr)
+        return 0
+    async for record in search_queries(index, args.tenant, sys.stdin, top=args.top):
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    return 0
+
+
+def notices_parse(args: argparse.Namespace, settings: Settings) -> int:
+    return int(notices_main(args.files))
+
+
+async def _subscribers(args: argparse.Namespace, container: Container) -> int:
+    _tenant_check(args, container)
+    n = await seed_subscribers(container.users, args.tenant, args.count, languages=tuple(args.languages.split(",")))
+    print(f"{n} synthetic subscribers (marked synthetic=True, ids U<tenant>-synthetic-…) in tenant {args.tenant}")
+    return 0
+
+
+async def _broadcast(args: argparse.Namespace, container: Container) -> int:
+    deliverer = container.ports.deliverer
+    if args.broadcast_command == "send":
+        _tenant_check(args, container)
+        job_id = await send_broadcast(
+            deliverer, args.tenant, args.text, all_friends=args.all, area=args.area, priority=args.priority
+        )
+        print(job_id)
+        return 0
+    status = await broadcast_status(deliverer, args.job_id)
+    print(format_status(status, as_json=args.json))
+    return 0 if status is not None else 1
+
+
+async def _rebuild_indexes(args: argparse.Namespace, container: Container) -> int:
+    tenants = list(args.tenant or container.tenants)
+    await alerts.cli.rebuild_indexes(container.ports.alerts.store, container.users, tenants)
+    return 0
+
+
+def alerts_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "alerts_command", None) == "rebuild-indexes":
+        return _with_container(_rebuild_indexes)(args, settings)
+    return alerts.cli.run(args, default_mock_url=f"http://127.0.0.1:{settings.mockfeed_port}")
+
+
+staff_cmd = _with_container(_staff)
+faq_cmd = _with_container(_faq)
+subscribers_cmd = _with_container(_subscribers)
+broadcast_cmd = _with_container(_broadcast)

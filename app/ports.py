@@ -1,0 +1,110 @@
+"""The stateful ports every process shares, built once per process (the web's admin pages and the container use
+the same objects). Includes the alerts room's wiring (``wire_alerts``), used by its integration tests too."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from alerts.chat import AlertsRoom, ChatDeps
+from alerts.feeds import FeedConfig, FeedDeps, RedisSeenStore
+from alerts.geo import Gazetteer
+from alerts.jma.parser import Telegram
+from alerts.notices import NoticeAudience, NoticeDeps, NoticesConfig, RedisIncidentStore
+from alerts.service import AlertDeps, RedisAlertLedger, RedisTelegramArchive, drill_recorder
+from alerts.subscriptions import RedisSubscriptionStore, SubscriptionAudience
+from bot.config import Settings, Tenant
+from bot.users import RedisUserStore, UserStore
+from broadcasts.engine import RedisDeliverer
+from broadcasts.jobs import Deliverer
+from faq.index import LiveIndex
+from faq.store import RedisFaqStore
+from faq.vectors import load_ginza_vectors
+from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
+
+
+@dataclass
+class AlertsWiring:
+    """The alerts room's pieces, built once per process by ``wire_alerts``."""
+
+    gazetteer: Gazetteer
+    store: RedisSubscriptionStore
+    audience: SubscriptionAudience  # the delivery engine's AudienceSource (wrapped by NoticeAudience)
+    archive: RedisTelegramArchive  # admin view: archive.recent("drill"), archive.recent("rejected")
+    room: AlertsRoom
+    alert_deps: AlertDeps
+    feed_deps: FeedDeps  # schedule_jobs(scheduler, feed_deps) in `civicbot serve scheduler`
+
+
+def wire_alerts(
+    client: aioredis.Redis,
+    users: UserStore,
+    deliverer: Deliverer,
+    tenant_ids: Callable[[], Iterable[str]],
+    feed_config: FeedConfig | None = None,
+    on_drill: Callable[[Telegram], Awaitable[None]] | None = None,
+) -> AlertsWiring:
+    """Subscriptions, JMA pipeline and chat room over one Redis (sync: loads the gazetteer)."""
+    g = Gazetteer.load()
+    store = RedisSubscriptionStore(client, g)
+    audience = SubscriptionAudience(store, users, g)
+    archive = RedisTelegramArchive(client)
+    alert_deps = AlertDeps(
+        deliverer,
+        g,
+        RedisAlertLedger(client),
+        tenants=tenant_ids,
+        on_drill=on_drill or drill_recorder(archive),
+        may_reach=audience.may_reach,
+    )
+    feed_deps = FeedDeps(alert_deps, RedisSeenStore(client), feed_config or FeedConfig(), archive=archive)
+    return AlertsWiring(g, store, audience, archive, AlertsRoom(ChatDeps(store, g, users)), alert_deps, feed_deps)
+
+
+@dataclass
+class Ports:
+    """The stateful ports every process shares (the web's admin pages and the container use the same objects)."""
+
+    users: RedisUserStore
+    kpi: BestEffortRecorder
+    deliverer: RedisDeliverer
+    alerts: AlertsWiring
+    notices: NoticeDeps
+    engine_audience: NoticeAudience  # what the delivery engine resolves audiences with
+    faq_store: RedisFaqStore
+    faq_index: LiveIndex
+    feed_names: list[str]
+
+
+def build_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis) -> Ports:
+    """Every store and shared service once per process (sync: loads the gazetteer and the FAQ word vectors)."""
+    users = RedisUserStore(client)
+    kpi = BestEffortRecorder(RedisKpiRecorder(client))  # a KPI outage never blocks a resident
+    deliverer = RedisDeliverer(client)
+    feed_config = FeedConfig(
+        base_url=settings.jma_feed_base_url or FeedConfig().base_url, interval_s=max(1, settings.jma_poll_seconds)
+    )
+    wired = wire_alerts(client, users, deliverer, lambda: list(tenants), feed_config)
+    configs = {tid: NoticesConfig.model_validate(t.notices or {}) for tid, t in tenants.items()}
+    notices = NoticeDeps(
+        gazetteer=wired.gazetteer,
+        store=RedisIncidentStore(client),
+        deliverer=deliverer,
+        config=lambda tenant: configs.get(tenant) or NoticesConfig(),
+        subscriptions=wired.store,
+        tenant_ids=tuple(tenants),
+    )
+    faq_store = RedisFaqStore(client)
+    return Ports(
+        users=users,
+        kpi=kpi,
+        deliverer=deliverer,
+        alerts=wired,
+        notices=notices,
+        engine_audience=NoticeAudience(wired.audience, wired.store, wired.gazetteer),
+        faq_store=faq_store,
+        faq_index=LiveIndex(faq_store, vectors=load_ginza_vectors()),
+        feed_names=list(feed_config.feeds),
+    )
