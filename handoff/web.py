@@ -412,8 +412,10 @@ async def api_crisis_mark(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such message")
     if message.sender != "resident" or message.kind != "text":
         return web.json_response({"ok": False, "error": "相談者の文章のメッセージだけを記録できます。"}, status=409)
-    verdict = str(data.get("verdict", ""))
-    category = str(data.get("category") or "") or None
+    verdict, category = data.get("verdict"), data.get("category")
+    if not isinstance(verdict, str) or not (category is None or isinstance(category, str)):
+        raise web.HTTPBadRequest(text="verdict: a text; category: a text or null")
+    category = category or None
     try:
         mark = await marks.mark(
             session.tenant, conv.id, mid, message.text, verdict, category, session.username, hd.policy(session.tenant).retention_days

@@ -125,6 +125,8 @@ async def test_only_resident_text_messages_with_a_valid_mark(env):
     assert (await alice.post(_url(cid, m0), json={"verdict": "missed", "category": "nope"}, headers=h)).status == 409
     assert (await alice.post(_url(cid, m0), data=b"{", headers={**h, "Content-Type": "application/json"})).status == 400
     assert (await alice.post(_url(cid, m0), json=["x"], headers=h)).status == 400
+    assert (await alice.post(_url(cid, m0), json={"verdict": ["missed"]}, headers=h)).status == 400
+    assert (await alice.post(_url(cid, m0), json={"verdict": "missed", "category": {"a": 1}}, headers=h)).status == 400
     assert await review.store.pending("demo") == []
 
 
