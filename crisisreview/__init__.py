@@ -18,7 +18,21 @@ from crisisreview.service import (
 from crisisreview.store import CrisisReviewStore, MemoryCrisisReviewStore, RedisCrisisReviewStore
 
 __all__ = [
-    "CATEGORIES", "Assessment", "Assessor", "ConsentRequired", "ConsoleMarks", "CrisisReviewStore",
-    "MemoryCrisisReviewStore", "PresenceAssessor", "RedisCrisisReviewStore", "ReviewDeps", "ReviewError", "ReviewItem",
-    "audit", "audit_table", "decide", "export_training", "mark_message",
+    "CATEGORIES",
+    "Assessment",
+    "Assessor",
+    "ConsentRequired",
+    "ConsoleMarks",
+    "CrisisReviewStore",
+    "MemoryCrisisReviewStore",
+    "PresenceAssessor",
+    "RedisCrisisReviewStore",
+    "ReviewDeps",
+    "ReviewError",
+    "ReviewItem",
+    "audit",
+    "audit_table",
+    "decide",
+    "export_training",
+    "mark_message",
 ]

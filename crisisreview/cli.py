@@ -1,7 +1,7 @@
 """``civicbot triage audit`` and ``civicbot triage export``: subcommands of ``triage``, wired by the composition root.
 
-    civicbot triage audit --tenant T [--table]     recall and alarm rates on the reviewed items (JSON by default)
-    civicbot triage export --tenant T -o FILE.tsv  reviewed items as training data, only with the tenant's consent
+civicbot triage audit --tenant T [--table]     recall and alarm rates on the reviewed items (JSON by default)
+civicbot triage export --tenant T -o FILE.tsv  reviewed items as training data, only with the tenant's consent
 """
 
 from __future__ import annotations

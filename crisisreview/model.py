@@ -13,11 +13,25 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 CATEGORIES: tuple[str, ...] = (
-    "suicide", "self_harm", "dv", "child_abuse", "elder_abuse", "sexual_violence", "stalking", "danger",
+    "suicide",
+    "self_harm",
+    "dv",
+    "child_abuse",
+    "elder_abuse",
+    "sexual_violence",
+    "stalking",
+    "danger",
 )
 CATEGORY_LABELS: dict[str, str] = {
-    "suicide": "自殺念慮", "self_harm": "自傷", "dv": "DV", "child_abuse": "子どもへの虐待", "elder_abuse": "高齢者への虐待",
-    "sexual_violence": "性暴力", "stalking": "ストーカー", "danger": "差し迫った危険", "none": "危険ではない",
+    "suicide": "自殺念慮",
+    "self_harm": "自傷",
+    "dv": "DV",
+    "child_abuse": "子どもへの虐待",
+    "elder_abuse": "高齢者への虐待",
+    "sexual_violence": "性暴力",
+    "stalking": "ストーカー",
+    "danger": "差し迫った危険",
+    "none": "危険ではない",
 }
 LEVELS: tuple[str, ...] = ("crisis", "concern", "none")
 NO_LABEL = "none"

@@ -108,12 +108,26 @@ class ConsoleMarks:
         return [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
 
     async def mark(
-        self, tenant: str, conversation_id: str, message_id: str, text: str, verdict: str, category: str | None,
-        marked_by: str, retention_days: int,
+        self,
+        tenant: str,
+        conversation_id: str,
+        message_id: str,
+        text: str,
+        verdict: str,
+        category: str | None,
+        marked_by: str,
+        retention_days: int,
     ) -> dict[str, Any]:
         item = await mark_message(
-            self._deps, tenant=tenant, conversation_id=conversation_id, message_id=message_id, text=text, verdict=verdict,
-            category=category, marked_by=marked_by, retention_days=retention_days,
+            self._deps,
+            tenant=tenant,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            text=text,
+            verdict=verdict,
+            category=category,
+            marked_by=marked_by,
+            retention_days=retention_days,
         )
         return {"id": item.id, "verdict": item.verdict, "category": item.category, "bot_level": item.bot_level}
 

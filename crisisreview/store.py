@@ -61,7 +61,10 @@ class MemoryCrisisReviewStore:
         existing = self._live(item.tenant, item.id)
         if existing is not None and existing.status != "pending":
             return False
-        self._items[(item.tenant, item.id)] = (replace(item, status="pending", label="", reviewed_by="", reviewed_at=0.0), self._clock() + ttl_seconds)
+        self._items[(item.tenant, item.id)] = (
+            replace(item, status="pending", label="", reviewed_by="", reviewed_at=0.0),
+            self._clock() + ttl_seconds,
+        )
         return True
 
     async def get(self, tenant: str, item_id: str) -> ReviewItem | None:

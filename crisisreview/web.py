@@ -88,6 +88,11 @@ async def decide_submit(request: web.Request) -> web.StreamResponse:
     except ReviewError:
         return await _render(request, status=400, error="危険だった場合は、カテゴリを選んでください。")
     await staff_service.audit(
-        request.config_dict[STAFF_DEPS].store, session, f"crisis_review.{decision}", item.id, label=item.label, verdict=item.verdict
+        request.config_dict[STAFF_DEPS].store,
+        session,
+        f"crisis_review.{decision}",
+        item.id,
+        label=item.label,
+        verdict=item.verdict,
     )
     raise web.HTTPSeeOther(f"{_base(request)}/?done={STATUS_LABELS[decision]}しました")
