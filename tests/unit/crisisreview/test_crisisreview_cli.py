@@ -8,8 +8,7 @@ import json
 
 import pytest
 
-from crisisreview import MemoryCrisisReviewStore, ReviewDeps, decide, mark_message
-from crisisreview import cli
+from crisisreview import MemoryCrisisReviewStore, ReviewDeps, cli, decide, mark_message
 from crisisreview.testing import TableAssessor
 from tests.helpers import ManualClock
 
