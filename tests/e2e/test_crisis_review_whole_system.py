@@ -92,7 +92,7 @@ async def test_a_missed_crisis_is_marked_confirmed_and_audited(system, browser, 
     assert errors == []
 
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "triage", "audit", "--tenant", "demo"],
+        [sys.executable, "-m", "app.cli", "triage", "audit", "--tenant", "demo"],
         env=system.env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr
