@@ -29,6 +29,7 @@ from bot.redis_server import embedded_redis
 from bot.resp_channel import RespChannel
 from bot.router import Dispatcher, Rooms, default_middlewares
 from bot.users import RedisUserStore
+from crisisreview import Assessor, PresenceAssessor
 from faq.chat import FaqDeps, FaqRoom
 from kpi.service import kpi_middleware
 from nlu.breaker import CircuitBreaker
@@ -117,6 +118,12 @@ async def build_nlu(settings: Settings, closers: list[Closer], client: aioredis.
     nlu = ResilientNlu(rasa, fallback, breaker, deadline=settings.nlu_timeout_seconds + 0.2)
     assessor = await asyncio.to_thread(default_risk_assessor)
     return nlu, CrisisLayer(assessor, RedisRiskContext(client), CrisisReplies())
+
+
+def crisis_assessor() -> Assessor:
+    """The in-process crisis detector as crisisreview's ``Assessor`` (level / category / language): the detector that
+    console marks record and ``civicbot triage audit`` measures."""
+    return PresenceAssessor(default_detector())
 
 
 def build_dispatcher(ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | None, crisis: CrisisLayer | None) -> Dispatcher:

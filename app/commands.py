@@ -9,6 +9,7 @@ import importlib
 from collections.abc import Callable
 
 import alerts.cli
+import crisisreview.cli
 import staff.cli
 from bot.config import Settings
 
@@ -33,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("triage", help="crisis + intent triage of messages read one per line on stdin (JSON lines out)")
     t.add_argument("--no-rasa", action="store_true", help="force the in-process fallback classifier")
     t.set_defaults(func=entry("app.operations:triage"))
+    for cmd in crisisreview.cli.add_parsers(t.add_subparsers(dest="triage_command")).values():
+        cmd.set_defaults(func=entry("app.operations:triage_review"))
 
     n = sub.add_parser("nlu", help="NLU tools")
     nsub = n.add_subparsers(dest="nlu_command", required=True)

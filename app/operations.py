@@ -13,12 +13,15 @@ import sys
 from collections.abc import Awaitable, Callable
 
 import alerts.cli
+import crisisreview.cli
 import staff
 import staff.cli
 from alerts.notices.cli import main as notices_main
-from app.bootstrap import Container, open_container, redis_for
-from bot.config import Settings
+from app.bootstrap import Container, crisis_assessor, open_container, redis_for
+from bot.config import Settings, load_tenants
+from bot.redis_client import connect as connect_redis
 from broadcasts.service import broadcast_status, format_status, seed_subscribers, send_broadcast
+from crisisreview import RedisCrisisReviewStore
 from faq.io import FaqImportError, export_csv, import_file, search_queries
 from nlu.cli import run_parse, run_triage
 
@@ -43,6 +46,25 @@ async def _staff(args: argparse.Namespace, container: Container) -> int:
 
 def triage(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run_triage(sys.stdin, sys.stdout, nlu_url=settings.nlu_url, no_rasa=args.no_rasa))
+
+
+def triage_review(args: argparse.Namespace, settings: Settings) -> int:
+    """`triage audit` / `triage export`: only Redis, the tenants file and the detector, no container to open."""
+    tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
+    if args.tenant not in tenants:
+        raise SystemExit(f"civicbot: unknown tenant {args.tenant!r} (known: {', '.join(sorted(tenants))})")
+
+    async def go(url: str) -> int:
+        client = connect_redis(url)
+        try:
+            store = RedisCrisisReviewStore(client)
+            consent = tenants[args.tenant].crisis_training_consent
+            return await crisisreview.cli.run(args, store, crisis_assessor(), consent=consent, out=sys.stdout, err=sys.stderr)
+        finally:
+            await client.aclose()
+
+    with redis_for(settings) as url:
+        return asyncio.run(go(url))
 
 
 def nlu_parse(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+import crisisreview
+import crisisreview.web
 import faq.admin
 import handoff.web
 import kpi.web
@@ -16,7 +18,7 @@ from alerts.categories import CATEGORIES, LABELS_JA
 from alerts.notices.web import create_app as notices_admin_app
 from alerts.web import create_app as alerts_admin_app
 from app import admin_index
-from app.bootstrap import Container, open_container
+from app.bootstrap import Container, crisis_assessor, open_container
 from app.ports import build_ports
 from bot import webhook
 from bot.config import Settings, load_tenants
@@ -58,6 +60,8 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     app.add_subapp("/admin/broadcasts", create_admin_app(composer))
     app.add_subapp("/admin/alerts", alerts_admin_app(wired.archive))
     app.add_subapp("/admin/notices", notices_admin_app(ports.notices))
+    review = crisisreview.ReviewDeps(store=crisisreview.RedisCrisisReviewStore(client), assessor=crisis_assessor())
+    app.add_subapp("/admin/crisis-review", crisisreview.web.create_app(review))
 
     async def container_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_container(settings, redis_url, line=line, client=client, tenants=tenants, ports=ports) as container:
@@ -67,7 +71,10 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
             app[webhook.PARSERS] = webhook.make_parsers(container.tenants)
             staff_store = staff.RedisStaffStore(container.redis)
             staff.web.bind(app, staff.web.StaffDeps(store=staff_store, tenants=container.tenants, policy=staff.LoginPolicy()))
-            handoff.web.bind(app, handoff.web.HandoffWebDeps(handoff=container.handoff, tenants=container.tenants))
+            marks = crisisreview.ConsoleMarks(review)
+            handoff.web.bind(
+                app, handoff.web.HandoffWebDeps(handoff=container.handoff, tenants=container.tenants, crisis_marks=marks)
+            )
             kpi.web.bind(
                 app, kpi.web.KpiWebDeps(recorder=ports.kpi, tenants=container.tenants, base_url=settings.public_base_url or "")
             )

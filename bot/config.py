@@ -65,6 +65,7 @@ class Tenant(BaseModel):
     line: LineChannel = Field(default_factory=LineChannel)
     demo: bool = False
     log_message_bodies: bool = False  # consultations are never logged unless a tenant opts in
+    crisis_training_consent: bool = False  # reviewed crisis marks may be exported as training data (civicbot triage export)
     hotlines: list[dict[str, str]] = Field(default_factory=list)
     notices: dict | None = None  # police / child-safety sources, validated by alerts.notices.NoticesConfig
     handoff: dict | None = None  # consultation policy overrides, see handoff.HandoffPolicy (app.bootstrap.handoff_policy)

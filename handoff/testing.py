@@ -38,10 +38,14 @@ def build_app(
     policy: LoginPolicy | None = None,
     cookie_secure: bool = False,
     session_check_seconds: float = 30.0,
+    crisis_marks: handoff_web.CrisisMarks | None = None,
 ) -> web.Application:
     app = web.Application()
     staff_web.setup(app, staff_web.StaffDeps(store=staff_store, tenants=tenants, policy=policy or fast_policy(), cookie_secure=cookie_secure))
-    handoff_web.setup(app, handoff_web.HandoffWebDeps(handoff=deps, tenants=tenants, session_check_seconds=session_check_seconds))
+    handoff_web.setup(
+        app,
+        handoff_web.HandoffWebDeps(handoff=deps, tenants=tenants, session_check_seconds=session_check_seconds, crisis_marks=crisis_marks),
+    )
     return app
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp_jinja2
 import jinja2
@@ -47,11 +47,23 @@ HANDOFF_JINJA = web.AppKey("handoff_jinja", jinja2.Environment)
 CONSOLE_SOCKETS = web.AppKey("handoff_console_sockets", set)
 
 
+class CrisisMarks(Protocol):
+    """Where counsellors' "crisis the bot missed" / "not a crisis" marks go (crisisreview.ConsoleMarks). ``mark``
+    raises ValueError for a mark it cannot take (unknown category, already decided by a supervisor)."""
+
+    def categories(self) -> list[tuple[str, str]]: ...
+    async def mark(
+        self, tenant: str, conversation_id: str, message_id: str, text: str, verdict: str, category: str | None,
+        marked_by: str, retention_days: int,
+    ) -> dict[str, Any]: ...
+
+
 @dataclass
 class HandoffWebDeps:
     handoff: HandoffDeps
     tenants: Mapping[str, Tenant]
     session_check_seconds: float = 30.0  # how often an open WebSocket re-checks the session (idle logout, disabled account)
+    crisis_marks: CrisisMarks | None = None  # None: the console offers no crisis marks
 
 
 HANDOFF_WEB = web.AppKey("handoff_web", HandoffWebDeps)
@@ -81,6 +93,8 @@ def setup(app: web.Application, deps: HandoffWebDeps | None = None) -> None:
     r.add_get("/console/api/conversations/{cid}", api_conversation)
     r.add_get("/console/api/conversations/{cid}/export", api_export)
     r.add_post("/console/api/conversations/{cid}/{action}", api_action)
+    r.add_get("/console/api/crisis-marks", api_crisis_mark_choices)
+    r.add_post("/console/api/conversations/{cid}/messages/{mid}/crisis-mark", api_crisis_mark)
     r.add_static("/console/static", HERE / "static")
     app[CONSOLE_SOCKETS] = set()
     app.on_shutdown.append(_close_sockets)
@@ -361,3 +375,54 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(Exception):
                 await store.set_presence(session.tenant, session.username, 0.0)
     return ws
+
+
+# -- crisis marks (issue 14): a counsellor says the bot missed a crisis in a resident message, or over-read one ------
+
+
+def _marks(request: web.Request) -> CrisisMarks:
+    marks = _web(request).crisis_marks
+    if marks is None:
+        raise web.HTTPNotFound(text="crisis marks are not enabled")
+    return marks
+
+
+@require_role(*CONSOLE_ROLES)
+async def api_crisis_mark_choices(request: web.Request) -> web.Response:
+    return web.json_response({"categories": [list(c) for c in _marks(request).categories()]})
+
+
+@require_role(*CONSOLE_ROLES)
+async def api_crisis_mark(request: web.Request) -> web.Response:
+    """Mark one resident text message of a conversation this staff member may read. The text is taken from the
+    transcript (not from the request) and goes to the review list only: neither the log nor the audit sees it."""
+    session: Session = request[SESSION]
+    marks = _marks(request)
+    conv = await _readable(request, request.match_info["cid"])
+    try:
+        data = await request.json()
+    except (ValueError, json.JSONDecodeError):
+        raise web.HTTPBadRequest(text="bad body") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="bad body")
+    hd = _web(request).handoff
+    mid = request.match_info["mid"]
+    message = next((m for m in await hd.store.transcript(session.tenant, conv.id) if m.id == mid), None)
+    if message is None:
+        raise web.HTTPNotFound(text="no such message")
+    if message.sender != "resident" or message.kind != "text":
+        return web.json_response({"ok": False, "error": "相談者の文章のメッセージだけを記録できます。"}, status=409)
+    verdict, category = data.get("verdict"), data.get("category")
+    if not isinstance(verdict, str) or not (category is None or isinstance(category, str)):
+        raise web.HTTPBadRequest(text="verdict: a text; category: a text or null")
+    category = category or None
+    try:
+        mark = await marks.mark(
+            session.tenant, conv.id, mid, message.text, verdict, category, session.username, hd.policy(session.tenant).retention_days
+        )
+    except ValueError as exc:
+        return web.json_response({"ok": False, "error": str(exc)}, status=409)
+    await staff_service.audit(
+        request.config_dict[STAFF_DEPS].store, session, "handoff.crisis_mark", conv.id, verdict=verdict, category=category or ""
+    )
+    return web.json_response({"ok": True, "mark": mark})

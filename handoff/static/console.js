@@ -117,6 +117,7 @@
     $("conv-name").textContent = `${c.name}（${c.risk_label}・${c.category}）`;
     $("conv-meta").textContent = `${c.summary || ""}${c.crisis_text ? " ／ 本人の言葉: " + c.crisis_text : ""} ／ 状態: ${c.status}${c.holder ? " ／ 担当: " + c.holder : ""}`;
     const t = $("transcript"); t.replaceChildren();
+    t.dataset.cid = c.id; // crisis_mark.js marks messages of this conversation
     for (const m of detail.transcript) renderMessage(m);
     t.scrollTop = t.scrollHeight;
     $("send-form").hidden = !detail.can_write;
