@@ -29,7 +29,7 @@ from bot.redis_server import embedded_redis
 from bot.resp_channel import RespChannel
 from bot.router import Dispatcher, Rooms, default_middlewares
 from bot.users import RedisUserStore
-from crisisreview import Assessor, PresenceAssessor
+from crisisreview import Assessor
 from faq.chat import FaqDeps, FaqRoom
 from kpi.service import kpi_middleware
 from nlu.breaker import CircuitBreaker
@@ -123,7 +123,7 @@ async def build_nlu(settings: Settings, closers: list[Closer], client: aioredis.
 def crisis_assessor() -> Assessor:
     """The in-process crisis detector as crisisreview's ``Assessor`` (level / category / language): the detector that
     console marks record and ``civicbot triage audit`` measures."""
-    return PresenceAssessor(default_detector())
+    return default_risk_assessor()
 
 
 def build_dispatcher(ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | None, crisis: CrisisLayer | None) -> Dispatcher:

@@ -3,7 +3,6 @@
 the tenant's consent) to the next training run. Door: the service functions, the ``CrisisReviewStore`` port, the
 console-mark adapter ``ConsoleMarks``, ``crisisreview.web.create_app`` and ``crisisreview.cli``."""
 
-from crisisreview.assessors import PresenceAssessor
 from crisisreview.model import CATEGORIES, Assessment, Assessor, ReviewError, ReviewItem
 from crisisreview.service import (
     ConsentRequired,
@@ -25,7 +24,6 @@ __all__ = [
     "ConsoleMarks",
     "CrisisReviewStore",
     "MemoryCrisisReviewStore",
-    "PresenceAssessor",
     "RedisCrisisReviewStore",
     "ReviewDeps",
     "ReviewError",

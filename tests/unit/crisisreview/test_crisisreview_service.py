@@ -9,7 +9,6 @@ import pytest
 from crisisreview import (
     ConsentRequired,
     MemoryCrisisReviewStore,
-    PresenceAssessor,
     ReviewDeps,
     ReviewError,
     audit,
@@ -167,16 +166,3 @@ def test_export_keeps_one_item_per_line():
     out = io.StringIO()
     export_training([item], out, consent=True)
     assert out.getvalue() == "danger\tja\tたすけて いま\n"
-
-
-def test_presence_assessor_maps_todays_detector():
-    class Hit:
-        category = "dv"
-
-    class Detector:
-        def assess(self, text):
-            return Hit() if "殴" in text else None
-
-    assessor = PresenceAssessor(Detector())
-    assert (assessor.assess("夫に殴られる").level, assessor.assess("夫に殴られる").category) == ("crisis", "dv")
-    assert (assessor.assess("こんにちは").level, assessor.assess("こんにちは").language) == ("none", None)
