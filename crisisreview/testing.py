@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from crisisreview.assessors import Assessed
+
+@dataclass(frozen=True)
+class Assessed:
+    level: str
+    category: str | None
+    language: str | None
 
 
 class TableAssessor:
