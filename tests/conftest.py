@@ -39,3 +39,14 @@ def shared_fixtures() -> Path:
     if not SHARED.exists():
         pytest.skip("../shared/fixtures is not beside the repo")
     return SHARED
+
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """`make test` sets CIVICBOT_STRICT_SKIPS=1: a skipped test fails the run, with its reason (nothing skips silently)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and os.environ.get("CIVICBOT_STRICT_SKIPS") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"skipped under make test (CIVICBOT_STRICT_SKIPS=1): {report.longrepr}"
