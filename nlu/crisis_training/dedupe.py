@@ -31,12 +31,9 @@ def main() -> None:
             reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
             fields, rows = reader.fieldnames, list(reader)
         kept = [r for r in rows if norm(r["text"]) not in frozen]
-        if len(kept) != len(rows):
-            with path.open("w", encoding="utf-8", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=fields, delimiter="\t", quoting=csv.QUOTE_NONE,
-                                        lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(kept)
+        if len(kept) != len(rows):  # written by hand: QUOTE_NONE would refuse the quote characters residents type
+            lines = ["\t".join(fields or [])] + ["\t".join(r[k] for k in fields or []) for r in kept]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"{path.name}: {len(rows) - len(kept)} dropped, {len(kept)} kept")
 
 
