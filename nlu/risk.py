@@ -35,7 +35,7 @@ class Thresholds:
 
     crisis: float = 0.80  # P(crisis) of the model alone → crisis
     risk_crisis: float = 0.97  # P(risk) so high that it is a crisis even if the crisis head hesitates
-    concern: float = 0.60  # P(risk) → concern
+    concern: float = 0.50  # P(risk) → concern: everyday check-ins just under 5 % on A+B (the alarm budget, spent)
     context_concern: float = 0.40  # P(risk) of this message → concern when the recent ones were risky
     context_prior: float = 0.50  # a recent message's P(risk) that counts as "risky" for context
     context_crisis: float = 0.50  # P(crisis) of this message → crisis when the recent ones were risky
