@@ -25,6 +25,7 @@ from emulator.state import (
     new_message_ids,
     new_request_id,
 )
+from emulator.richmenu import RichMenuEndpoints
 from emulator.validation import Invalid, validate
 
 Handler = Callable[[web.Request, "Call"], Awaitable[web.StreamResponse]]
@@ -91,6 +92,7 @@ class MessagingApi:
             web.post("/v2/bot/chat/loading/start", g("loading", self.loading)),
             web.post("/v2/bot/message/markAsRead", g("markAsRead", self.mark_as_read)),
             web.post("/v2/bot/chat/markAsRead", g("markAsRead", self.mark_as_read_by_token)),
+            *RichMenuEndpoints(self.state.richmenus, self._gate, self._body, self.state.clock).routes(),
         ]
 
     # -- the gate -------------------------------------------------------------------------------------------------
