@@ -29,6 +29,7 @@ def wire_disaster(
     areas_of: Callable[[str], set[str]],
     configs: Mapping[str, tuple[dict | None, dict | None]],
     places: Callable[[str, str], Awaitable[list[tuple[str, float, float]]]] | None = None,
+    fold: Callable[[str], str] | None = None,
 ) -> DisasterDeps:
     """``configs``: tenant → (its ``rich_menus`` block, its ``disaster`` block); both validated here (fail at start)."""
     policies = {}
@@ -38,6 +39,7 @@ def wire_disaster(
             policies[tid] = DisasterPolicy.model_validate(policy or {})
         except (MenuError, ValueError) as exc:
             raise DisasterError(f"tenant {tid}: {exc}") from exc
+    extra = {"fold": fold} if fold is not None else {}
     return DisasterDeps(
         store=RedisDisasterStore(client),
         shelters=RedisShelterStore(client),
@@ -48,6 +50,7 @@ def wire_disaster(
         policies=policies,
         menu_config={tid: menus for tid, (menus, _) in configs.items()},
         places=places,
+        **extra,
     )
 
 
@@ -62,6 +65,12 @@ def scheduled_sync(deps: DisasterDeps, demo_tenants: list[str]) -> Callable[[], 
 
 
 __all__ = [
-    "DisasterDeps", "DisasterError", "DisasterRoom", "language_menu_middleware", "on_telegram", "scheduled_sync", "sync",
+    "DisasterDeps",
+    "DisasterError",
+    "DisasterRoom",
+    "language_menu_middleware",
+    "on_telegram",
+    "scheduled_sync",
+    "sync",
     "wire_disaster",
 ]

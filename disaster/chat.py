@@ -21,7 +21,6 @@ from disaster.model import HAZARDS, Nearby, required_hazards
 from disaster.richmenu import RichMenuError
 from disaster.service import DisasterDeps, link_language, nearest_sites, shelter_index
 from disaster.texts import ATTRIBUTION, distance_label, hazard_names, t
-from nlu.rasa_components.textfold import fold
 
 log = logging.getLogger("civicbot.disaster")
 ROOM = "disaster"
@@ -33,11 +32,6 @@ MAX_PLACES = 5
 _QUESTION = re.compile(r"(どこ|探|さが|近く|ちかく|教え|おしえ|知りたい|\?|？|where|find|哪|어디|ở đâu)", re.IGNORECASE)
 
 
-def _norm(s: str) -> str:
-    """The NLU's folding (NFKC, width, lower case, katakana → hiragana): ヒナンジョ matches ひなんじょ."""
-    return fold(s).strip()
-
-
 def _pb(label: str, action: str, display: str | None = None, **params: str) -> dict:
     return qr_postback(label, postback_data(ROOM, action, **params), display_text=display or label)
 
@@ -47,8 +41,15 @@ def _since(ts: float, tz: str) -> str:
 
 
 class DisasterRoom:
+    """The disaster room (``bot.router.Room``)."""
+
+    name = ROOM
+
     def __init__(self, deps: DisasterDeps) -> None:
         self.deps = deps
+
+    async def on_unfollow(self, tenant_id: str, user_id: str) -> None:
+        await self.deps.store.set_pending(tenant_id, user_id, None)
 
     # -- postbacks from the disaster menu -----------------------------------------------------------------------
 
@@ -113,12 +114,13 @@ class DisasterRoom:
             return await self._find(incoming, ())
         return None
 
-    @staticmethod
-    def _asks_for_shelter(body: str, lang: str) -> bool:
-        s = _norm(body)
+    def _asks_for_shelter(self, body: str, lang: str) -> bool:
+        """Short shelter questions, matched on folded text (the app's folding: ヒナンジョ matches ひなんじょ)."""
+        fold = self.deps.fold
+        s = fold(body).strip()
         if len(s) > 40:
             return False
-        words = {w for code in ("ja", "ja-easy", lang) for w in _norm(t("shelter_words", code)).split("|")}
+        words = {w for code in ("ja", "ja-easy", lang) for w in fold(t("shelter_words", code)).split("|")}
         return any(w and w in s for w in words) and (bool(_QUESTION.search(s)) or len(s) <= 6)
 
     # -- location --------------------------------------------------------------------------------------------------
@@ -165,9 +167,27 @@ class DisasterRoom:
         hazards = [h for h in HAZARDS if h in s.hazards]
         body = [
             {"type": "text", "text": s.name[:100], "weight": "bold", "wrap": True, "size": "md"},
-            {"type": "text", "text": t("walk", lang, minutes=n.walk_minutes, distance=distance_label(n.distance_m)), "size": "sm", "wrap": True},
-            {"type": "text", "text": t("status", lang, status=status), "size": "sm", "weight": "bold", "color": color, "wrap": True},
-            {"type": "text", "text": t("designated", lang, hazards=hazard_names(hazards, lang)), "size": "xs", "wrap": True, "color": "#555555"},
+            {
+                "type": "text",
+                "text": t("walk", lang, minutes=n.walk_minutes, distance=distance_label(n.distance_m)),
+                "size": "sm",
+                "wrap": True,
+            },
+            {
+                "type": "text",
+                "text": t("status", lang, status=status),
+                "size": "sm",
+                "weight": "bold",
+                "color": color,
+                "wrap": True,
+            },
+            {
+                "type": "text",
+                "text": t("designated", lang, hazards=hazard_names(hazards, lang)),
+                "size": "xs",
+                "wrap": True,
+                "color": "#555555",
+            },
             {"type": "text", "text": ATTRIBUTION, "size": "xxs", "wrap": True, "color": "#888888"},
         ]
         if s.address:
@@ -178,8 +198,16 @@ class DisasterRoom:
             "size": "kilo",
             "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
             "footer": {
-                "type": "box", "layout": "vertical",
-                "contents": [{"type": "button", "style": "primary", "height": "sm", "action": {"type": "uri", "label": t("map", lang)[:20], "uri": uri}}],
+                "type": "box",
+                "layout": "vertical",
+                "contents": [
+                    {
+                        "type": "button",
+                        "style": "primary",
+                        "height": "sm",
+                        "action": {"type": "uri", "label": t("map", lang)[:20], "uri": uri},
+                    }
+                ],
             },
         }
 
@@ -190,13 +218,26 @@ class DisasterRoom:
         """The resident forwards the message to whom they choose (LINE's share screen); the city stores nothing."""
         bubble = {
             "type": "bubble",
-            "body": {"type": "box", "layout": "vertical", "spacing": "md", "contents": [
-                {"type": "text", "text": message, "wrap": True, "weight": "bold"},
-                {"type": "text", "text": t("safety_link", lang), "wrap": True, "size": "sm", "color": "#555555"},
-            ]},
-            "footer": {"type": "box", "layout": "vertical", "contents": [
-                {"type": "button", "style": "primary", "action": {"type": "uri", "label": t("safety_share", lang)[:20], "uri": SHARE_URL + quote(message)}},
-            ]},
+            "body": {
+                "type": "box",
+                "layout": "vertical",
+                "spacing": "md",
+                "contents": [
+                    {"type": "text", "text": message, "wrap": True, "weight": "bold"},
+                    {"type": "text", "text": t("safety_link", lang), "wrap": True, "size": "sm", "color": "#555555"},
+                ],
+            },
+            "footer": {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [
+                    {
+                        "type": "button",
+                        "style": "primary",
+                        "action": {"type": "uri", "label": t("safety_share", lang)[:20], "uri": SHARE_URL + quote(message)},
+                    },
+                ],
+            },
         }
         return {"type": "flex", "altText": message[:400], "contents": bubble}
 

@@ -50,8 +50,21 @@ async def run(args: argparse.Namespace, deps: DisasterDeps, out: TextIO = sys.st
     if args.disaster_command == "status":
         summary = await service.mode_summary(deps)
         for tenant, state in summary.items():
-            print(json.dumps({"tenant": tenant, "mode": state.mode, "hazards": list(state.hazards), "since": state.since,
-                              "by": state.by, "reason": state.reason, "applied": state.applied}, ensure_ascii=False), file=out)
+            print(
+                json.dumps(
+                    {
+                        "tenant": tenant,
+                        "mode": state.mode,
+                        "hazards": list(state.hazards),
+                        "since": state.since,
+                        "by": state.by,
+                        "reason": state.reason,
+                        "applied": state.applied,
+                    },
+                    ensure_ascii=False,
+                ),
+                file=out,
+            )
         return 0
     await service.sync(deps, list(deps.tenants))
     return 0

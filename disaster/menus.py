@@ -203,7 +203,9 @@ def _render(spec_json: str, mode: Mode, lang: str) -> bytes:
             font = _font(size)
             lines = _wrap(draw, text, font, inner_w)
             line_h = int(size * 1.3)
-            if (len(lines) * line_h <= cell.height - 6 * pad and all(draw.textlength(x, font=font) <= inner_w for x in lines)) or size <= 40:
+            if (
+                len(lines) * line_h <= cell.height - 6 * pad and all(draw.textlength(x, font=font) <= inner_w for x in lines)
+            ) or size <= 40:
                 break
             size -= 8
         top = cell.y + (cell.height - len(lines) * line_h) // 2

@@ -68,15 +68,25 @@ class Shelter:
 
     def to_dict(self) -> dict:
         return {
-            "id": self.id, "name": self.name, "address": self.address, "lat": self.lat, "lng": self.lng,
-            "hazards": sorted(self.hazards), "note": self.note,
+            "id": self.id,
+            "name": self.name,
+            "address": self.address,
+            "lat": self.lat,
+            "lng": self.lng,
+            "hazards": sorted(self.hazards),
+            "note": self.note,
         }
 
     @classmethod
     def from_dict(cls, raw: dict) -> Shelter:
         return cls(
-            id=raw["id"], name=raw["name"], address=raw.get("address", ""), lat=float(raw["lat"]), lng=float(raw["lng"]),
-            hazards=frozenset(raw.get("hazards", ())), note=raw.get("note", ""),
+            id=raw["id"],
+            name=raw["name"],
+            address=raw.get("address", ""),
+            lat=float(raw["lat"]),
+            lng=float(raw["lng"]),
+            hazards=frozenset(raw.get("hazards", ())),
+            note=raw.get("note", ""),
         )
 
 

@@ -45,6 +45,7 @@ class RichMenuApi(Protocol):
         ...
 
     async def delete(self, tenant: str, rich_menu_id: str) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 @dataclass
@@ -100,6 +101,9 @@ class RecordingRichMenuApi:
         self.menus.pop(rich_menu_id, None)
         for key in [k for k, v in self.links.items() if v == rich_menu_id]:
             del self.links[key]
+
+    async def aclose(self) -> None:
+        return None
 
     def shown(self, tenant: str, user_id: str) -> str | None:
         """The menu LINE shows this user: a per-user link wins over the default."""

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import re
 import time
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ class DisasterDeps:
     clock: Callable[[], float] = time.time
     # the resident's registered places with a point (name, lat, lng): alerts' subscriptions, wired by the app
     places: Callable[[str, str], Awaitable[list[tuple[str, float, float]]]] | None = None
+    # text folding before matching (the app passes the NLU's: NFKC, width, katakana → hiragana)
+    fold: Callable[[str], str] = lambda s: unicodedata.normalize("NFKC", s).lower()
     _indexes: dict[str, tuple[int, ShelterIndex]] = field(default_factory=dict)
 
     def policy(self, tenant: str) -> DisasterPolicy:
@@ -216,11 +219,13 @@ async def switch_mode(deps: DisasterDeps, tenant: str, mode: Mode, hazards: tupl
 
 
 async def request_switch(
-    deps: DisasterDeps, tenant: str, mode: Mode, hazards: tuple[str, ...], by: str, role: str, reason: str = ""
+    deps: DisasterDeps, tenant: str, mode_name: str, hazards: tuple[str, ...], by: str, role: str, reason: str = ""
 ) -> SwitchRequest:
+    """A staff member asks for a switch (``mode_name`` as posted by the form: checked here)."""
     if role not in REQUEST_ROLES:
         raise DisasterError("この操作の権限がありません")
-    if mode not in MODES:
+    mode = next((m for m in MODES if m == mode_name), None)
+    if mode is None:
         raise DisasterError("モードは normal か disaster です")
     if mode == "disaster" and not hazards:
         raise DisasterError("災害の種類を1つ以上選んでください")
@@ -266,7 +271,9 @@ class Trigger:
     hazards: tuple[str, ...]
 
 
-def telegram_trigger(tg: Any, tenant_codes: set[str], policy: DisasterPolicy, areas_of: Callable[[str], set[str]]) -> Trigger | None:
+def telegram_trigger(
+    tg: Any, tenant_codes: set[str], policy: DisasterPolicy, areas_of: Callable[[str], set[str]]
+) -> Trigger | None:
     """Whether a JMA telegram (``alerts.jma.parser.Telegram``, read by attribute) reaches the tenant's thresholds in
     its area, and for which hazards. Drills, tests and cancellations never switch anything."""
     if getattr(tg, "status", "") != "actual" or getattr(tg, "info_type", "") == "cancelled":
@@ -325,7 +332,9 @@ async def shelter_index(deps: DisasterDeps, tenant: str) -> ShelterIndex:
     return cached[1]
 
 
-async def nearest_sites(deps: DisasterDeps, tenant: str, lat: float, lng: float, hazards: tuple[str, ...], limit: int = 5) -> list[Nearby]:
+async def nearest_sites(
+    deps: DisasterDeps, tenant: str, lat: float, lng: float, hazards: tuple[str, ...], limit: int = 5
+) -> list[Nearby]:
     index, statuses = await asyncio.gather(shelter_index(deps, tenant), deps.shelters.statuses(tenant))
     return index.nearest(lat, lng, hazards, limit=limit, statuses=statuses)
 

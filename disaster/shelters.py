@@ -63,7 +63,9 @@ def parse_csv(data: bytes) -> ImportResult:
     keys = [_header_key(h) for h in header]
     missing = [r for r in REQUIRED if r not in keys]
     if missing:
-        raise ShelterCsvError(f"必要な列がありません：{'、'.join(missing)}（国土地理院の指定緊急避難場所データの形式で保存してください）")
+        raise ShelterCsvError(
+            f"必要な列がありません：{'、'.join(missing)}（国土地理院の指定緊急避難場所データの形式で保存してください）"
+        )
     hazard_cols = {i: _HAZARD_KEYS[k] for i, k in enumerate(keys) if k in _HAZARD_KEYS}
     if not hazard_cols:
         raise ShelterCsvError("災害種別の列（洪水、地震、津波 など）がありません")

@@ -182,7 +182,11 @@ class RedisDisasterStore:
             return ModeState()
         mode: Mode = "disaster" if raw.get("mode") == "disaster" else "normal"
         return ModeState(
-            mode, hazards if mode == "disaster" else (), float(raw.get("since") or 0), raw.get("by", ""), raw.get("reason", ""),
+            mode,
+            hazards if mode == "disaster" else (),
+            float(raw.get("since") or 0),
+            raw.get("by", ""),
+            raw.get("reason", ""),
             raw.get("applied", ""),
         )
 
@@ -257,7 +261,11 @@ class RedisShelterStore:
     async def replace_all(self, tenant: str, shelters: list[Shelter], municipality: str | None = None) -> int:
         key = _k(tenant, "shelters:sites")
         old = await self._r.hgetall(key)
-        stale = [sid for sid, raw in old.items() if municipality is None or Shelter.from_dict(json.loads(raw)).municipality == municipality]
+        stale = [
+            sid
+            for sid, raw in old.items()
+            if municipality is None or Shelter.from_dict(json.loads(raw)).municipality == municipality
+        ]
         async with self._r.pipeline(transaction=True) as pipe:
             if stale:
                 pipe.hdel(key, *stale)

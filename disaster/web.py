@@ -93,7 +93,9 @@ async def request_switch(request: web.Request) -> web.StreamResponse:
     mode = str(form.get("mode", ""))
     hazards = tuple(str(h) for h in form.getall("hazard", []))
     try:
-        await service.request_switch(_deps(request), session.tenant, mode, hazards, session.username, session.role, str(form.get("reason", "")))  # type: ignore[arg-type]
+        await service.request_switch(
+            _deps(request), session.tenant, mode, hazards, session.username, session.role, str(form.get("reason", ""))
+        )
     except DisasterError as exc:
         return await _render(request, error=str(exc), status=400)
     raise _back(request)
@@ -103,7 +105,9 @@ async def request_switch(request: web.Request) -> web.StreamResponse:
 async def approve(request: web.Request) -> web.StreamResponse:
     session, form = request[SESSION], await request.post()
     try:
-        await service.approve_switch(_deps(request), session.tenant, str(form.get("request_id", "")), session.username, session.role)
+        await service.approve_switch(
+            _deps(request), session.tenant, str(form.get("request_id", "")), session.username, session.role
+        )
     except DisasterError as exc:
         return await _render(request, error=str(exc), status=400)
     raise _back(request)
@@ -148,8 +152,16 @@ def public_routes(deps_of) -> list[web.RouteDef]:
                 "mode": state.mode,
                 "hazards": list(state.hazards),
                 "open": [
-                    {"id": s.id, "name": s.name, "address": s.address, "lat": s.lat, "lng": s.lng,
-                     "status": st.status, "status_ja": t(f"st.{st.status}", "ja"), "at": st.at}
+                    {
+                        "id": s.id,
+                        "name": s.name,
+                        "address": s.address,
+                        "lat": s.lat,
+                        "lng": s.lng,
+                        "status": st.status,
+                        "status_ja": t(f"st.{st.status}", "ja"),
+                        "at": st.at,
+                    }
                     for s, st in rows
                 ],
                 "attribution": ATTRIBUTION,

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.richmenu import RichMenuEndpoints
 from emulator.state import (
     Batch,
     EmulatorState,
@@ -25,7 +26,6 @@ from emulator.state import (
     new_message_ids,
     new_request_id,
 )
-from emulator.richmenu import RichMenuEndpoints
 from emulator.validation import Invalid, validate
 
 Handler = Callable[[web.Request, "Call"], Awaitable[web.StreamResponse]]

@@ -39,7 +39,7 @@ SITES = {s.name: s for p in BUNDLED for s in parse_csv(p.read_bytes()).shelters}
 
 
 def _cli(system: System, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=system.env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "app.cli", *args], env=system.env, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
 
@@ -146,7 +146,7 @@ def test_quake_switches_the_menu_tsunami_sites_only_full_site_drops_staff_switch
             system.start(name)
         log = open(tmp_path / "mockfeed.log", "ab")
         system.procs["mockfeed"] = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "alerts", "mockfeed", "--port", str(mock_port)], env=system.env, cwd=REPO,
+            [sys.executable, "-m", "app.cli", "alerts", "mockfeed", "--port", str(mock_port)], env=system.env, cwd=REPO,
             stdout=log, stderr=subprocess.STDOUT)
         mock = f"http://127.0.0.1:{mock_port}"
         wait_http(mock + "/developer/xml/feed/extra.xml")

@@ -13,7 +13,7 @@ from tests.system import REPO
 
 def _cli(redis_url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, CIVICBOT_DEMO="1", REDIS_URL=redis_url, CIVICBOT_DATA_DIR=str(tmp_path))
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
 
 
 async def test_import_reports_bad_rows_keeps_good_ones_and_reimport_replaces_the_municipality(redis, redis_url, tmp_path):

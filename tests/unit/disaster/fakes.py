@@ -13,6 +13,7 @@ from disaster.richmenu import RecordingRichMenuApi
 from disaster.service import DisasterDeps, DisasterPolicy, import_shelters
 from disaster.shelters import parse_csv
 from disaster.store import MemoryDisasterStore, MemoryShelterStore
+from nlu.rasa_components.textfold import fold
 from tests.helpers import ManualClock
 
 LANGS = ["ja", "ja-easy", "en", "zh-Hans", "ko", "vi"]
@@ -57,6 +58,7 @@ def world(policies: dict[str, DisasterPolicy] | None = None, store=None, shelter
     deps = DisasterDeps(
         store=store or MemoryDisasterStore(), shelters=shelters or MemoryShelterStore(), menus_api=api,
         tenants={"demo": DEMO, "suita": SUITA}, audit=audit, areas_of=_AREAS, policies=policies or {}, clock=clock,
+        fold=fold,
     )
     return World(deps, api, clock, log)
 

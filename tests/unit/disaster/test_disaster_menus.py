@@ -8,7 +8,17 @@ import pytest
 from linebot.v3.messaging import RichMenuRequest
 from PIL import Image
 
-from disaster.menus import DEFAULTS, MAX_IMAGE_BYTES, SIZES, MenuError, fingerprint, grid, menu_specs, render_image, rich_menu_json
+from disaster.menus import (
+    DEFAULTS,
+    MAX_IMAGE_BYTES,
+    SIZES,
+    MenuError,
+    fingerprint,
+    grid,
+    menu_specs,
+    render_image,
+    rich_menu_json,
+)
 from disaster.texts import CATALOGUE, LANGS
 from emulator.richmenu import check_menu
 
