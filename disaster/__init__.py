@@ -1,7 +1,7 @@
 """Disaster room: rich menus (normal + disaster, per language), disaster mode, the shelter finder, 安否 share links.
 
 The door for the composition root is ``wire_disaster`` (ports from a Redis client, the Rich Menu API adapter and the
-audit port); ``DisasterRoom`` goes into ``Rooms.extra["disaster"]``, ``language_menu_middleware`` after the user
+audit port); ``DisasterRoom`` is included in the dispatcher (before alerts), ``language_menu_middleware`` after the user
 middleware, ``service.on_telegram`` is the alerts pipeline's observer, ``service.sync`` a scheduler job,
 ``web.create_app`` the staff page and ``web.public_routes`` the dashboard's open-shelter list.
 """
