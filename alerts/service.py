@@ -140,6 +140,7 @@ class AlertDeps:
     on_drill: Callable[[Telegram], Awaitable[None]] | None = None  # 訓練/試験: shown to admins only
     may_reach: Callable[[AudienceQuery], Awaitable[bool]] | None = None  # skip jobs nobody can receive
     languages: tuple[str, ...] = LANGS
+    on_actual: Callable[[Telegram], Awaitable[None]] | None = None  # observer of every real telegram (disaster mode)
 
 
 @dataclass
@@ -172,6 +173,11 @@ async def process_telegram(tg: Telegram, deps: AlertDeps) -> list[DeliveryJob]:
     if tg.kind == "unsupported":
         log.info("jma telegram type ignored", extra={"type": tg.type})
         return []
+    if deps.on_actual is not None:
+        try:
+            await deps.on_actual(tg)
+        except Exception:  # the observer (disaster mode) must never stop residents' alerts
+            log.exception("telegram observer failed", extra={"type": tg.type, "event_id": tg.event_id})
     key = event_key(tg)
     if tg.info_type == "cancelled":
         return await _cancel(tg, key, deps)

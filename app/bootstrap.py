@@ -30,6 +30,7 @@ from bot.resp_channel import RespChannel
 from bot.router import Dispatcher, Rooms, default_middlewares
 from bot.users import RedisUserStore
 from crisisreview import Assessor
+from disaster import DisasterRoom, language_menu_middleware
 from faq.chat import FaqDeps, FaqRoom
 from kpi.service import kpi_middleware
 from nlu.breaker import CircuitBreaker
@@ -129,13 +130,16 @@ def crisis_assessor() -> Assessor:
 def build_dispatcher(ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | None, crisis: CrisisLayer | None) -> Dispatcher:
     """Wire the feature rooms into the router; rooms get their ports here and nowhere else.
 
-    Text goes to handoff first, then in include order: alerts, notices, FAQ (the FAQ takes what is left)."""
+    Text goes to handoff first, then in include order: disaster, alerts, notices, FAQ (the FAQ takes what is left)."""
     faq_room = FaqRoom(
         FaqDeps(index=ports.faq_index, store=ports.faq_store, topic_labels=FAQ_TOPICS, kpi=ports.kpi),
         unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE}),
     )
     rooms = Rooms(nlu=nlu, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES))
-    dispatcher = Dispatcher(ports.users, rooms, middlewares=[kpi_middleware(ports.kpi), *default_middlewares()])
+    middlewares = [kpi_middleware(ports.kpi), *default_middlewares()]
+    middlewares.insert(2, language_menu_middleware(ports.disaster))  # right after the resident (and language) is loaded
+    dispatcher = Dispatcher(ports.users, rooms, middlewares=middlewares)
+    dispatcher.include(DisasterRoom(ports.disaster))  # before alerts: a location shared to find a shelter is not a place
     dispatcher.include(ports.alerts.room)
     dispatcher.include(NoticesRoom(ports.notices))
     dispatcher.include(faq_room)
@@ -171,6 +175,7 @@ async def open_container(
         policies={tid: handoff_policy(t) for tid, t in tenants.items()},
     )
     nlu, crisis = await build_nlu(settings, closers, client) if chat else (None, None)
+    closers.append(ports.disaster.menus_api.aclose)
     container = Container(
         settings=settings,
         tenants=tenants,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import alerts.cli
 import crisisreview.cli
+import disaster.cli
 import staff.cli
 from bot.config import Settings
 
@@ -88,6 +89,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     nop = nosub.add_parser("parse", help="parse .eml notices and print one JSON line each")
     nop.add_argument("files", nargs="+")
     nop.set_defaults(func=entry("app.operations:notices_parse"))
+
+    disaster.cli.add_parsers(sub)
+    for name in ("shelters", "disaster"):
+        sub.choices[name].set_defaults(func=entry("app.operations:disaster_cmd"))
 
     p = sub.add_parser("staff", help="staff accounts (counsellors, supervisors, editors, admins)")
     staff.cli.add_arguments(p)

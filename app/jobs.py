@@ -21,6 +21,7 @@ from app.ports import Ports
 from bot.config import Settings, Tenant
 from broadcasts import DeliveryDeps, RedisDraftStore, dispatch_due, run_delivery_worker
 from broadcasts.fastline import FastMulticastLinePort  # multicast without per-id pydantic checks (bench/fanout.py)
+from disaster import scheduled_sync
 from kpi.health import RedisFeedStatus
 from kpi.service import SubscriberCounts, take_snapshots
 
@@ -132,6 +133,18 @@ def register_jobs(
 
     jobs.append(
         lambda scheduler: scheduler.add_job(migrate_subscription_indexes, "date", run_date=_now(), id="alerts-index-migration")
+    )
+
+    demo_tenants = [tid for tid, t in tenants.items() if t.demo] if settings.demo else []
+    jobs.append(  # rich menus uploaded/applied, switches LINE has not taken finished, the demo's shelters seeded
+        lambda scheduler: scheduler.add_job(
+            scheduled_sync(ports.disaster, demo_tenants),
+            "interval",
+            seconds=60,
+            id="disaster-sync",
+            next_run_time=_now(),
+            max_instances=1,
+        )
     )
 
     async def handoff_housekeeping() -> None:

@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable
 
 import alerts.cli
 import crisisreview.cli
+import disaster.cli
 import staff
 import staff.cli
 from alerts.notices.cli import main as notices_main
 from app.bootstrap import Container, crisis_assessor, open_container, redis_for
+from app.ports import disaster_ports
 from bot.config import Settings, load_tenants
 from bot.redis_client import connect as connect_redis
 from broadcasts.service import broadcast_status, format_status, seed_subscribers, send_broadcast
@@ -129,6 +131,23 @@ async def _rebuild_indexes(args: argparse.Namespace, container: Container) -> in
     tenants = list(args.tenant or container.tenants)
     await alerts.cli.rebuild_indexes(container.ports.alerts.store, container.users, tenants)
     return 0
+
+
+def disaster_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    """``civicbot shelters …`` / ``civicbot disaster …``: Redis and the Rich Menu API only, not the chat rooms."""
+    tenants = load_tenants(settings.tenants_path(), demo=settings.demo)
+
+    async def go(url: str) -> int:
+        client = connect_redis(url)
+        deps = disaster_ports(settings, tenants, client, None)
+        try:
+            return await disaster.cli.run(args, deps)
+        finally:
+            await deps.menus_api.aclose()
+            await client.aclose()
+
+    with redis_for(settings) as url:
+        return asyncio.run(go(url))
 
 
 def alerts_cmd(args: argparse.Namespace, settings: Settings) -> int:

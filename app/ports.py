@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -19,10 +20,15 @@ from bot.config import Settings, Tenant
 from bot.users import RedisUserStore, UserStore
 from broadcasts.engine import RedisDeliverer
 from broadcasts.jobs import Deliverer
+from disaster import DisasterDeps, on_telegram, wire_disaster
+from disaster.richmenu import SdkRichMenuApi
 from faq.index import LiveIndex
 from faq.store import RedisFaqStore
 from faq.vectors import load_ginza_vectors
 from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
+from nlu.rasa_components.textfold import fold
+from staff.model import AuditEntry
+from staff.store import RedisStaffStore
 
 
 @dataclass
@@ -45,6 +51,7 @@ def wire_alerts(
     tenant_ids: Callable[[], Iterable[str]],
     feed_config: FeedConfig | None = None,
     on_drill: Callable[[Telegram], Awaitable[None]] | None = None,
+    on_actual: Callable[[Telegram], Awaitable[None]] | None = None,
 ) -> AlertsWiring:
     """Subscriptions, JMA pipeline and chat room over one Redis (sync: loads the gazetteer)."""
     g = Gazetteer.load()
@@ -58,6 +65,7 @@ def wire_alerts(
         tenants=tenant_ids,
         on_drill=on_drill or drill_recorder(archive),
         may_reach=audience.may_reach,
+        on_actual=on_actual,
     )
     feed_deps = FeedDeps(alert_deps, RedisSeenStore(client), feed_config or FeedConfig(), archive=archive)
     return AlertsWiring(g, store, audience, archive, AlertsRoom(ChatDeps(store, g, users)), alert_deps, feed_deps)
@@ -76,6 +84,33 @@ class Ports:
     faq_store: RedisFaqStore
     faq_index: LiveIndex
     feed_names: list[str]
+    disaster: DisasterDeps
+
+
+def disaster_ports(
+    settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, subscriptions: RedisSubscriptionStore | None
+) -> DisasterDeps:
+    """The disaster room: mode + shelter stores, the Rich Menu API (line-bot-sdk), the staff audit log as its audit
+    port, the gazetteer for alert areas, alerts' registered places, the NLU's text folding."""
+    staff_store = RedisStaffStore(client)
+    gazetteer = Gazetteer.load()
+
+    async def audit(tenant: str, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
+        await staff_store.append_audit(AuditEntry(tenant=tenant, actor=actor, action=action, target=target, detail=detail))
+
+    def areas_of(code: str) -> set[str]:
+        unit = gazetteer.get(code) or (gazetteer.get(code[:5]) if len(code) == 7 else None)
+        if unit is not None:
+            return {unit.jis5} | ({unit.parent} if unit.parent else set())
+        return set(gazetteer.expand_area(code))
+
+    async def registered_places(tenant: str, user_id: str) -> list[tuple[str, float, float]]:
+        sub = await subscriptions.get(tenant, user_id) if subscriptions is not None else None
+        return [(p.name, p.lat, p.lng) for p in (sub.places if sub else []) if p.lat is not None and p.lng is not None]
+
+    api = SdkRichMenuApi({t.id: t.channel_token.get_secret_value() for t in tenants.values()}, settings.line_api_url)
+    configs = {tid: (t.rich_menus, t.disaster) for tid, t in tenants.items()}
+    return wire_disaster(client, tenants, api, audit, areas_of, configs, places=registered_places, fold=fold)
 
 
 def build_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis) -> Ports:
@@ -86,7 +121,14 @@ def build_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis
     feed_config = FeedConfig(
         base_url=settings.jma_feed_base_url or FeedConfig().base_url, interval_s=max(1, settings.jma_poll_seconds)
     )
-    wired = wire_alerts(client, users, deliverer, lambda: list(tenants), feed_config)
+    disaster: list[DisasterDeps] = []  # built after the alerts wiring; its observer looks it up when a telegram comes
+
+    async def disaster_observer(telegram: Telegram) -> None:  # disaster mode on thresholds (disaster.on_telegram)
+        for deps in disaster:
+            await on_telegram(deps, telegram)
+
+    wired = wire_alerts(client, users, deliverer, lambda: list(tenants), feed_config, on_actual=disaster_observer)
+    disaster.append(disaster_ports(settings, tenants, client, wired.store))
     configs = {tid: NoticesConfig.model_validate(t.notices or {}) for tid, t in tenants.items()}
     notices = NoticeDeps(
         gazetteer=wired.gazetteer,
@@ -107,4 +149,5 @@ def build_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis
         faq_store=faq_store,
         faq_index=LiveIndex(faq_store, vectors=load_ginza_vectors()),
         feed_names=list(feed_config.feeds),
+        disaster=disaster[0],
     )

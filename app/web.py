@@ -9,6 +9,7 @@ from aiohttp import web
 
 import crisisreview
 import crisisreview.web
+import disaster.web
 import faq.admin
 import handoff.web
 import kpi.web
@@ -62,6 +63,7 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     app.add_subapp("/admin/notices", notices_admin_app(ports.notices))
     review = crisisreview.ReviewDeps(store=crisisreview.RedisCrisisReviewStore(client), assessor=crisis_assessor())
     app.add_subapp("/admin/crisis-review", crisisreview.web.create_app(review))
+    app.add_subapp("/admin/disaster", disaster.web.create_app(ports.disaster))
 
     async def container_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_container(settings, redis_url, line=line, client=client, tenants=tenants, ports=ports) as container:
@@ -76,7 +78,13 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
                 app, handoff.web.HandoffWebDeps(handoff=container.handoff, tenants=container.tenants, crisis_marks=marks)
             )
             kpi.web.bind(
-                app, kpi.web.KpiWebDeps(recorder=ports.kpi, tenants=container.tenants, base_url=settings.public_base_url or "")
+                app,
+                kpi.web.KpiWebDeps(
+                    recorder=ports.kpi,
+                    tenants=container.tenants,
+                    base_url=settings.public_base_url or "",
+                    open_shelters=disaster.web.dashboard_shelters(ports.disaster),
+                ),
             )
             async with aiohttp.ClientSession() as session:
                 app[HTTP] = session
@@ -85,6 +93,7 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     app.cleanup_ctx.append(container_ctx)
     app.add_routes(webhook.routes())
     app.add_routes(admin_index.routes())
+    app.add_routes(disaster.web.public_routes(lambda request: ports.disaster))
     streams = [RedisInbox.stream_key(s) for s in range(settings.inbox_shards)]
     app.router.add_get(
         "/metrics",
@@ -99,6 +108,7 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
                 "redis": redis_probe(client),
                 "nlu": nlu_probe(http_ok(app[HTTP], settings.nlu_url.rstrip("/") + "/"), fallback_active=True),
                 "feeds": feeds_probe(RedisFeedStatus(client), ports.feed_names, max_age_seconds=600),
+                "disaster": disaster.web.mode_probe(ports.disaster),
             }
         ),
     )

@@ -69,6 +69,8 @@ class Tenant(BaseModel):
     hotlines: list[dict[str, str]] = Field(default_factory=list)
     notices: dict | None = None  # police / child-safety sources, validated by alerts.notices.NoticesConfig
     handoff: dict | None = None  # consultation policy overrides, see handoff.HandoffPolicy (app.bootstrap.handoff_policy)
+    rich_menus: dict | None = None  # normal / disaster rich menu layouts, see disaster.menus.RichMenusConfig
+    disaster: dict | None = None  # disaster-mode thresholds, see disaster.service.DisasterPolicy
     # resolved at load time from the environment (or demo literals)
     channel_secret: SecretStr = SecretStr("")
     channel_token: SecretStr = SecretStr("")

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.richmenu import RichMenuEndpoints
 from emulator.state import (
     Batch,
     EmulatorState,
@@ -91,6 +92,7 @@ class MessagingApi:
             web.post("/v2/bot/chat/loading/start", g("loading", self.loading)),
             web.post("/v2/bot/message/markAsRead", g("markAsRead", self.mark_as_read)),
             web.post("/v2/bot/chat/markAsRead", g("markAsRead", self.mark_as_read_by_token)),
+            *RichMenuEndpoints(self.state.richmenus, self._gate, self._body, self.state.clock).routes(),
         ]
 
     # -- the gate -------------------------------------------------------------------------------------------------

@@ -57,6 +57,9 @@ class Control:
             web.post("/_emulator/config", self.set_config),
             web.get("/_emulator/ws", self.websocket),
             web.get("/_emulator/content/{tenant}/{message_id}", self.content),
+            web.get("/_emulator/richmenu", self.richmenu),
+            web.get("/_emulator/richmenu/calls", self.richmenu_calls),
+            web.get("/_emulator/richmenu/{tenant}/{rid}/image", self.richmenu_image),
             web.static("/static", STATIC),
         ]
 
@@ -180,6 +183,25 @@ class Control:
         if item is None:
             return _bad("no such content", 404)
         return web.Response(body=item[0], content_type=item[1])
+
+    async def richmenu(self, request: web.Request) -> web.Response:
+        """The rich menu LINE would show this resident (their link, else the tenant's default), with its image URL."""
+        tenant, user = request.query.get("tenant", ""), request.query.get("user", "")
+        menu = self.state.richmenus.menu_for(tenant, user)
+        if menu is None:
+            return web.json_response({"menu": None})
+        image = f"/_emulator/richmenu/{tenant}/{menu['richMenuId']}/image"
+        return web.json_response({"menu": menu, "image": image}, headers={"Cache-Control": "no-store"})
+
+    async def richmenu_image(self, request: web.Request) -> web.Response:
+        item = self.state.richmenus.images.get((request.match_info["tenant"], request.match_info["rid"]))
+        if item is None:
+            return _bad("no such rich menu image", 404)
+        return web.Response(body=item[0], content_type=item[1], headers={"Cache-Control": "max-age=3600"})
+
+    async def richmenu_calls(self, request: web.Request) -> web.Response:
+        tenant = request.query.get("tenant")
+        return web.json_response([c for c in self.state.richmenus.calls if tenant is None or c["tenant"] == tenant])
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.ledger.stats())

@@ -24,6 +24,14 @@ ENDPOINTS = (
     "quota",
     "markAsRead",
     "progress",
+    "richmenu",
+    "richmenuContent",
+    "richmenuDefault",
+    "richmenuLink",
+    "richmenuAlias",
+    "richmenuBulkLink",
+    "richmenuBulkUnlink",
+    "richmenuBatch",
 )
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from emulator.richmenu import RichMenuState
+
 Clock = Callable[[], float]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -406,6 +408,7 @@ class EmulatorState:
         self.narrowcasts: dict[str, dict[str, Any]] = {}  # request id -> progress
         self.read_marks: list[dict[str, Any]] = []
         self.mark_as_read_tokens: dict[str, tuple[str, str]] = {}
+        self.richmenus = RichMenuState()
 
     def reset(self) -> None:
         self.ledger.reset()
@@ -415,6 +418,7 @@ class EmulatorState:
         self.narrowcasts.clear()
         self.read_marks.clear()
         self.mark_as_read_tokens.clear()
+        self.richmenus.reset()
         self.contents.items.clear()
         self.faults.reseed(self.options.seed)
         self.quota = Quota(self.clock, lambda: self.options.monthly_quota)

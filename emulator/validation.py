@@ -30,6 +30,12 @@ REQUEST_MODELS: dict[str, Any] = {
     "loading": sdk.ShowLoadingAnimationRequest,
     "markAsRead": sdk.MarkMessagesAsReadRequest,
     "markAsReadByToken": sdk.MarkMessagesAsReadByTokenRequest,
+    "richmenu": sdk.RichMenuRequest,
+    "richmenuAlias": sdk.CreateRichMenuAliasRequest,
+    "richmenuAliasUpdate": sdk.UpdateRichMenuAliasRequest,
+    "richmenuBulkLink": sdk.RichMenuBulkLinkRequest,
+    "richmenuBulkUnlink": sdk.RichMenuBulkUnlinkRequest,
+    "richmenuBatch": sdk.RichMenuBatchRequest,
 }
 SENDS_MESSAGES = {"reply", "push", "multicast", "narrowcast", "broadcast"}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,9 @@ class KpiWebDeps:
     clock: Callable[[], float] = time.time
     base_url: str = ""
     gazetteer: Gazetteer = field(default_factory=Gazetteer.load)
+    # tenant -> the shelters open during disaster mode ({"rows": [...], "attribution", "caution"}), None otherwise;
+    # a port the composition root fills from the disaster room
+    open_shelters: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
     _cache: dict[tuple, tuple[float, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def today(self) -> dt.date:
@@ -240,7 +243,11 @@ async def dashboard_tenant(request: web.Request) -> web.StreamResponse:
     lang, period = _query(request)
     view = await load_view(deps, tenant, period)
     ctx = _context(request, deps, view, tenant, lang, period)
-    return _headers(aiohttp_jinja2.render_template("dashboard.html", request, ctx, app_key=KPI_JINJA))
+    ctx["shelters"] = await deps.open_shelters(tenant) if deps.open_shelters is not None else None
+    resp = _headers(aiohttp_jinja2.render_template("dashboard.html", request, ctx, app_key=KPI_JINJA))
+    if ctx["shelters"] is not None:  # open/full changes by the minute during a disaster
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 # ---- open data ----------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ const OSAKA_PLACES = [
   { title: "吹田市役所", address: "大阪府吹田市泉町1丁目", lat: 34.7596, lng: 135.5169 },
   { title: "堺市役所", address: "大阪府堺市堺区南瓦町", lat: 34.5733, lng: 135.4830 },
   { title: "万博記念公園", address: "大阪府吹田市千里万博公園", lat: 34.8093, lng: 135.5325 },
+  { title: "岸和田駅", address: "大阪府岸和田市宮本町", lat: 34.4615, lng: 135.3716 },
 ];
 const FLEX_SIZES = { xxs: 11, xs: 13, sm: 14, md: 16, lg: 19, xl: 22, xxl: 29, "3xl": 35, "4xl": 48, "5xl": 74 };
 
@@ -337,6 +338,52 @@ function onFrame(frame) {
   else if (frame.kind === "read") markRead();
 }
 
+// ---- rich menu (what LINE shows under the chat: the user's linked menu, else the default) --------------------------
+
+function toggleRichMenu(open) {
+  const panel = $("rich-menu");
+  panel.hidden = open === undefined ? !panel.hidden : !open;
+  $("rich-menu-bar").setAttribute("aria-expanded", String(!panel.hidden));
+}
+
+function renderRichMenu(data) {
+  const menu = data && data.menu;
+  const id = menu ? menu.richMenuId : "";
+  if (id === state.richMenuId) return;
+  state.richMenuId = id;
+  document.body.dataset.richMenu = id;
+  if (!menu) {
+    $("rich-menu").hidden = true;
+    $("rich-menu-bar").hidden = true;
+    $("rich-menu-areas").replaceChildren();
+    return;
+  }
+  $("rich-menu-image").src = data.image;
+  $("rich-menu-image").alt = menu.name || "";
+  const { width, height } = menu.size;
+  $("rich-menu-panel").style.aspectRatio = `${width} / ${height}`;
+  const areas = menu.areas.map((area) => {
+    const b = area.bounds;
+    const label = area.action.label || area.action.displayText || area.action.text || area.action.type;
+    return el("button", {
+      type: "button", class: "rich-menu-area", "data-testid": "rich-menu-area", "aria-label": label, title: label,
+      style: { left: `${(100 * b.x) / width}%`, top: `${(100 * b.y) / height}%`, width: `${(100 * b.width) / width}%`, height: `${(100 * b.height) / height}%` },
+      onclick: () => runAction(area.action),
+    });
+  });
+  $("rich-menu-areas").replaceChildren(...areas);
+  $("rich-menu-bar").hidden = false;
+  $("rich-menu-bar").textContent = `${menu.chatBarText} ▾`;
+  toggleRichMenu(Boolean(menu.selected));
+}
+
+async function refreshRichMenu() {
+  if (!state.tenant || !state.user) return;
+  const url = `/_emulator/richmenu?tenant=${encodeURIComponent(state.tenant)}&user=${encodeURIComponent(state.user)}`;
+  const data = await fetch(url).then((r) => r.json()).catch(() => null);
+  if (data) renderRichMenu(data);
+}
+
 // ---- session ------------------------------------------------------------------------------------------------------
 
 async function loadHistory(reset = true) {
@@ -377,6 +424,8 @@ function selectChat(tenant, user) {
   document.title = `${$("title").textContent} — LINE シミュレーター`;
   loadHistory(true);
   connect();
+  state.richMenuId = undefined;
+  refreshRichMenu();
 }
 
 async function init() {
@@ -424,6 +473,8 @@ async function init() {
   $("new-user").addEventListener("click", () => selectChat(state.tenant, randomUserId()));
   $("follow").addEventListener("click", () => send({ type: "follow" }));
   $("unfollow").addEventListener("click", () => send({ type: "unfollow" }));
+  $("rich-menu-bar").addEventListener("click", () => toggleRichMenu());
+  setInterval(refreshRichMenu, 1500);  // the bot switches menus (disaster mode, language) without a message
   selectChat(tenant, user);
 }
 
