@@ -11,7 +11,7 @@ from bot.chat import Incoming
 from bot.users import User
 from reports.chat import ReportsRoom
 from reports.config import ReportsConfig
-from reports.service import change_status, merge
+from reports.service import ReportError, change_status, merge
 from reports.testing import demo_tenant, exif_bomb, make_deps, photo_with_exif
 
 HERE = (34.6937, 135.5023)
@@ -193,8 +193,6 @@ async def test_status_change_reaches_reporter_and_follower_in_their_language(wor
 async def test_declining_needs_a_reason(world):
     deps, *_ , room = world
     await file_pothole(Resident(room, "U1"))
-    from reports.service import ReportError
-
     with pytest.raises(ReportError):
         await change_status(deps, "demo", "R000001", "declined", "  ", "staff1")
 
