@@ -69,6 +69,7 @@ class Tenant(BaseModel):
     hotlines: list[dict[str, str]] = Field(default_factory=list)
     notices: dict | None = None  # police / child-safety sources, validated by alerts.notices.NoticesConfig
     handoff: dict | None = None  # consultation policy overrides, see handoff.HandoffPolicy (app.bootstrap.handoff_policy)
+    reports: dict | None = None  # 通報 categories/departments/limits, validated by reports.ReportsConfig
     # resolved at load time from the environment (or demo literals)
     channel_secret: SecretStr = SecretStr("")
     channel_token: SecretStr = SecretStr("")
@@ -113,6 +114,9 @@ class Settings(BaseSettings):
     mockfeed_port: int = 9191
     worker_metrics_port: int | None = None  # Prometheus /metrics of the worker (unset = off)
     scheduler_metrics_port: int | None = None
+    smtp_host: str | None = None  # department digests of reports (unset = no e-mail)
+    smtp_port: int = 25
+    mail_from: str = "civicbot@localhost"
 
     def tenants_path(self) -> Path:
         if self.tenants:

@@ -174,7 +174,7 @@ async def drop_photos(deps: ReportsDeps, tenant: str, keys: Sequence[str]) -> No
 
 
 async def change_status(
-    deps: ReportsDeps, tenant: str, report_id: str, status: str, text: str, actor: str, fix_photo: str = ""
+    deps: ReportsDeps, tenant: str, report_id: str, status: str, text: str, actor: str, fix_photo: str = "", photo_url: str | None = None
 ) -> Report:
     """受付 → 対応中 → 完了 / 対応できません (a reason is required); residents following it are told."""
     if status not in STATUSES:
@@ -196,7 +196,7 @@ async def change_status(
     report = await deps.reports.update(tenant, report_id, apply)
     if report is None:
         raise ReportError(f"no report {report_id}")
-    failed = await notify(deps, report)
+    failed = await notify(deps, report, photo_url)
     if failed:
         await deps.reports.update(
             tenant, report_id, lambda r: r.history.append(HistoryEntry(deps.clock(), "system", "notify_failed", {"count": str(failed)}))
