@@ -38,6 +38,9 @@ def format_ref(n: int) -> str:
 class ReportStore(Protocol):
     async def next_id(self, tenant: str) -> str: ...
     async def create(self, report: Report) -> None: ...
+    async def import_many(self, reports: Sequence[Report]) -> None:
+        """Bulk ``create`` (migrations, load tests); ids must be fresh."""
+        ...
     async def get(self, tenant: str, report_id: str) -> Report | None: ...
     async def get_many(self, tenant: str, ids: Sequence[str]) -> list[Report | None]: ...
     async def update(self, tenant: str, report_id: str, mutate: Callable[[Report], None]) -> Report | None:
@@ -69,6 +72,10 @@ class MemoryReportStore:
 
     async def create(self, report: Report) -> None:
         self._reports[(report.tenant, report.id)] = json.dumps(report.to_dict(), ensure_ascii=False)
+
+    async def import_many(self, reports: Sequence[Report]) -> None:
+        for report in reports:
+            await self.create(report)
 
     async def get(self, tenant: str, report_id: str) -> Report | None:
         raw = self._reports.get((tenant, report_id))
@@ -148,6 +155,15 @@ class RedisReportStore:
             pipe.zadd(_key(report.tenant, "all"), {report.id: report.created_at})
             self._index(pipe, report, None)
             await pipe.execute()
+
+    async def import_many(self, reports: Sequence[Report]) -> None:
+        for i in range(0, len(reports), 2000):
+            async with self.r.pipeline(transaction=False) as pipe:
+                for report in reports[i : i + 2000]:
+                    pipe.set(_key(report.tenant, f"r:{report.id}"), json.dumps(report.to_dict(), ensure_ascii=False))
+                    pipe.zadd(_key(report.tenant, "all"), {report.id: report.created_at})
+                    self._index(pipe, report, None)
+                await pipe.execute()
 
     async def get(self, tenant: str, report_id: str) -> Report | None:
         raw = await self.r.get(_key(tenant, f"r:{report_id}"))

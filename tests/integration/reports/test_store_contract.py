@@ -97,6 +97,12 @@ async def test_update_reindexes_closed_and_category_changes(reports):
     assert await reports.update("demo", "missing", reopen) is None
 
 
+async def test_import_many_is_create_for_a_batch(reports):
+    await reports.import_many([_report(f"R{i}", at=1000.0 + i, lat=34.69 + i * 0.01) for i in range(3)])
+    assert await reports.ids("demo") == ["R2", "R1", "R0"]
+    assert [i for i, _ in await reports.near_open("demo", "pothole", 34.70, 135.5023, 30)] == ["R1"]
+
+
 async def test_ids_by_time_newest_first_with_limit(reports):
     for i in range(5):
         await reports.create(_report(f"R{i}", at=1000.0 + i))
