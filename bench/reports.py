@@ -151,13 +151,13 @@ async def main(n: int, n_requests: int, repeat: int) -> None:
                     async with http.get(f"{url}/open311/v2/b10k/requests.json") as r:
                         await r.read()
 
-                async def stat() -> None:
+                async def stat(page: int = page) -> None:
                     async with http.get(f"{url}/static?size={page}") as r:
                         await r.read()
 
                 wanted = ids[:page]
 
-                async def mget() -> None:
+                async def mget(wanted: list[str] = wanted) -> None:
                     for i in range(0, len(wanted), 2000):
                         raws = await client.mget([f"cb:{{b10k}}:reports:r:{x}" for x in wanted[i : i + 2000]])
                         [json.loads(x) for x in raws]

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from reports.model import STATUSES, HistoryEntry, Report, blur
-from reports.service import JST, HOUR, ReportsDeps, category_label, counts, find_duplicate, status_label
+from reports.service import HOUR, JST, ReportsDeps, category_label, counts, find_duplicate, status_label
 from reports.store import ApiKeyStore
 
 log = logging.getLogger("civicbot.reports.open311")

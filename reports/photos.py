@@ -67,11 +67,11 @@ def clean_photo(data: bytes, *, max_bytes: int = 10 * 1024 * 1024, max_pixels: i
         raise PhotoRefused("too_many_pixels", str(exc)[:100]) from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
         raise PhotoRefused("broken", type(exc).__name__) from None
-    img = _upright(img).convert("RGB")
-    img.thumbnail((MAX_SIDE, MAX_SIDE))
+    pixels = _upright(img).convert("RGB")
+    pixels.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
-    img.save(out, "JPEG", quality=85, optimize=True)  # no exif=, no icc_profile=: nothing of the original travels
-    return CleanPhoto(out.getvalue(), img.width, img.height)
+    pixels.save(out, "JPEG", quality=85, optimize=True)  # no exif=, no icc_profile=: nothing of the original travels
+    return CleanPhoto(out.getvalue(), pixels.width, pixels.height)
 
 
 def _upright(img: Image.Image) -> Image.Image:

@@ -200,19 +200,19 @@ class RedisReportStore:
         rows = await self.r.geosearch(
             _key(tenant, f"open:{category}"), longitude=lng, latitude=lat, radius=radius_m, unit="m", withdist=True, sort="ASC"
         )
-        return [(str(member), float(dist)) for member, dist in rows]
+        return [(str(row[0]), float(row[1])) for row in rows]  # type: ignore[index, arg-type]
 
     async def ids(self, tenant: str, start: float = 0.0, end: float = float("inf"), limit: int | None = None) -> list[str]:
         hi = "+inf" if end == float("inf") else end
         if limit is None:
-            return list(await self.r.zrevrangebyscore(_key(tenant, "all"), hi, start))
-        return list(await self.r.zrevrangebyscore(_key(tenant, "all"), hi, start, start=0, num=limit))
+            return [str(x) for x in await self.r.zrevrangebyscore(_key(tenant, "all"), hi, start)]
+        return [str(x) for x in await self.r.zrevrangebyscore(_key(tenant, "all"), hi, start, start=0, num=limit)]
 
     async def of_user(self, tenant: str, user_id: str) -> list[str]:
-        return sorted(await self.r.smembers(_key(tenant, f"user:{user_id}")))
+        return sorted(str(x) for x in await self.r.smembers(_key(tenant, f"user:{user_id}")))
 
     async def ended_before(self, tenant: str, before: float) -> list[str]:
-        return list(await self.r.zrangebyscore(_key(tenant, "ended"), 0, before))
+        return [str(x) for x in await self.r.zrangebyscore(_key(tenant, "ended"), 0, before)]
 
     async def delete(self, tenant: str, report_id: str) -> None:
         report = await self.get(tenant, report_id)
@@ -343,10 +343,11 @@ class RedisApiKeyStore:
         await self.r.hset(_key(tenant, "apikeys"), hash_key(api_key), client)
 
     async def client_of(self, tenant: str, api_key: str) -> str | None:
-        return await self.r.hget(_key(tenant, "apikeys"), hash_key(api_key))
+        client = await self.r.hget(_key(tenant, "apikeys"), hash_key(api_key))
+        return None if client is None else str(client)
 
     async def clients(self, tenant: str) -> list[str]:
-        return sorted(set((await self.r.hgetall(_key(tenant, "apikeys"))).values()))
+        return sorted({str(c) for c in (await self.r.hgetall(_key(tenant, "apikeys"))).values()})
 
     async def revoke(self, tenant: str, client: str) -> int:
         rows = await self.r.hgetall(_key(tenant, "apikeys"))

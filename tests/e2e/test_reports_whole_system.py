@@ -11,6 +11,7 @@ import time
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from PIL import Image
 
 from bot.users import RedisUserStore, User
@@ -34,8 +35,6 @@ KYOTO = (35.0116, 135.7681)
 
 
 async def prepare(redis_url: str) -> None:
-    import redis.asyncio as aioredis
-
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     users = RedisUserStore(client)
     await users.save(User(tenant="demo", user_id=A, language="ja"))

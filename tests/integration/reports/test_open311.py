@@ -102,7 +102,7 @@ async def test_filters_status_code_dates_and_ids(env):
     assert await ids("service_code=pothole") == ["R000003", "R000001"]
     assert await ids("service_code=pothole&status=open") == ["R000001"]
     assert await ids("service_request_id=R000002,R000001") == ["R000002", "R000001"]
-    tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).isoformat()
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
     assert await ids(f"start_date={tomorrow.replace('+', '%2B')}&end_date={tomorrow.replace('+', '%2B')}") == []
     [closed] = await (await client.get("/open311/v2/demo/requests/R000003.json")).json()
     assert closed["status_notes"] == "直しました。"

@@ -13,6 +13,7 @@ from reports.chat import ReportsRoom
 from reports.config import ReportsConfig
 from reports.service import ReportError, change_status, merge
 from reports.testing import demo_tenant, exif_bomb, make_deps, photo_with_exif
+from reports.texts import LANGUAGES, TEXTS
 
 HERE = (34.6937, 135.5023)
 NEAR = (34.69385, 135.5024)  # ≈ 20 m away
@@ -108,14 +109,14 @@ async def test_cancel_at_each_step_keeps_nothing(world):
     for stop_after in range(5):
         res = Resident(room, f"U-cancel-{stop_after}")
         steps = [
-            lambda: res.say("通報する"),
-            lambda: res.tap("cat", c="streetlight"),
-            lambda: res.photo("m1"),
-            lambda: res.location(*FAR),
-            lambda: res.tap("none"),
+            (res.say, ("通報する",), {}),
+            (res.tap, ("cat",), {"c": "streetlight"}),
+            (res.photo, ("m1",), {}),
+            (res.location, FAR, {}),
+            (res.tap, ("none",), {}),
         ]
-        for step in steps[: stop_after + 1]:
-            await step()
+        for fn, args, kw in steps[: stop_after + 1]:
+            await fn(*args, **kw)
         out = await res.tap("cancel")
         assert "取り消しました" in body(out)
         assert await deps.drafts.get("demo", res.user) is None
@@ -271,8 +272,6 @@ async def test_a_flood_of_reports_is_refused_after_the_hourly_limit(world):
 
 
 async def test_every_language_of_the_demo_tenant_has_every_text():
-    from reports.texts import LANGUAGES, TEXTS
-
     for key, table in TEXTS.items():
         if key in ("list_line", "photo_unavailable", "btn.camera", "btn.album"):
             continue  # ja/en shapes only, the fallback rule covers the rest
