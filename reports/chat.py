@@ -58,6 +58,8 @@ def _camera(lang: str) -> list[dict]:
 class ReportsRoom:
     """Router room: ``on_event`` first while a draft is open, ``on_text``/``on_postback`` otherwise."""
 
+    name = "reports"  # the postback namespace: room=reports&action=...
+
     def __init__(self, deps: ReportsDeps) -> None:
         self.deps = deps
 
@@ -128,6 +130,14 @@ class ReportsRoom:
 
     async def on_location(self, incoming: Incoming) -> list[dict] | None:
         return None  # only inside a draft (on_event)
+
+    async def on_unfollow(self, tenant_id: str, user_id: str) -> None:
+        """The resident left: the half-finished report and its photos go; filed reports stay for the city (pushes
+        stop because the resident is inactive)."""
+        draft = await self.deps.drafts.get(tenant_id, user_id)
+        if draft is not None:
+            await drop_photos(self.deps, tenant_id, draft.photos)
+            await self.deps.drafts.delete(tenant_id, user_id)
 
     # ------------------------------------------------------------------ steps
     async def start(self, incoming: Incoming) -> list[dict]:

@@ -51,3 +51,16 @@ async def test_reports_room_sees_events_first_only_while_a_draft_is_open():
     assert other.seen == ["location"]
     assert "受付番号" in await run("postback", 7, postback={"room": "reports", "action": "send"})
     assert "faq answer" == await run("text", 8, text="粗大ごみの出し方")  # draft gone: back to the other rooms
+
+
+async def test_unfollow_drops_the_draft_and_its_photos():
+    deps, _, content = make_deps()
+    content.items["m1"] = photo_with_exif()
+    room = ReportsRoom(deps)
+    dispatcher = Dispatcher(MemoryUserStore(), Rooms(extra={"reports": room}, sessions=[room]))
+    await dispatcher.process(incoming("postback", 1, postback={"room": "reports", "action": "start"}))
+    await dispatcher.process(incoming("postback", 2, postback={"room": "reports", "action": "cat", "c": "pothole"}))
+    await dispatcher.process(incoming("image", 3, message_id="m1"))
+    assert len(deps.photos.items) == 1
+    await dispatcher.process(incoming("unfollow", 4))
+    assert await deps.drafts.get("demo", "U1") is None and deps.photos.items == {}
