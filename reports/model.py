@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -85,6 +86,39 @@ class Report:
             raise TypeError(f"unknown report fields {sorted(unknown)}")
         report.__dict__.update(fields)
         return report
+
+
+@dataclass
+class Summary:
+    """The public side of a report, stored beside it (listings read thousands: no history, notes or comment)."""
+
+    id: str
+    category: str
+    lat: float
+    lng: float
+    created_at: float
+    updated_at: float
+    status: Status
+    status_text: str
+    address: str
+    department: str
+    merged_into: str
+    fix_photo: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES and not self.merged_into
+
+    @classmethod
+    def of(cls, r: Report) -> Summary:
+        return cls(r.id, r.category, r.lat, r.lng, r.created_at, r.updated_at, r.status, r.status_text, r.address, r.department, r.merged_into, r.fix_photo)
+
+    def to_json(self) -> str:
+        return json.dumps(list(dataclasses.astuple(self)), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Summary:
+        return cls(*json.loads(raw))
 
 
 _FIELDS = frozenset(f.name for f in dataclasses.fields(Report))

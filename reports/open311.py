@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from reports.model import STATUSES, HistoryEntry, Report, blur
+from reports.model import STATUSES, HistoryEntry, Report, Summary, blur
 from reports.service import HOUR, JST, ReportsDeps, category_label, counts, find_duplicate, status_label
 from reports.store import ApiKeyStore
 
@@ -134,9 +134,8 @@ class _Labels:
         self.media = f"{base}/open311/v2/{tenant}/media/"
 
 
-def public_request(deps: Open311Deps, report: Report, base: str, labels: _Labels | None = None) -> dict[str, Any]:
+def public_request(report: Report | Summary, lb: _Labels) -> dict[str, Any]:
     """One request as the world may see it (every GeoReport v2 field, nothing personal)."""
-    lb = labels or _Labels(deps, report.tenant, base)
     lat, lng = blur(report.lat, report.lng, lb.blur_m)
     notes = f"{report.merged_into} に統合されました。" if report.merged_into else (report.status_text or lb.notes[report.status])
     return {
@@ -199,9 +198,9 @@ async def list_requests(request: web.Request) -> web.Response:
     base = _base(request)
     if q.get("service_request_id"):
         ids = _csv(q["service_request_id"])[:100]
-        rows = [r for r in await deps.reports.reports.get_many(tenant, ids) if r is not None]
+        rows = [r for r in await deps.reports.reports.summaries(tenant, ids) if r is not None]
         labels = _Labels(deps, tenant, base)
-        return web.json_response([public_request(deps, r, base, labels) for r in rows])
+        return web.json_response([public_request(r, labels) for r in rows])
     now = deps.reports.clock()
     end = parse_iso(q["end_date"], "end_date") if q.get("end_date") else now
     start = parse_iso(q["start_date"], "start_date") if q.get("start_date") else end - DEFAULT_DAYS * 86400
@@ -222,10 +221,10 @@ async def list_requests(request: web.Request) -> web.Response:
     while i < len(ids) and len(out) < page:
         chunk = max(page - len(out), 200) if not (codes or statuses) else 2000  # unfiltered: read only the page
         batch, i = ids[i : i + chunk], i + chunk
-        for report in await deps.reports.reports.get_many(tenant, batch):
+        for report in await deps.reports.reports.summaries(tenant, batch):
             if report is None or (codes and report.category not in codes):
                 continue
-            row = public_request(deps, report, base, labels)
+            row = public_request(report, labels)
             if statuses and row["status"] not in statuses:
                 continue
             out.append(row)
@@ -239,10 +238,10 @@ async def one_request(request: web.Request) -> web.Response:
     tenant = _tenant(request)
     deps = request.config_dict[DEPS]
     rid = request.match_info["id"]
-    report = await deps.reports.reports.get(tenant, rid) if re.fullmatch(r"R\d{6,}", rid) else None
+    [report] = await deps.reports.reports.summaries(tenant, [rid]) if re.fullmatch(r"R\d{6,}", rid) else [None]
     if report is None:
         raise _Refused(404, f"no service request {rid!r}")
-    return web.json_response([public_request(deps, report, _base(request))])
+    return web.json_response([public_request(report, _Labels(deps, tenant, _base(request)))])
 
 
 @_handler

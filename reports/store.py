@@ -4,6 +4,7 @@ Redis layout (tenant in braces = cluster hash tag, so multi-key commands stay on
 
 - ``cb:{t}:reports:r:<id>``          the report (JSON string; MGET reads thousands at once)
 - ``cb:{t}:reports:all``             ZSET id → created_at (listing, Open311 date filters)
+- ``cb:{t}:reports:sum``             HASH id → public summary (Open311 listings: HMGET, no history to parse)
 - ``cb:{t}:reports:open:<category>`` GEO set of open reports (duplicate lookup = one GEOSEARCH)
 - ``cb:{t}:reports:ended``           ZSET id → when it was closed/declined/merged (retention)
 - ``cb:{t}:reports:user:<uid>``      SET of ids a resident reported or follows
@@ -24,7 +25,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from reports.model import Draft, Report, distance_m
+from reports.model import Draft, Report, Summary, distance_m
 
 
 def _key(tenant: str, name: str) -> str:
@@ -43,6 +44,9 @@ class ReportStore(Protocol):
         ...
     async def get(self, tenant: str, report_id: str) -> Report | None: ...
     async def get_many(self, tenant: str, ids: Sequence[str]) -> list[Report | None]: ...
+    async def summaries(self, tenant: str, ids: Sequence[str]) -> list[Summary | None]:
+        """The public summaries of ``ids`` (same order), kept in step with every write."""
+        ...
     async def update(self, tenant: str, report_id: str, mutate: Callable[[Report], None]) -> Report | None:
         """Read, apply ``mutate`` and write back atomically (retried on a concurrent change); None = no such report."""
         ...
@@ -83,6 +87,9 @@ class MemoryReportStore:
 
     async def get_many(self, tenant: str, ids: Sequence[str]) -> list[Report | None]:
         return [await self.get(tenant, i) for i in ids]
+
+    async def summaries(self, tenant: str, ids: Sequence[str]) -> list[Summary | None]:
+        return [None if r is None else Summary.of(r) for r in await self.get_many(tenant, ids)]
 
     async def update(self, tenant: str, report_id: str, mutate: Callable[[Report], None]) -> Report | None:
         report = await self.get(tenant, report_id)
@@ -141,6 +148,7 @@ class RedisReportStore:
         t = report.tenant
         if before is not None and before.is_open and (not report.is_open or before.category != report.category):
             pipe.zrem(_key(t, f"open:{before.category}"), report.id)
+        pipe.hset(_key(t, "sum"), report.id, Summary.of(report).to_json())
         if report.is_open:
             pipe.geoadd(_key(t, f"open:{report.category}"), (report.lng, report.lat, report.id))
             pipe.zrem(_key(t, "ended"), report.id)
@@ -174,6 +182,12 @@ class RedisReportStore:
             return []
         raws = await self.r.mget([_key(tenant, f"r:{i}") for i in ids])
         return [Report.from_dict(json.loads(raw)) if raw else None for raw in raws]
+
+    async def summaries(self, tenant: str, ids: Sequence[str]) -> list[Summary | None]:
+        if not ids:
+            return []
+        raws = await self.r.hmget(_key(tenant, "sum"), list(ids))
+        return [Summary.from_json(raw) if raw else None for raw in raws]
 
     async def update(self, tenant: str, report_id: str, mutate: Callable[[Report], None]) -> Report | None:
         key = _key(tenant, f"r:{report_id}")
@@ -222,6 +236,7 @@ class RedisReportStore:
             pipe.delete(_key(tenant, f"r:{report_id}"))
             pipe.zrem(_key(tenant, "all"), report_id)
             pipe.zrem(_key(tenant, "ended"), report_id)
+            pipe.hdel(_key(tenant, "sum"), report_id)
             pipe.zrem(_key(tenant, f"open:{report.category}"), report_id)
             for uid in [report.reporter, *report.followers]:
                 pipe.srem(_key(tenant, f"user:{uid}"), report_id)

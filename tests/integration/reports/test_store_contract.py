@@ -97,6 +97,22 @@ async def test_update_reindexes_closed_and_category_changes(reports):
     assert await reports.update("demo", "missing", reopen) is None
 
 
+async def test_summaries_follow_every_write(reports):
+    await reports.create(_report("R1", address="北区梅田一丁目", comment="私の電話は090…"))
+    [summary] = await reports.summaries("demo", ["R1"])
+    assert summary.status == "received" and summary.address == "北区梅田一丁目" and summary.is_open
+    assert not hasattr(summary, "comment") and not hasattr(summary, "reporter")
+
+    def close(r: Report) -> None:
+        r.status, r.status_text, r.fix_photo = "closed", "直しました", "f" * 32
+
+    await reports.update("demo", "R1", close)
+    [summary, missing] = await reports.summaries("demo", ["R1", "R9"])
+    assert (summary.status, summary.status_text, summary.fix_photo, missing) == ("closed", "直しました", "f" * 32, None)
+    await reports.delete("demo", "R1")
+    assert await reports.summaries("demo", ["R1"]) == [None]
+
+
 async def test_import_many_is_create_for_a_batch(reports):
     await reports.import_many([_report(f"R{i}", at=1000.0 + i, lat=34.69 + i * 0.01) for i in range(3)])
     assert await reports.ids("demo") == ["R2", "R1", "R0"]
