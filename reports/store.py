@@ -187,7 +187,7 @@ class RedisReportStore:
         if not ids:
             return []
         raws = await self.r.hmget(_key(tenant, "sum"), list(ids))
-        return [Summary.from_json(raw) if raw else None for raw in raws]
+        return [Summary.from_json(str(raw)) if raw else None for raw in raws]
 
     async def update(self, tenant: str, report_id: str, mutate: Callable[[Report], None]) -> Report | None:
         key = _key(tenant, f"r:{report_id}")
