@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,15 @@ MAX_OPEN_DATA_DAYS = 800
 CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
+@dataclass(frozen=True)
+class CountTable:
+    """A small table another room publishes on its tenant's dashboard (e.g. 通報: category × status), labelled already."""
+
+    title: str
+    columns: list[str]
+    rows: list[tuple[str, list[int]]]
+
+
 @dataclass
 class KpiWebDeps:
     recorder: KpiRecorder
@@ -43,6 +52,8 @@ class KpiWebDeps:
     clock: Callable[[], float] = time.time
     base_url: str = ""
     gazetteer: Gazetteer = field(default_factory=Gazetteer.load)
+    # tables the composition root plugs in per tenant page: (tenant, lang) -> CountTable | None
+    tables: list[Callable[[str, str], Awaitable[CountTable | None]]] = field(default_factory=list)
     _cache: dict[tuple, tuple[float, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def today(self) -> dt.date:
@@ -240,6 +251,11 @@ async def dashboard_tenant(request: web.Request) -> web.StreamResponse:
     lang, period = _query(request)
     view = await load_view(deps, tenant, period)
     ctx = _context(request, deps, view, tenant, lang, period)
+    ctx["tables"] = [
+        table
+        for n, source in enumerate(deps.tables)
+        if (table := await cached(deps, ("table", n, tenant, lang), lambda source=source: source(tenant, lang))) is not None
+    ]
     return _headers(aiohttp_jinja2.render_template("dashboard.html", request, ctx, app_key=KPI_JINJA))
 
 

@@ -370,3 +370,11 @@ async def counts(deps: ReportsDeps, tenant: str) -> dict[str, dict[str, int]]:
             continue
         out.setdefault(r.category, {s: 0 for s in STATUSES})[r.status] += 1
     return out
+
+
+async def count_table(deps: ReportsDeps, tenant: str, lang: str) -> tuple[str, list[str], list[tuple[str, list[int]]]]:
+    """The public dashboard's table: (title, status column labels, [(category label, counts per status)])."""
+    cfg = deps.config(tenant)
+    table = await counts(deps, tenant)
+    rows = [(category_label(cfg, c.id, lang), [table.get(c.id, {}).get(s, 0) for s in STATUSES]) for c in cfg.categories]
+    return t("dashboard_title", lang), [status_label(s, lang) for s in STATUSES], rows

@@ -197,6 +197,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Báo cáo {ref} ({category}) đã chuyển sang \"{status}\".",
     },
     "status_note": {"ja": "市からのお知らせ：{text}", "ja-easy": "しからの おしらせ：{text}", "en": "From the city (Japanese): {text}", "zh-Hans": "市政府留言（日语）：{text}", "ko": "시의 안내 (일본어): {text}", "vi": "Lời nhắn của thành phố (tiếng Nhật): {text}"},
+    "dashboard_title": {"ja": "通報（種類別・状況別、統合分を除く）", "ja-easy": "つうほう（しゅるい・じょうきょう）", "en": "Reports by type and status (merged duplicates excluded)", "zh-Hans": "报告（按种类・状态）", "ko": "신고 (종류별・상황별)", "vi": "Báo cáo theo loại và trạng thái"},
     "none": {"ja": "なし", "ja-easy": "なし", "en": "none", "zh-Hans": "无", "ko": "없음", "vi": "không"},
     # ---- quick-reply labels (≤ 20 characters)
     "btn.next": {"ja": "次へ", "ja-easy": "つぎへ", "en": "Next", "zh-Hans": "下一步", "ko": "다음", "vi": "Tiếp"},
