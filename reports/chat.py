@@ -34,6 +34,7 @@ log = logging.getLogger("civicbot.reports.chat")
 START_WORDS = frozenset({"通報する", "通報", "通報したい", "つうほうする", "つうほう", "report", "makeareport", "sendreport"})
 LIST_WORDS = frozenset({"通報の状況", "通報状況", "つうほうのじょうきょう", "myreports", "reportstatus"})
 COMMENT_MAX = 200
+PHOTO_TRIES, PHOTO_WINDOW_S = 10, 600  # photos a resident may send per 10 minutes, accepted or not
 
 
 def _plain(s: str) -> str:
@@ -186,6 +187,9 @@ class ReportsRoom:
             return [text(t("photo_max", lang, max=cfg.max_photos), [qr_location(t("btn.location", lang)), _cancel(lang)])]
         if self.deps.content is None or not incoming.message_id:
             return [text(t("photo_unavailable", lang), [_cancel(lang)])]
+        # every photo is downloaded and decoded: a resident gets a bounded number of tries (refused ones count)
+        if await self.deps.drafts.count(draft.tenant, f"photo:{draft.user_id}", PHOTO_WINDOW_S) > PHOTO_TRIES:
+            return [text(t("rate_limited", lang), [qr_location(t("btn.location", lang)), _cancel(lang)])]
         mb = cfg.max_photo_bytes // (1024 * 1024)
         try:
             raw = await self.deps.content.fetch(draft.tenant, incoming.message_id, cfg.max_photo_bytes)

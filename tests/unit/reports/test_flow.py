@@ -276,3 +276,14 @@ async def test_every_language_of_the_demo_tenant_has_every_text():
         if key in ("list_line", "photo_unavailable", "btn.camera", "btn.album"):
             continue  # ja/en shapes only, the fallback rule covers the rest
         assert set(LANGUAGES) <= set(table), key
+
+
+async def test_a_flood_of_photos_is_cut_off(world):
+    deps, _, content, _, room = world
+    content.items["bad"] = b"not an image"
+    res = Resident(room, "U8")
+    await res.say("通報する")
+    await res.tap("cat", c="pothole")
+    answers = [body(await res.photo("bad")) for _ in range(12)]
+    assert all("受け取れませんでした" in a for a in answers[:10])
+    assert all("短い時間にたくさん" in a for a in answers[10:])
