@@ -84,15 +84,18 @@ class ReportsDeps:
 
 
 def category_label(cfg: ReportsConfig, cid: str, lang: str) -> str:
+    """The tenant's own label for ``lang`` if it gave one, else the catalogue's; the catalogue's fallback rule
+    (ja-easy → ja, others → en → ja) applies to the tenant's labels too."""
     cat = cfg.category(cid)
-    if cat is not None and cat.labels:
-        if lang in cat.labels:
-            return cat.labels[lang]
-        if lang.startswith("ja") and "ja" in cat.labels:
-            return cat.labels["ja"]
+    labels = cat.labels if cat is not None else {}
+    if lang in labels:
+        return labels[lang]
     if f"cat.{cid}" in TEXTS:
         return t(f"cat.{cid}", lang)
-    return cat.labels.get("ja", cid) if cat is not None else cid
+    for fallback in (("ja",) if lang.startswith("ja") else ("en", "ja")):
+        if fallback in labels:
+            return labels[fallback]
+    return next(iter(labels.values()), cid)
 
 
 def status_label(status: str, lang: str) -> str:
