@@ -53,7 +53,8 @@ class ReportsConfig(BaseModel):
     draft_minutes: int = 30
     reports_per_hour: int = 5  # per resident (LINE) or per API client (Open311: x20)
     retention_days: int = 730  # closed/declined reports (and their photos) are deleted this long after closing
-    tile_url: str = ""  # map tiles for the staff map; empty = offline SVG on the municipality outline
+    tile_url: str = ""  # map tiles for the staff map (https://…/{z}/{x}/{y}.png); empty = offline SVG on the outline
+    tile_attribution: str = ""  # shown under the map when tiles are used (e.g. 「出典：国土地理院」)
     public_blur_m: float = 10.0
     open311_page_size: int = 1000
 

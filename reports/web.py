@@ -103,25 +103,48 @@ def _matches(r: Report, f: dict[str, str], now: float) -> bool:
     return True
 
 
-def svg_map(outline: Sequence[tuple[float, float]], reports: Sequence[Report], size: int = 560) -> dict[str, Any]:
-    """Project (lat, lng) to an SVG box (equirectangular, scaled by cos(lat)) around the outline and the reports."""
-    pts = list(outline) + [(r.lat, r.lng) for r in reports]
+def _mercator(lat: float, lng: float) -> tuple[float, float]:
+    """Web Mercator in world pixels at zoom 0 (256 px wide), the projection map tiles use."""
+    lat = max(-85.0, min(85.0, lat))
+    y = (1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * 256
+    return (lng + 180) / 360 * 256, y
+
+
+def svg_map(outline: Sequence[tuple[float, float]], reports: Sequence[Report], size: int = 560, tile_url: str = "") -> dict[str, Any]:
+    """The outline and the reports projected into an SVG box (Web Mercator). With a tile URL (``…/{z}/{x}/{y}.png``)
+    the zoom snaps to a tile level and the tiles covering the box are listed as the background; without one the
+    plot is offline and fills the box."""
+    pts = [_mercator(lat, lng) for lat, lng in [*outline, *((r.lat, r.lng) for r in reports)]]
     if not pts:
-        return {"size": size, "outline": "", "dots": []}
-    lat0 = sum(p[0] for p in pts) / len(pts)
-    k = math.cos(math.radians(lat0))
-    xs, ys = [p[1] * k for p in pts], [p[0] for p in pts]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-4)
+        return {"size": size, "outline": "", "dots": [], "tiles": []}
     pad = 16
+    min_x, max_x = min(p[0] for p in pts), max(p[0] for p in pts)
+    min_y, max_y = min(p[1] for p in pts), max(p[1] for p in pts)
+    span = max(max_x - min_x, max_y - min_y, 1e-6)
+    scale = (size - 2 * pad) / span
+    zoom = 0
+    if tile_url:
+        zoom = max(0, min(18, int(math.floor(math.log2(scale)))))
+        scale = float(2**zoom)
+    # world pixels (at this scale) of the box's top-left corner, centring the content
+    ox = (min_x + max_x) / 2 * scale - size / 2
+    oy = (min_y + max_y) / 2 * scale - size / 2
 
     def xy(lat: float, lng: float) -> tuple[float, float]:
-        return (round(pad + (lng * k - min(xs)) / span * (size - 2 * pad), 1), round(pad + (max(ys) - lat) / span * (size - 2 * pad), 1))
+        x, y = _mercator(lat, lng)
+        return round(x * scale - ox, 1), round(y * scale - oy, 1)
 
+    tiles = []
+    if tile_url:
+        for tx in range(int(ox // 256), int((ox + size) // 256) + 1):
+            for ty in range(int(oy // 256), int((oy + size) // 256) + 1):
+                tiles.append({"x": round(tx * 256 - ox, 1), "y": round(ty * 256 - oy, 1), "href": tile_url.format(z=zoom, x=tx, y=ty)})
     colours = {"received": "#c81e1e", "in_progress": "#d97706", "closed": "#15803d", "declined": "#6b7280"}
     return {
         "size": size,
         "outline": " ".join(f"{x},{y}" for x, y in (xy(a, b) for a, b in outline)),
         "dots": [{"x": xy(r.lat, r.lng)[0], "y": xy(r.lat, r.lng)[1], "id": r.id, "colour": colours[r.status], "status": r.status} for r in reports],
+        "tiles": tiles,
     }
 
 
@@ -143,8 +166,9 @@ async def list_page(request: web.Request) -> web.Response:
         "categories": [(c.id, category_label(cfg, c.id, "ja")) for c in cfg.categories],
         "departments": cfg.departments,
         "statuses": STATUS_JA,
-        "map": svg_map(rd.area.outline(tenant), shown),
+        "map": svg_map(rd.area.outline(tenant), shown, tile_url=cfg.tile_url),
         "tile_url": cfg.tile_url,
+        "tile_attribution": cfg.tile_attribution,
     }
     return aiohttp_jinja2.render_template("reports_list.html", request, ctx, app_key=JINJA)
 
@@ -176,7 +200,7 @@ async def _detail(request: web.Request, *, error: str = "", status: int = 200) -
         "statuses": STATUS_JA,
         "error": error,
         "can_write": request[SESSION].role in WRITE,
-        "map": svg_map(d.reports.area.outline(report.tenant), [report], size=320),
+        "map": svg_map(d.reports.area.outline(report.tenant), [report], size=320, tile_url=cfg.tile_url),
     }
     return aiohttp_jinja2.render_template("reports_detail.html", request, ctx, app_key=JINJA, status=status)
 
