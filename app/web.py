@@ -20,6 +20,7 @@ from alerts.web import create_app as alerts_admin_app
 from app import admin_index
 from app.bootstrap import Container, crisis_assessor, open_container
 from app.ports import build_ports
+from app.reports import dashboard_table, mount_reports
 from bot import webhook
 from bot.config import Settings, load_tenants
 from bot.inbox import RedisInbox
@@ -62,6 +63,7 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     app.add_subapp("/admin/notices", notices_admin_app(ports.notices))
     review = crisisreview.ReviewDeps(store=crisisreview.RedisCrisisReviewStore(client), assessor=crisis_assessor())
     app.add_subapp("/admin/crisis-review", crisisreview.web.create_app(review))
+    reports = mount_reports(app, settings, tenants, client, ports)
 
     async def container_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_container(settings, redis_url, line=line, client=client, tenants=tenants, ports=ports) as container:
@@ -76,7 +78,13 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
                 app, handoff.web.HandoffWebDeps(handoff=container.handoff, tenants=container.tenants, crisis_marks=marks)
             )
             kpi.web.bind(
-                app, kpi.web.KpiWebDeps(recorder=ports.kpi, tenants=container.tenants, base_url=settings.public_base_url or "")
+                app,
+                kpi.web.KpiWebDeps(
+                    recorder=ports.kpi,
+                    tenants=container.tenants,
+                    base_url=settings.public_base_url or "",
+                    tables=[dashboard_table(reports)],
+                ),
             )
             async with aiohttp.ClientSession() as session:
                 app[HTTP] = session

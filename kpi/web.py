@@ -43,6 +43,9 @@ class CountTable:
     rows: list[tuple[str, list[int]]]
 
 
+TableSource = Callable[[str, str], Awaitable[CountTable | None]]  # (tenant, lang) -> the table, or None
+
+
 @dataclass
 class KpiWebDeps:
     recorder: KpiRecorder
@@ -53,7 +56,7 @@ class KpiWebDeps:
     base_url: str = ""
     gazetteer: Gazetteer = field(default_factory=Gazetteer.load)
     # tables the composition root plugs in per tenant page: (tenant, lang) -> CountTable | None
-    tables: list[Callable[[str, str], Awaitable[CountTable | None]]] = field(default_factory=list)
+    tables: list[TableSource] = field(default_factory=list)
     _cache: dict[tuple, tuple[float, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def today(self) -> dt.date:

@@ -13,17 +13,24 @@ from typing import Protocol
 
 
 class _Point(Protocol):
-    lat: float
-    lng: float
+    @property
+    def lat(self) -> float: ...
+
+    @property
+    def lng(self) -> float: ...
 
 
 class _Unit(Protocol):
-    jis5: str
+    @property
+    def jis5(self) -> str: ...
 
 
 class _Location(Protocol):
-    municipality: _Unit
-    ward: _Unit | None
+    @property
+    def municipality(self) -> _Unit: ...
+
+    @property
+    def ward(self) -> _Unit | None: ...
 
     @property
     def label(self) -> str: ...

@@ -172,7 +172,14 @@ class ReportsRoom:
             if r.merged_into:
                 shown = await self.deps.reports.get(r.tenant, r.merged_into) or r
             lines.append(
-                t("list_line", lang, ref=r.id, category=category_label(cfg, r.category, lang), status=status_label(shown.status, lang), date=date_label(r.created_at))
+                t(
+                    "list_line",
+                    lang,
+                    ref=r.id,
+                    category=category_label(cfg, r.category, lang),
+                    status=status_label(shown.status, lang),
+                    date=date_label(r.created_at),
+                )
             )
         return [text("\n".join(lines))]
 
@@ -205,7 +212,12 @@ class ReportsRoom:
         if len(draft.photos) >= cfg.max_photos:
             draft.step = "location"
             await self._save(draft)
-            return [text(t("photo_ok", lang, n=len(draft.photos), max=cfg.max_photos) + "\n" + t("ask_location", lang), [qr_location(t("btn.location", lang)), _cancel(lang)])]
+            return [
+                text(
+                    t("photo_ok", lang, n=len(draft.photos), max=cfg.max_photos) + "\n" + t("ask_location", lang),
+                    [qr_location(t("btn.location", lang)), _cancel(lang)],
+                )
+            ]
         await self._save(draft)
         body = t("photo_ok", lang, n=len(draft.photos), max=cfg.max_photos) + "\n" + t("ask_location", lang)
         return [text(body, [qr_location(t("btn.location", lang)), *_camera(lang), _cancel(lang)])]
@@ -306,4 +318,3 @@ class ReportsRoom:
             cfg = self.deps.config(draft.tenant)
             quick = [_pb(category_label(cfg, c.id, lang), "cat", c=c.id) for c in cfg.categories[:12]]
         return text(t("waiting", lang, what=t(f"what.{step}", lang)), [*quick, _cancel(lang)])
-

@@ -44,7 +44,9 @@ class ReportsConfig(BaseModel):
     model_config = {"extra": "forbid"}
 
     enabled: bool = True
-    departments: dict[str, Department] = Field(default_factory=lambda: {k: Department.model_validate(v) for k, v in DEFAULT_DEPARTMENTS.items()})
+    departments: dict[str, Department] = Field(
+        default_factory=lambda: {k: Department.model_validate(v) for k, v in DEFAULT_DEPARTMENTS.items()}
+    )
     categories: list[Category] = Field(default_factory=lambda: [Category.model_validate(c) for c in DEFAULT_CATEGORIES])
     duplicate_radius_m: float = 30.0
     max_photos: int = Field(default=3, ge=0, le=3)

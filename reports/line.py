@@ -16,7 +16,9 @@ LINE_DATA_API = "https://api-data.line.me"
 
 
 class LineContentSource:
-    def __init__(self, tokens: Mapping[str, str], session: aiohttp.ClientSession, base_url: str | None = None, timeout_s: float = 20) -> None:
+    def __init__(
+        self, tokens: Mapping[str, str], session: aiohttp.ClientSession, base_url: str | None = None, timeout_s: float = 20
+    ) -> None:
         self._tokens = tokens
         self._session = session
         self._base = (base_url or LINE_DATA_API).rstrip("/")

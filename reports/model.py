@@ -111,7 +111,20 @@ class Summary:
 
     @classmethod
     def of(cls, r: Report) -> Summary:
-        return cls(r.id, r.category, r.lat, r.lng, r.created_at, r.updated_at, r.status, r.status_text, r.address, r.department, r.merged_into, r.fix_photo)
+        return cls(
+            r.id,
+            r.category,
+            r.lat,
+            r.lng,
+            r.created_at,
+            r.updated_at,
+            r.status,
+            r.status_text,
+            r.address,
+            r.department,
+            r.merged_into,
+            r.fix_photo,
+        )
 
     def to_json(self) -> str:
         return json.dumps(list(dataclasses.astuple(self)), ensure_ascii=False)

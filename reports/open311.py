@@ -29,9 +29,23 @@ log = logging.getLogger("civicbot.reports.open311")
 
 SERVICE_FIELDS = ("service_code", "service_name", "description", "metadata", "type", "keywords", "group")
 REQUEST_FIELDS = (
-    "service_request_id", "status", "status_notes", "service_name", "service_code", "description", "agency_responsible",
-    "service_notice", "requested_datetime", "updated_datetime", "expected_datetime", "address", "address_id", "zipcode",
-    "lat", "long", "media_url",
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
 )
 DESCRIPTION_MAX = 1000
 DEFAULT_DAYS = 90  # the spec's default window for requests.json
@@ -322,7 +336,10 @@ async def stats(request: web.Request) -> web.Response:
         raise _Refused(404, f"unknown jurisdiction {tenant!r}")
     cfg = deps.reports.config(tenant)
     table = await counts(deps.reports, tenant)
-    rows = [{"category": c.id, "category_ja": category_label(cfg, c.id, "ja"), **table.get(c.id, {s: 0 for s in STATUSES})} for c in cfg.categories]
+    rows = [
+        {"category": c.id, "category_ja": category_label(cfg, c.id, "ja"), **table.get(c.id, {s: 0 for s in STATUSES})}
+        for c in cfg.categories
+    ]
     if request.match_info["fmt"] == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=["category", "category_ja", *STATUSES])

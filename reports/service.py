@@ -92,7 +92,7 @@ def category_label(cfg: ReportsConfig, cid: str, lang: str) -> str:
         return labels[lang]
     if f"cat.{cid}" in TEXTS:
         return t(f"cat.{cid}", lang)
-    for fallback in (("ja",) if lang.startswith("ja") else ("en", "ja")):
+    for fallback in ("ja",) if lang.startswith("ja") else ("en", "ja"):
         if fallback in labels:
             return labels[fallback]
     return next(iter(labels.values()), cid)
@@ -177,7 +177,14 @@ async def drop_photos(deps: ReportsDeps, tenant: str, keys: Sequence[str]) -> No
 
 
 async def change_status(
-    deps: ReportsDeps, tenant: str, report_id: str, status: str, text: str, actor: str, fix_photo: str = "", photo_url: str | None = None
+    deps: ReportsDeps,
+    tenant: str,
+    report_id: str,
+    status: str,
+    text: str,
+    actor: str,
+    fix_photo: str = "",
+    photo_url: str | None = None,
 ) -> Report:
     """受付 → 対応中 → 完了 / 対応できません (a reason is required); residents following it are told."""
     if status not in STATUSES:
@@ -194,7 +201,11 @@ async def change_status(
         if fix_photo:
             r.fix_photo = fix_photo
         r.updated_at = deps.clock()
-        r.history.append(HistoryEntry(r.updated_at, actor, "status", {"status": status, "text": r.status_text, "photo": "1" if fix_photo else ""}))
+        r.history.append(
+            HistoryEntry(
+                r.updated_at, actor, "status", {"status": status, "text": r.status_text, "photo": "1" if fix_photo else ""}
+            )
+        )
 
     report = await deps.reports.update(tenant, report_id, apply)
     if report is None:
@@ -202,14 +213,22 @@ async def change_status(
     failed = await notify(deps, report, photo_url)
     if failed:
         await deps.reports.update(
-            tenant, report_id, lambda r: r.history.append(HistoryEntry(deps.clock(), "system", "notify_failed", {"count": str(failed)}))
+            tenant,
+            report_id,
+            lambda r: r.history.append(HistoryEntry(deps.clock(), "system", "notify_failed", {"count": str(failed)})),
         )
     return report
 
 
 def status_messages(deps: ReportsDeps, report: Report, lang: str, photo_url: str | None) -> list[dict]:
     cfg = deps.config(report.tenant)
-    body = t("status_push", lang, ref=report.id, category=category_label(cfg, report.category, lang), status=status_label(report.status, lang))
+    body = t(
+        "status_push",
+        lang,
+        ref=report.id,
+        category=category_label(cfg, report.category, lang),
+        status=status_label(report.status, lang),
+    )
     if report.status_text:
         body += "\n" + t("status_note", lang, text=report.status_text)
     messages: list[dict[str, Any]] = [{"type": "text", "text": body[:5000]}]
@@ -341,7 +360,9 @@ def digest_text(deps: ReportsDeps, tenant: str, department: str, reports: Sequen
     lines = [f"{cfg.departments[department].name} 御中", "", f"未完了の通報 {len(reports)} 件（新しい順）", ""]
     for r in reports:
         age = int((deps.clock() - r.created_at) // 86400)
-        lines.append(f"- {r.id} {category_label(cfg, r.category, 'ja')} {status_label(r.status, 'ja')} 受付 {date_label(r.created_at)}（{age}日経過） {r.address}")
+        lines.append(
+            f"- {r.id} {category_label(cfg, r.category, 'ja')} {status_label(r.status, 'ja')} 受付 {date_label(r.created_at)}（{age}日経過） {r.address}"
+        )
         if base_url:
             lines.append(f"  {base_url.rstrip('/')}/admin/reports/{r.id}")
     lines += ["", "このメールは civicbot から毎日送られます。通報者の個人情報は含みません。"]

@@ -57,7 +57,9 @@ def exif_bomb() -> bytes:
     return base[:2] + segment * 40 + base[2:]
 
 
-def make_deps(clock: Callable[[], float] = time.time, config: ReportsConfig | None = None) -> tuple[ReportsDeps, RecordingLineGateway, FakeContent]:
+def make_deps(
+    clock: Callable[[], float] = time.time, config: ReportsConfig | None = None
+) -> tuple[ReportsDeps, RecordingLineGateway, FakeContent]:
     line = RecordingLineGateway()
     content = FakeContent()
     deps = ReportsDeps(

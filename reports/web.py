@@ -110,7 +110,9 @@ def _mercator(lat: float, lng: float) -> tuple[float, float]:
     return (lng + 180) / 360 * 256, y
 
 
-def svg_map(outline: Sequence[tuple[float, float]], reports: Sequence[Report], size: int = 560, tile_url: str = "") -> dict[str, Any]:
+def svg_map(
+    outline: Sequence[tuple[float, float]], reports: Sequence[Report], size: int = 560, tile_url: str = ""
+) -> dict[str, Any]:
     """The outline and the reports projected into an SVG box (Web Mercator). With a tile URL (``…/{z}/{x}/{y}.png``)
     the zoom snaps to a tile level and the tiles covering the box are listed as the background; without one the
     plot is offline and fills the box."""
@@ -138,12 +140,17 @@ def svg_map(outline: Sequence[tuple[float, float]], reports: Sequence[Report], s
     if tile_url:
         for tx in range(int(ox // 256), int((ox + size) // 256) + 1):
             for ty in range(int(oy // 256), int((oy + size) // 256) + 1):
-                tiles.append({"x": round(tx * 256 - ox, 1), "y": round(ty * 256 - oy, 1), "href": tile_url.format(z=zoom, x=tx, y=ty)})
+                tiles.append(
+                    {"x": round(tx * 256 - ox, 1), "y": round(ty * 256 - oy, 1), "href": tile_url.format(z=zoom, x=tx, y=ty)}
+                )
     colours = {"received": "#c81e1e", "in_progress": "#d97706", "closed": "#15803d", "declined": "#6b7280"}
     return {
         "size": size,
         "outline": " ".join(f"{x},{y}" for x, y in (xy(a, b) for a, b in outline)),
-        "dots": [{"x": xy(r.lat, r.lng)[0], "y": xy(r.lat, r.lng)[1], "id": r.id, "colour": colours[r.status], "status": r.status} for r in reports],
+        "dots": [
+            {"x": xy(r.lat, r.lng)[0], "y": xy(r.lat, r.lng)[1], "id": r.id, "colour": colours[r.status], "status": r.status}
+            for r in reports
+        ],
         "tiles": tiles,
     }
 
@@ -235,14 +242,23 @@ async def status_submit(request: web.Request) -> web.StreamResponse:
             try:
                 clean = clean_photo(data, max_bytes=d.reports.config(report.tenant).max_photo_bytes)
             except PhotoRefused as exc:
-                return await _detail(request, error=f"写真を受け付けられません（{exc.reason}）。JPEG/PNG・10MBまでです。", status=400)
+                return await _detail(
+                    request, error=f"写真を受け付けられません（{exc.reason}）。JPEG/PNG・10MBまでです。", status=400
+                )
             fix_key = await d.reports.photos.put(report.tenant, clean.data)
     # LINE shows only https images: the repair photo joins the push when the deployment has a public https address
     base = d.public_base_url.rstrip("/")
     photo_url = f"{base}/open311/v2/{report.tenant}/media/{report.id}.jpg" if fix_key and base.startswith("https://") else None
     try:
         updated = await change_status(
-            d.reports, report.tenant, report.id, str(form.get("status", "")), str(form.get("text", "")), session.username, fix_key, photo_url
+            d.reports,
+            report.tenant,
+            report.id,
+            str(form.get("status", "")),
+            str(form.get("text", "")),
+            session.username,
+            fix_key,
+            photo_url,
         )
     except ReportError as exc:
         return await _detail(request, error=str(exc), status=400)
@@ -294,7 +310,13 @@ async def keys_page(request: web.Request) -> web.Response:
 
 async def _keys(request: web.Request, *, issued: str = "", client: str = "", error: str = "") -> web.Response:
     d = _deps(request)
-    ctx = {**template_context(request), "clients": await d.keys.clients(request[SESSION].tenant), "issued": issued, "client": client, "error": error}
+    ctx = {
+        **template_context(request),
+        "clients": await d.keys.clients(request[SESSION].tenant),
+        "issued": issued,
+        "client": client,
+        "error": error,
+    }
     return aiohttp_jinja2.render_template("reports_keys.html", request, ctx, app_key=JINJA)
 
 
@@ -314,4 +336,3 @@ async def keys_issue(request: web.Request) -> web.Response:
     await d.keys.add(tenant, client, key)
     await _audit(request, "reports.apikey.issue", client)
     return await _keys(request, issued=key, client=client)
-

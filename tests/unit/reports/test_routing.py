@@ -13,6 +13,8 @@ from reports.testing import demo_tenant, make_deps, photo_with_exif
 class Recorder:
     """Another room that claims every text and location it sees."""
 
+    name = "other"
+
     def __init__(self) -> None:
         self.seen: list[str] = []
 
@@ -27,6 +29,9 @@ class Recorder:
     async def on_postback(self, incoming, data):
         return None
 
+    async def on_unfollow(self, tenant_id, user_id):
+        return None
+
 
 def incoming(kind: str, n: int, **kw) -> Incoming:
     return Incoming(tenant=demo_tenant(), user_id="U1", kind=kind, webhook_event_id=f"e{n}", timestamp_ms=0, **kw)
@@ -37,7 +42,9 @@ async def test_reports_room_sees_events_first_only_while_a_draft_is_open():
     content.items["m1"] = photo_with_exif()
     room = ReportsRoom(deps)
     other = Recorder()
-    dispatcher = Dispatcher(MemoryUserStore(), Rooms(faq=other, alerts=other, extra={"reports": room}, sessions=[room]))
+    dispatcher = Dispatcher(MemoryUserStore(), Rooms())
+    dispatcher.include(other)
+    dispatcher.include_session(room)
 
     async def run(kind: str, n: int, **kw) -> str:
         return (await dispatcher.process(incoming(kind, n, **kw)))[0]["text"]
@@ -57,7 +64,8 @@ async def test_unfollow_drops_the_draft_and_its_photos():
     deps, _, content = make_deps()
     content.items["m1"] = photo_with_exif()
     room = ReportsRoom(deps)
-    dispatcher = Dispatcher(MemoryUserStore(), Rooms(extra={"reports": room}, sessions=[room]))
+    dispatcher = Dispatcher(MemoryUserStore(), Rooms())
+    dispatcher.include_session(room)
     await dispatcher.process(incoming("postback", 1, postback={"room": "reports", "action": "start"}))
     await dispatcher.process(incoming("postback", 2, postback={"room": "reports", "action": "cat", "c": "pothole"}))
     await dispatcher.process(incoming("image", 3, message_id="m1"))
