@@ -17,6 +17,7 @@ a:focus,a:hover{background:#eef8f1}small{color:#555}</style></head><body>
 <a href="/admin/notices/">防犯・不審者情報の確認 <small>（管理者・スーパーバイザー）</small></a>
 <a href="/admin/crisis-review/">危険の見逃し・誤報の確認 <small>（管理者・スーパーバイザー）</small></a>
 <a href="/admin/disaster/">災害時モード・避難所の開設状況 <small>（編集者・相談員・管理者・スーパーバイザー）</small></a>
+<a href="/admin/reports/">住民からの通報（道路・街灯・公園など） <small>（編集者・管理者・スーパーバイザー・閲覧者）</small></a>
 <a href="/staff/audit">監査ログ <small>（管理者・スーパーバイザー）</small></a>
 <a href="/dashboard">公開ダッシュボード <small>（どなたでも）</small></a>
 </body></html>"""

@@ -20,6 +20,7 @@ import handoff
 from alerts.notices import NoticesRoom
 from app.jobs import Closer, SchedulerJob, WorkerTask, register_jobs
 from app.ports import Ports, build_ports
+from app.reports import build_reports, reports_jobs
 from bot.config import ConfigError, Settings, Tenant, load_tenants
 from bot.inbox import RedisInbox
 from bot.leases import RedisLeases
@@ -42,6 +43,7 @@ from nlu.rasa_client import RasaNlu
 from nlu.resilient import ResilientNlu
 from nlu.risk import default_risk_assessor
 from nlu.risk_context import RedisRiskContext
+from reports import ReportsDeps, ReportsRoom
 
 log = logging.getLogger("civicbot.bootstrap")
 
@@ -127,10 +129,14 @@ def crisis_assessor() -> Assessor:
     return default_risk_assessor()
 
 
-def build_dispatcher(ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | None, crisis: CrisisLayer | None) -> Dispatcher:
+def build_dispatcher(
+    ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | None, crisis: CrisisLayer | None, reports: ReportsDeps
+) -> Dispatcher:
     """Wire the feature rooms into the router; rooms get their ports here and nowhere else.
 
-    Text goes to handoff first, then in include order: disaster, alerts, notices, FAQ (the FAQ takes what is left)."""
+    Text goes to handoff first, then in include order: disaster, alerts, notices, FAQ (the FAQ takes what is left). The
+    reports room holds multi-step conversations: while a resident writes a report it sees their events before all of
+    them."""
     faq_room = FaqRoom(
         FaqDeps(index=ports.faq_index, store=ports.faq_store, topic_labels=FAQ_TOPICS, kpi=ports.kpi),
         unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE}),
@@ -142,6 +148,7 @@ def build_dispatcher(ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | 
     dispatcher.include(DisasterRoom(ports.disaster))  # before alerts: a location shared to find a shelter is not a place
     dispatcher.include(ports.alerts.room)
     dispatcher.include(NoticesRoom(ports.notices))
+    dispatcher.include_session(ReportsRoom(reports))
     dispatcher.include(faq_room)
     return dispatcher
 
@@ -176,6 +183,7 @@ async def open_container(
     )
     nlu, crisis = await build_nlu(settings, closers, client) if chat else (None, None)
     closers.append(ports.disaster.menus_api.aclose)
+    reports = build_reports(settings, tenants, client, gateway, ports, closers, fetch_photos=chat)
     container = Container(
         settings=settings,
         tenants=tenants,
@@ -185,12 +193,13 @@ async def open_container(
         inbox=RedisInbox(client, settings.inbox_shards, settings.dedup_ttl_seconds, channel=channel),
         leases=RedisLeases(client),
         line=gateway,
-        rooms=(dispatcher := build_dispatcher(ports, hd, nlu, crisis)).rooms,
+        rooms=(dispatcher := build_dispatcher(ports, hd, nlu, crisis, reports)).rooms,
         dispatcher=dispatcher,
         nlu=nlu,
         _closers=closers,
     )
     container.scheduler_jobs, container.worker_tasks = register_jobs(settings, tenants, client, ports, hd, closers)
+    container.scheduler_jobs.append(reports_jobs(reports, list(tenants), settings.public_base_url or ""))
     try:
         yield container
     finally:

@@ -21,6 +21,7 @@ from alerts.web import create_app as alerts_admin_app
 from app import admin_index
 from app.bootstrap import Container, crisis_assessor, open_container
 from app.ports import build_ports
+from app.reports import dashboard_table, mount_reports
 from bot import webhook
 from bot.config import Settings, load_tenants
 from bot.inbox import RedisInbox
@@ -64,6 +65,7 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     review = crisisreview.ReviewDeps(store=crisisreview.RedisCrisisReviewStore(client), assessor=crisis_assessor())
     app.add_subapp("/admin/crisis-review", crisisreview.web.create_app(review))
     app.add_subapp("/admin/disaster", disaster.web.create_app(ports.disaster))
+    reports = mount_reports(app, settings, tenants, client, ports)
 
     async def container_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_container(settings, redis_url, line=line, client=client, tenants=tenants, ports=ports) as container:
@@ -84,6 +86,7 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
                     tenants=container.tenants,
                     base_url=settings.public_base_url or "",
                     open_shelters=disaster.web.dashboard_shelters(ports.disaster),
+                    tables=[dashboard_table(reports)],
                 ),
             )
             async with aiohttp.ClientSession() as session:

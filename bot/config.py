@@ -71,6 +71,7 @@ class Tenant(BaseModel):
     handoff: dict | None = None  # consultation policy overrides, see handoff.HandoffPolicy (app.bootstrap.handoff_policy)
     rich_menus: dict | None = None  # normal / disaster rich menu layouts, see disaster.menus.RichMenusConfig
     disaster: dict | None = None  # disaster-mode thresholds, see disaster.service.DisasterPolicy
+    reports: dict | None = None  # 通報 categories/departments/limits, validated by reports.ReportsConfig
     # resolved at load time from the environment (or demo literals)
     channel_secret: SecretStr = SecretStr("")
     channel_token: SecretStr = SecretStr("")
@@ -115,6 +116,9 @@ class Settings(BaseSettings):
     mockfeed_port: int = 9191
     worker_metrics_port: int | None = None  # Prometheus /metrics of the worker (unset = off)
     scheduler_metrics_port: int | None = None
+    smtp_host: str | None = None  # department digests of reports (unset = no e-mail)
+    smtp_port: int = 25
+    mail_from: str = "civicbot@localhost"
 
     def tenants_path(self) -> Path:
         if self.tenants:

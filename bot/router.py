@@ -103,6 +103,13 @@ class CounsellorRoom(Room, Protocol):
     async def on_unanswered(self, incoming: Incoming) -> Reply | None: ...
 
 
+class SessionRoom(Room, Protocol):
+    """A room that holds a multi-step conversation (a report being written): ``on_event`` sees the resident's texts,
+    images and locations before the NLU and the other rooms, and answers None when the resident is not in one."""
+
+    async def on_event(self, incoming: Incoming) -> Reply | None: ...
+
+
 @dataclass
 class Rooms:
     """What the router talks to. ``handoff`` answers texts first; the included rooms follow in include order."""
@@ -111,6 +118,7 @@ class Rooms:
     crisis: CrisisPort | None = None
     handoff: CounsellorRoom | None = None
     included: list[Room] = field(default_factory=list)
+    sessions: list[SessionRoom] = field(default_factory=list)  # also in ``included``; asked first (``on_event``)
 
     def all(self) -> list[Room]:
         return [self.handoff, *self.included] if self.handoff is not None else list(self.included)
@@ -130,6 +138,11 @@ class Dispatcher:
         if any(r.name == room.name for r in self.rooms.all()):
             raise ValueError(f"a room named {room.name!r} is already included")
         self.rooms.included.append(room)
+
+    def include_session(self, room: SessionRoom) -> None:
+        """Plug in a room that holds multi-step conversations: it gets every event first while one is open."""
+        self.include(room)
+        self.rooms.sessions.append(room)
 
     async def is_held(self, incoming: Incoming) -> bool:
         """The one place that asks whether a counsellor holds (or has queued) this resident's conversation."""
@@ -156,6 +169,10 @@ class Dispatcher:
             return [menu_text("welcome", lang, city=city)]
         if incoming.kind == "unfollow":
             return None
+        for session in rooms.sessions:
+            out = await session.on_event(incoming)
+            if out is not None:
+                return out
         if incoming.kind == "postback":
             target = rooms.named(incoming.postback.get("room", ""))
             if target is not None:

@@ -32,7 +32,7 @@ def create_app(tenants: dict[str, Tenant], bot_url: str, options: EmulatorOption
             raise ValueError(f"tenants {tokens[token]!r} and {tenant.id!r} share a channel token")
         if token:
             tokens[token] = tenant.id
-    app = web.Application(client_max_size=8 * 1024 * 1024, middlewares=[line_errors])
+    app = web.Application(client_max_size=24 * 1024 * 1024, middlewares=[line_errors])
     app[STATE] = state
     app[SOCKETS] = weakref.WeakSet()
     app.add_routes(MessagingApi(state, tokens).routes())

@@ -34,6 +34,18 @@ MAX_OPEN_DATA_DAYS = 800
 CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
+@dataclass(frozen=True)
+class CountTable:
+    """A small table another room publishes on its tenant's dashboard (e.g. 通報: category × status), labelled already."""
+
+    title: str
+    columns: list[str]
+    rows: list[tuple[str, list[int]]]
+
+
+TableSource = Callable[[str, str], Awaitable[CountTable | None]]  # (tenant, lang) -> the table, or None
+
+
 @dataclass
 class KpiWebDeps:
     recorder: KpiRecorder
@@ -46,6 +58,8 @@ class KpiWebDeps:
     # tenant -> the shelters open during disaster mode ({"rows": [...], "attribution", "caution"}), None otherwise;
     # a port the composition root fills from the disaster room
     open_shelters: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
+    # tables the composition root plugs in per tenant page: (tenant, lang) -> CountTable | None
+    tables: list[TableSource] = field(default_factory=list)
     _cache: dict[tuple, tuple[float, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def today(self) -> dt.date:
@@ -244,6 +258,11 @@ async def dashboard_tenant(request: web.Request) -> web.StreamResponse:
     view = await load_view(deps, tenant, period)
     ctx = _context(request, deps, view, tenant, lang, period)
     ctx["shelters"] = await deps.open_shelters(tenant) if deps.open_shelters is not None else None
+    ctx["tables"] = [
+        table
+        for n, source in enumerate(deps.tables)
+        if (table := await cached(deps, ("table", n, tenant, lang), lambda source=source: source(tenant, lang))) is not None
+    ]
     resp = _headers(aiohttp_jinja2.render_template("dashboard.html", request, ctx, app_key=KPI_JINJA))
     if ctx["shelters"] is not None:  # open/full changes by the minute during a disaster
         resp.headers["Cache-Control"] = "no-store"

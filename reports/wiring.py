@@ -1,0 +1,60 @@
+"""What the composition root calls to build this room's ports (one function, so the wiring stays a few lines)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from bot.line import LineGateway
+from bot.users import UserStore
+from reports.area import Gazetteer, GazetteerArea
+from reports.config import ReportsConfig
+from reports.line import LineContentSource
+from reports.photos import FilePhotoStore
+from reports.service import Mailer, ReportsDeps
+from reports.store import RedisDraftStore, RedisReportStore
+
+
+def configs_for(tenants: Mapping[str, Any]) -> dict[str, ReportsConfig]:
+    """Each tenant's ``reports:`` block validated (an error names the tenant)."""
+    out = {}
+    for tid, tenant in tenants.items():
+        try:
+            out[tid] = ReportsConfig.model_validate(getattr(tenant, "reports", None) or {})
+        except ValueError as exc:
+            raise ValueError(f"tenant {tid}: invalid reports settings: {exc}") from exc
+    return out
+
+
+def build_deps(
+    client: aioredis.Redis,
+    tenants: Mapping[str, Any],
+    line: LineGateway,
+    users: UserStore,
+    gazetteer: Gazetteer,
+    data_dir: Path,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    line_api_url: str | None = None,
+    mailer: Mailer | None = None,
+) -> ReportsDeps:
+    content = None
+    if session is not None:
+        tokens = {tid: t.channel_token.get_secret_value() for tid, t in tenants.items()}
+        content = LineContentSource(tokens, session, line_api_url)
+    return ReportsDeps(
+        reports=RedisReportStore(client),
+        drafts=RedisDraftStore(client),
+        photos=FilePhotoStore(Path(data_dir) / "reports" / "photos"),
+        line=line,
+        users=users,
+        area=GazetteerArea(gazetteer, {tid: t.jis5 for tid, t in tenants.items()}),
+        configs=configs_for(tenants),
+        content=content,
+        mailer=mailer,
+        display_names={tid: t.display_name for tid, t in tenants.items()},
+    )
