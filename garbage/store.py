@@ -476,7 +476,7 @@ class MemoryRunLedger:
     async def jobs_to_close(self, tenant: str, before: dt.datetime) -> list[tuple[str, str, list[str]]]:
         out = []
         for (t, day, slot), jobs in self._runs.items():
-            if t == tenant and (t, day, slot) not in self._closed and _run_end(day, slot) <= before:
+            if t == tenant and (t, day, slot) not in self._closed and _run_end(day, slot) < before:
                 self._closed.add((t, day, slot))
                 out.append((day, slot, jobs))
         return out
@@ -505,7 +505,7 @@ class RedisRunLedger:
         out = []
         for field_, raw in (await self._r.hgetall(_k(tenant, "runs"))).items():
             day, slot = field_.split(":")
-            if _run_end(day, slot) <= before and await self._r.sadd(_k(tenant, "runs:closed"), field_):
+            if _run_end(day, slot) < before and await self._r.sadd(_k(tenant, "runs:closed"), field_):
                 out.append((day, slot, json.loads(raw)))
                 if dt.date.fromisoformat(day) < before.date() - dt.timedelta(days=7):
                     await self._r.hdel(_k(tenant, "runs"), field_)
