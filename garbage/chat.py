@@ -31,6 +31,7 @@ _ITEM_FRAME = re.compile(
     r"^(?P<item>.{1,20}?)(は|って|の|を|も)?\s*((何|なに|なん)(ごみ|ゴミ)|どう(やって)?(捨て|すて|出せ|だせ|処分)|"
     r"捨て方|すてかた|出し方|だしかた|分別|ぶんべつ|捨てたい|すてたい|処分したい|処分方法|捨てられ|出せ)"
 )
+_SCHEDULE = re.compile(r"何曜|なんよう|いつ|曜日|収集日|回収日|何時|なんじ")  # when-questions are not about an item
 _MAX_SHORT = 20  # a message that only names an item is short
 
 
@@ -60,41 +61,34 @@ class GarbageRoom:
         if out is not None:
             return await self._with_notice(incoming, out)
         m = _ITEM_FRAME.match(raw)
-        if m and not result.candidates:
+        if m and not result.candidates and not _SCHEDULE.search(folded):
             name = m.group("item").strip(" 　、。「」")
-            if name:
+            if name and "ごみ" not in fold(name):  # 「燃えるゴミは…」 is about a category, not an unknown item
                 await self.deps.unknown.record(tenant, name)
                 url = next((c.url for c in ds.categories if c.url), "")
                 return await self._with_notice(incoming, [text(texts.t("not_found", lang, query=name, url=url))])
         return None
 
     def _answer_search(self, r: SearchResult, ds: Dataset, lang: str, short: bool) -> list[dict] | None:
+        """Items only: a question about a whole category (「粗大ごみの出し方」「燃えるゴミは何曜日」) is FAQ's."""
         best = r.best
-        if best is None or not (r.framed or short):
+        if best is None or best.item is None or not (r.framed or short):
             return None
         if r.confident:
-            return [self._item_message(ds, best.item, best.category.label if best.category else "", lang)]
+            return [self._item_message(ds, best.item, best.item.category, lang)]
         if best.score < 0.6 and not r.framed:
             return None
         items = [
-            qr_postback(
-                (c.item.name if c.item else c.category.label if c.category else "")[:20],
-                postback_data(ROOM, "item", c=(c.category.label if c.category else ""), n=c.item.name if c.item else ""),
-                display_text=c.item.name if c.item else (c.category.label if c.category else ""),
-            )
-            for c in r.candidates
+            qr_postback(c.item.name[:20], postback_data(ROOM, "item", c=c.item.category, n=c.item.name), display_text=c.item.name)
+            for c in r.candidates if c.item is not None
         ]
         return [text(texts.t("pick", lang, query=r.query[:30]), items)]
 
-    def _item_message(self, ds: Dataset, item: Item | None, label: str, lang: str) -> dict:
+    def _item_message(self, ds: Dataset, item: Item, label: str, lang: str) -> dict:
         cat = ds.category(label)
-        lines: list[str] = []
-        if item is not None:
-            lines.append(texts.t("answer", lang, name=item.name, category=texts.category_name(label, lang)))
-            if item.notice:
-                lines.append(item.notice)
-        else:
-            lines.append(f"【{texts.category_name(label, lang)}】{cat.sublabel if cat else ''}")
+        lines = [texts.t("answer", lang, name=item.name, category=texts.category_name(label, lang))]
+        if item.notice:
+            lines.append(item.notice)
         if cat and cat.description:
             lines.append(texts.t("how", lang, how=cat.description))
         if cat and cat.url:
@@ -185,8 +179,6 @@ class GarbageRoom:
         mine = await self.deps.reminders.get(tenant, uid)
         if action == "item":
             item = next((i for i in ds.items if i.name == data.get("n") and i.category == data.get("c")), None)
-            if item is None and not data.get("n") and ds.category(data.get("c", "")):
-                return [self._item_message(ds, None, data.get("c", ""), lang)]
             if item is None:
                 return [text(texts.t("not_found", lang, query=data.get("n", ""), url=""))]
             return await self._with_notice(incoming, [self._item_message(ds, item, item.category, lang)])

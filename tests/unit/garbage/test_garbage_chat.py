@@ -75,6 +75,12 @@ async def test_ambiguous_item_offers_quick_replies_and_the_choice_answers_with_t
     assert "粗大ごみ" in answer[0]["text"] and "手数料1000円" in answer[0]["text"] and "sodai.html" in answer[0]["text"]
 
 
+async def test_category_questions_are_left_to_the_faq(room):
+    assert await room.on_text(said("粗大ごみの出し方")) is None
+    assert await room.on_text(said("燃えるゴミは何曜日に出せばいい？")) is None
+    assert await room.deps.unknown.top("demo") == []
+
+
 async def test_unknown_items_are_logged_only_for_garbage_questions(room):
     out = await room.on_text(said("黒板消しの捨て方を教えて"))
     assert "見つかりませんでした" in out[0]["text"]
