@@ -104,6 +104,7 @@ class ItemIndex:
         self._keys: list[tuple[int, str, str, frozenset[str]]] = []  # (target, kind, text, bigrams)
         self._exact: dict[tuple[str, str], set[int]] = defaultdict(set)
         self._inverted: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._single: dict[tuple[str, str], list[int]] = defaultdict(list)
         for item in ds.items:
             names = {item.name, _PAREN.sub("", item.name).strip()}
             self._add((item, self._cats.get(item.category)), names, item.furigana)
@@ -129,6 +130,8 @@ class ItemIndex:
             self._exact[(kind, text)].add(k)
             for g in grams:
                 self._inverted[(kind, g)].append(k)
+            if len(text) == 1:
+                self._single[(kind, text)].append(k)
 
     def forms(self, text: str) -> dict[str, str]:
         """surface / reading / normalized forms of the content words of ``text``."""
@@ -177,21 +180,21 @@ class ItemIndex:
             t = self._keys[k][0]
             if best.get(t, (0.0, ""))[0] < 1.0:
                 best[t] = (1.0, self._keys[k][2])
-        for t, k_kind, key_text, _ in self._keys:  # a name inside a longer phrase: 割れた皿, 絵本
-            if k_kind == kind and len(key_text) < len(q) and key_text in q:
-                score = 0.6 + 0.3 * len(key_text) / len(q)
-                if score > best.get(t, (0.0, ""))[0]:
-                    best[t] = (score, key_text)
         grams = bigrams(q)
         overlap: dict[int, int] = defaultdict(int)
         for g in grams:
             for k in self._inverted.get((kind, g), ()):
                 overlap[k] += 1
+        for ch in set(q):  # one-character names (皿, 本, 傘) have no bigram to share
+            for k in self._single.get((kind, ch), ()):
+                overlap.setdefault(k, 0)
         for k, inter in overlap.items():
             t, _, key_text, kg = self._keys[k]
-            dice = 2 * inter / (len(grams) + len(kg))
-            cover = inter / len(kg)
-            score = min(0.97, 0.6 * dice + 0.4 * cover)
+            if len(key_text) < len(q) and key_text in q:  # a name inside a longer phrase: 割れた皿, 絵本
+                score = 0.6 + 0.3 * len(key_text) / len(q)
+            else:
+                dice = 2 * inter / (len(grams) + len(kg))
+                score = min(0.97, 0.6 * dice + 0.4 * inter / len(kg))
             if score > best.get(t, (0.0, ""))[0]:
                 best[t] = (score, key_text)
 

@@ -340,6 +340,7 @@ class RedisReminderStore:
         indexes = await self._roster.ensure(tenant, [r.user_id for r in reminders])
         docs: dict[str, dict[int, str]] = {}
         bits: dict[str, list[int]] = {}
+        quiet = {r.quiet.encode() for r in reminders if r.quiet}
         for r, idx in zip(reminders, indexes):
             key, f = self._doc(tenant, idx)
             docs.setdefault(key, {})[f] = r.encode()
@@ -350,6 +351,8 @@ class RedisReminderStore:
                 pipe.hset(key, mapping=mapping)
             for name, idxs in bits.items():
                 pipe.execute_command(*set_bits_command(_k(tenant, name), idxs, 1))
+            if quiet:
+                pipe.sadd(_k(tenant, "quietwins"), *quiet)
             await pipe.execute()
 
     async def delete(self, tenant: str, user_id: str) -> None:
