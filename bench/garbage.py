@@ -24,7 +24,6 @@ import asyncio
 import datetime as dt
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -38,14 +37,14 @@ sys.path.insert(0, str(REPO))
 from bot.redis_server import embedded_redis  # noqa: E402
 from bot.roster import RECORDS_PER_BUCKET, Roster  # noqa: E402
 from bot.users import RedisUserStore, User  # noqa: E402
+from broadcasts.audience import AudienceQuery  # noqa: E402
 from broadcasts.engine import RedisDeliverer  # noqa: E402
+from broadcasts.jobs import DeliveryJob  # noqa: E402
 from garbage import DEMO_DATA, GarbageAudience, ItemIndex, QuietWindow, Reminder, load_lexicon, parse_files, read_dir  # noqa: E402
 from garbage.calendar import collected  # noqa: E402
 from garbage.model import Area, Dataset  # noqa: E402
 from garbage.service import AUDIENCE_TAG, reminder_messages  # noqa: E402
 from garbage.store import LANGUAGES, RedisReminderStore  # noqa: E402
-from broadcasts.audience import AudienceQuery  # noqa: E402
-from broadcasts.jobs import DeliveryJob  # noqa: E402
 from nlu.normalize import JapaneseAnalyzer  # noqa: E402
 from nlu.rasa_components.textfold import fold  # noqa: E402
 

@@ -33,7 +33,6 @@ from garbage.store import (
 )
 
 
-
 @dataclass(frozen=True)
 class RedisPorts:
     datasets: RedisDatasetStore

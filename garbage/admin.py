@@ -213,7 +213,8 @@ async def import_submit(request: web.Request) -> web.Response:
         }, status=422)
     await deps.datasets.put(tenant, ds)
     await _audit(request, "garbage.import")
-    return _back(request, f"取り込みました：品目 {len(ds.items)} 件、地区 {len(ds.areas)} 件、例外 {len(ds.exceptions)} 件。", "csv")
+    counts = f"品目 {len(ds.items)} 件、地区 {len(ds.areas)} 件、例外 {len(ds.exceptions)} 件"
+    return _back(request, f"取り込みました：{counts}。", "csv")
 
 
 @require_role(*VIEW)

@@ -26,7 +26,9 @@ _DAY_Q = re.compile(
     r"^(今日|きょう|本日|明日|あした|あす)(の|は|って)?(何|なに|なん)?(の)?(ごみ|収集)?(の日)?(は|って|ですか|でしょうか)?"
     r"(何|なに|なん)?(ごみ|の日)?(ですか|でしょうか)?[?？!！。\s]*$"
 )
-_REMIND_Q = re.compile(r"(ごみ|収集)(の日|出し)?(の)?(お知らせ|おしらせ|通知|つうち|りまいんど|リマインド|アラーム)|ごみの日(の)?(登録|設定)")
+_REMIND_Q = re.compile(
+    r"(ごみ|収集)(の日|出し)?(の)?(お知らせ|おしらせ|通知|つうち|りまいんど|リマインド|アラーム)|ごみの日(の)?(登録|設定)"
+)
 _ITEM_FRAME = re.compile(
     r"^(?P<item>.{1,20}?)(は|って|の|を|も)?\s*((何|なに|なん)(ごみ|ゴミ)|どう(やって)?(捨て|すて|出せ|だせ|処分)|"
     r"捨て方|すてかた|出し方|だしかた|分別|ぶんべつ|捨てたい|すてたい|処分したい|処分方法|捨てられ|出せ)"
@@ -78,8 +80,10 @@ class GarbageRoom:
             return [self._item_message(ds, best.item, best.item.category, lang)]
         if best.score < 0.6 and not r.framed:
             return None
+        position = {id(i): n for n, i in enumerate(ds.items)}
         items = [
-            qr_postback(c.item.name[:20], postback_data(ROOM, "item", c=c.item.category, n=c.item.name), display_text=c.item.name)
+            qr_postback(c.item.name[:20], postback_data(ROOM, "item", i=str(position.get(id(c.item), -1)), n=c.item.name[:10]),
+                        display_text=c.item.name)
             for c in r.candidates if c.item is not None
         ]
         return [text(texts.t("pick", lang, query=r.query[:30]), items)]
@@ -118,7 +122,8 @@ class GarbageRoom:
         extra = notes(ds, area, day)
         lines = [body + texts.t("area_of", lang, area=area.name), *extra]
         other = "today" if which == "tomorrow" else "tomorrow"
-        return [text("\n".join(lines), [qr_postback(texts.t(f"btn_{other}", lang), postback_data(ROOM, "day", d=other, a=area.name[:60]))])]
+        again = postback_data(ROOM, "day", d=other, a=str(ds.areas.index(area)))
+        return [text("\n".join(lines), [qr_postback(texts.t(f"btn_{other}", lang), again)])]
 
     async def _area_picker(self, incoming: Incoming, ds: Dataset, ctx: str) -> list[dict]:
         lang = incoming.language
@@ -127,8 +132,8 @@ class GarbageRoom:
             for p in await self.deps.places.places(incoming.tenant.id, incoming.user_id):
                 area = area_for_place(ds, p)
                 if area is not None:
-                    items.append(qr_postback(f"{p.name}（{area.name}）"[:20], postback_data(ROOM, "area", x=ctx, a=str(ds.areas.index(area))),
-                                             display_text=p.name))
+                    data = postback_data(ROOM, "area", x=ctx, a=str(ds.areas.index(area)))
+                    items.append(qr_postback(f"{p.name}（{area.name}）"[:20], data, display_text=p.name))
         places = bool(items)
         for i, a in enumerate(ds.areas):
             if len(items) >= 13:
@@ -158,8 +163,9 @@ class GarbageRoom:
         ])
 
     def _cat_picker(self, ds: Dataset, r: Reminder, lang: str) -> dict:
-        items = [qr_postback(("✓ " if c in r.categories else "") + texts.category_name(c, lang)[:18], postback_data(ROOM, "cat", c=c))
-                 for c in ds.scheduled_categories()][:12]
+        cats = ds.scheduled_categories()
+        items = [qr_postback(("✓ " if c in r.categories else "") + texts.category_name(c, lang)[:18],
+                             postback_data(ROOM, "cat", c=str(n))) for n, c in enumerate(cats)][:12]
         items.append(qr_postback(texts.t("btn_done", lang), postback_data(ROOM, "saved")))
         return text(texts.t("choose_categories", lang, cats=texts.join(r.categories, lang)), items)
 
@@ -178,20 +184,21 @@ class GarbageRoom:
         action = data.get("action", "")
         mine = await self.deps.reminders.get(tenant, uid)
         if action == "item":
-            item = next((i for i in ds.items if i.name == data.get("n") and i.category == data.get("c")), None)
+            item = _item_at(ds, data.get("i", ""), data.get("n", ""))
             if item is None:
                 return [text(texts.t("not_found", lang, query=data.get("n", ""), url=""))]
             return await self._with_notice(incoming, [self._item_message(ds, item, item.category, lang)])
         if action == "day":
-            return await self._day(incoming, ds, "tomorrow" if data.get("d") == "tomorrow" else "today", data.get("a") or None)
+            area = _at(ds.areas, data.get("a", ""))
+            which = "tomorrow" if data.get("d") == "tomorrow" else "today"
+            return await self._day(incoming, ds, which, area.name if area else None)
         if action == "menu":
             return await self._menu(incoming, ds)
         if action == "areas":
             return await self._area_picker(incoming, ds, ctx=data.get("x", "remind"))
         if action == "area":
-            try:
-                area = ds.areas[int(data.get("a", ""))]
-            except (ValueError, IndexError):
+            area = _at(ds.areas, data.get("a", ""))
+            if area is None:
                 return await self._area_picker(incoming, ds, ctx=data.get("x", "remind"))
             if data.get("x") in ("today", "tomorrow"):
                 return await self._day(incoming, ds, data["x"], area.name)
@@ -209,9 +216,10 @@ class GarbageRoom:
             return [self._saved(r, lang)]
         if action == "cats":
             return [self._cat_picker(ds, mine, lang)]
-        if action == "cat" and data.get("c") in ds.scheduled_categories():
-            c = data["c"]
-            cats = tuple(x for x in ds.scheduled_categories() if (x in mine.categories) != (x == c))
+        scheduled = ds.scheduled_categories()
+        if action == "cat" and data.get("c", "").isdigit() and int(data["c"]) < len(scheduled):
+            c = scheduled[int(data["c"])]
+            cats = tuple(x for x in scheduled if (x in mine.categories) != (x == c))
             r = replace(mine, categories=cats, language=lang)
             await self.deps.reminders.save(r)
             return [self._cat_picker(ds, r, lang)]
@@ -221,3 +229,16 @@ class GarbageRoom:
             await self.deps.reminders.delete(tenant, uid)
             return [text(texts.t("stopped", lang))]
         return None
+
+
+def _at(seq: list, raw: str):
+    """The element at a postback's index (None when it is not a valid index)."""
+    return seq[int(raw)] if raw.isdigit() and int(raw) < len(seq) else None
+
+
+def _item_at(ds: Dataset, raw: str, prefix: str) -> Item | None:
+    """The item of a quick reply: by index, checked against the name's start (the data may have changed since)."""
+    item = _at(ds.items, raw)
+    if item is not None and item.name.startswith(prefix):
+        return item
+    return next((i for i in ds.items if prefix and i.name.startswith(prefix)), None)

@@ -30,7 +30,7 @@ WEEKDAYS = "月火水木金土日"  # Monday first, as datetime.weekday()
 class GarbageImportError(ValueError):
     """The files cannot be imported; ``errors`` says where and why (for staff)."""
 
-    def __init__(self, errors: list["RowError"]) -> None:
+    def __init__(self, errors: list[RowError]) -> None:
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
 

@@ -90,7 +90,7 @@ class Dataset:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw: str) -> "Dataset":
+    def from_json(cls, raw: str) -> Dataset:
         d = json.loads(raw)
         return cls(
             categories=[Category(**c) for c in d.get("categories", [])],

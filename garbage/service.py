@@ -59,7 +59,7 @@ class GarbageDeps:
     analyzer: Analyzer
     lexicon: Sequence[tuple[str, str]] = ()
     places: ResidentPlaces | None = None
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     _indexes: dict[str, tuple[int, ItemIndex]] = field(default_factory=dict)
 
     async def index(self, tenant: str) -> ItemIndex | None:

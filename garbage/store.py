@@ -148,7 +148,7 @@ class QuietWindow:
         return f"{self.start}-{self.end}-{self.timezone}"
 
     @classmethod
-    def decode(cls, raw: str) -> "QuietWindow | None":
+    def decode(cls, raw: str) -> QuietWindow | None:
         if not raw:
             return None
         start, end, tz = raw.split("-", 2)
@@ -178,7 +178,7 @@ class Reminder:
         return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def decode(cls, tenant: str, user_id: str, raw: str) -> "Reminder":
+    def decode(cls, tenant: str, user_id: str, raw: str) -> Reminder:
         d = json.loads(raw)
         return cls(tenant, user_id, d["a"], tuple(d["c"]), d["s"], d["l"], QuietWindow.decode(d.get("q", "")), d.get("u", 0.0))
 

@@ -110,9 +110,9 @@ async def test_registration_then_tomorrow(room):
 
 async def test_category_toggle(room):
     await room.on_postback(tapped("room=garbage&action=area&x=remind&a=0"), {"action": "area", "x": "remind", "a": "0"})
-    await room.on_postback(tapped(""), {"action": "cat", "c": "燃やすごみ"})
+    await room.on_postback(tapped(""), {"action": "cat", "c": "0"})
     assert "燃やすごみ" not in (await room.deps.reminders.get("demo", "U1")).categories
-    await room.on_postback(tapped(""), {"action": "cat", "c": "燃やすごみ"})
+    await room.on_postback(tapped(""), {"action": "cat", "c": "0"})
     assert "燃やすごみ" in (await room.deps.reminders.get("demo", "U1")).categories
 
 

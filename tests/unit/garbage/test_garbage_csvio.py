@@ -51,7 +51,9 @@ def test_missing_required_file_and_bad_exception_rows(demo_files):
         parse_files(files)
     assert exc.value.errors[0].file == "description.csv"
     files = dict(demo_files)
-    files["calendar_exceptions.csv"] = "日付,地名,種別,対応,振替日,理由\n2027-13-01,*,*,休止,,x\n2027-01-02,どこか,*,休止,,x\n2027-01-02,*,*,振替,,x\n".encode()
+    files["calendar_exceptions.csv"] = (
+        "日付,地名,種別,対応,振替日,理由\n2027-13-01,*,*,休止,,x\n2027-01-02,どこか,*,休止,,x\n2027-01-02,*,*,振替,,x\n"
+    ).encode()
     with pytest.raises(GarbageImportError) as exc:
         parse_files(files)
     assert [e.line for e in exc.value.errors] == [2, 3, 4]

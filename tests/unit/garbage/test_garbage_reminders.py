@@ -117,7 +117,8 @@ async def test_never_twice(env):
     assert await env.tick(env.now + dt.timedelta(minutes=1)) == []  # the same slot again
     await env.deps.reminders.save(Reminder("demo", "Ua", KEMA, ("燃やすごみ",), slot="morning"))
     morning = await env.tick(dt.datetime(2027, 1, 7, 7, 1, tzinfo=JST))
-    names = {uid for g in morning[0].groups for uid, _ in [m async for b in env.deps.reminders.members("demo", g.handle) for m in b]}
+    store = env.deps.reminders
+    names = {uid for g in morning[0].groups for uid, _ in [m async for b in store.members("demo", g.handle) for m in b]}
     assert names == {"Ub"}  # Ua switched to the morning but was already reminded for 1/7
 
 
