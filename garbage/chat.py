@@ -48,17 +48,16 @@ class GarbageRoom:
             return None
         folded = fold(raw)
         tenant, lang = incoming.tenant.id, incoming.language
-        ds = await self.deps.datasets.get(tenant) if await self.deps.datasets.revision(tenant) else None
-        if ds is None:
+        index = await self.deps.index(tenant)  # cached per revision: one small read per message
+        if index is None:
             return None
+        ds = index.dataset
         if _DAY_Q.match(folded) or _DAY_Q.match(raw):
             which = "tomorrow" if re.match(r"^(明日|あした|あす)", folded) else "today"
             return await self._with_notice(incoming, await self._day(incoming, ds, which))
         if _REMIND_Q.search(folded):
             return await self._with_notice(incoming, await self._menu(incoming, ds))
-        result = await self.deps.search(tenant, raw)
-        if result is None:
-            return None
+        result = index.search(raw)
         out = self._answer_search(result, ds, lang, short=len(raw) <= _MAX_SHORT)
         if out is not None:
             return await self._with_notice(incoming, out)
@@ -178,9 +177,10 @@ class GarbageRoom:
 
     async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None:
         tenant, uid, lang = incoming.tenant.id, incoming.user_id, incoming.language
-        ds = await self.deps.datasets.get(tenant)
-        if ds is None:
+        index = await self.deps.index(tenant)
+        if index is None:
             return None
+        ds = index.dataset
         action = data.get("action", "")
         mine = await self.deps.reminders.get(tenant, uid)
         if action == "item":

@@ -510,6 +510,7 @@ class RedisRunLedger:
             day, slot = field_.split(":")
             if _run_end(day, slot) < before and await self._r.sadd(_k(tenant, "runs:closed"), field_):
                 out.append((day, slot, json.loads(raw)))
-                if dt.date.fromisoformat(day) < before.date() - dt.timedelta(days=7):
-                    await self._r.hdel(_k(tenant, "runs"), field_)
+            if dt.date.fromisoformat(day) < before.date() - dt.timedelta(days=7):  # forget old runs
+                await self._r.hdel(_k(tenant, "runs"), field_)
+                await self._r.srem(_k(tenant, "runs:closed"), field_)
         return out
