@@ -235,6 +235,10 @@ class MemoryReminderStore:
         r.validate()
         self._r[(r.tenant, r.user_id)] = replace(r, updated_at=round(time.time(), 3))
 
+    async def import_many(self, reminders: Sequence[Reminder]) -> None:
+        for r in reminders:
+            await self.save(r)
+
     async def delete(self, tenant: str, user_id: str) -> None:
         self._r.pop((tenant, user_id), None)
 

@@ -129,6 +129,17 @@ async def test_moving_and_unfollowing_update_the_audience(ports):
     assert await ports.reminders.resolve("t", "2027-01-08", "eve", PLAN, EVENING) == []
 
 
+async def test_bulk_written_reminders_resolve_like_saved_ones(ports):
+    await ports.follow("t", "Ua", "Ub", "Uc")
+    await ports.reminders.import_many([
+        Reminder("t", "Ua", "北", ("燃やすごみ",), language="en"),
+        Reminder("t", "Ub", "北", ("燃やすごみ",), quiet=QuietWindow("19:00", "08:00")),  # quiet at 20:00
+        Reminder("t", "Uc", "南", ("古紙",)),
+    ])
+    groups = await ports.reminders.resolve("t", "2027-01-07", "eve", PLAN, EVENING)
+    assert [await members(ports.reminders, "t", g.handle) for g in groups] == [{"Ua": "en"}]
+
+
 async def test_skipped_flag(ports):
     await ports.follow("t", "Ua", "Ub")
     await ports.reminders.save(Reminder("t", "Ua", "北", ("燃やすごみ",)))
