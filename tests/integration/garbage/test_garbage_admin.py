@@ -139,3 +139,17 @@ async def test_roles_and_tenants(env):
     assert "生ごみ" not in await (await client.get("/admin/garbage/")).text()
     assert "生ごみ" not in await (await client.get("/admin/garbage/export/target.csv")).text()
     assert (await client.post("/admin/garbage/items", data={"name": "x"}, allow_redirects=False)).status == 403  # no CSRF
+
+
+async def test_demo_data_loads_once_and_keeps_staff_edits(redis):
+    from garbage.demo import load_demo_garbage
+
+    tenants = {"demo": tenant("demo", demo=True), "suita": tenant("suita", display_name="吹田市", lg_code="272051")}
+    notes = await load_demo_garbage(redis, tenants)
+    assert "408 items" in notes[0]
+    ports = redis_ports(redis)
+    ds = await ports.datasets.get("demo")
+    await ports.datasets.put("demo", type(ds)(categories=ds.categories, items=ds.items[:3], areas=ds.areas))
+    assert await load_demo_garbage(redis, tenants) == []  # a restart of the demo keeps the edited data
+    assert len((await ports.datasets.get("demo")).items) == 3
+    assert await ports.datasets.get("suita") is None
