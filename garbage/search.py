@@ -24,8 +24,10 @@ from nlu.rasa_components.textfold import fold, fold_small_kana
 LEXICON = Path(__file__).parent / "lexicon.tsv"
 SURE = 0.8  # top score at or above this, with MARGIN over a different item: answer directly
 MARGIN = 0.08
+ALONE = 0.7  # a lone candidate this good is answered too (枯れた花 → 花)
 FLOOR = 0.45  # below: not found
-_DROP_POS = {"助詞", "助動詞", "補助記号", "空白", "接続詞", "感動詞", "接頭辞"}
+_DROP_POS = {"助詞", "助動詞", "補助記号", "空白", "接続詞", "感動詞"}
+_PREFIX = "接頭辞"  # お皿 → 皿 for queries; kept in item names (おたま is not たま)
 _STOP = {
     "捨てる", "すてる", "出す", "だす", "出せる", "捨てられる", "方", "かた", "出し方", "捨て方", "何", "なに", "なん",
     "ごみ", "塵", "日", "曜日", "何曜日", "いつ", "どう", "どの", "どこ", "どれ", "どうやって", "どうして", "分別", "分ける",
@@ -105,6 +107,7 @@ class ItemIndex:
         self._exact: dict[tuple[str, str], set[int]] = defaultdict(set)
         self._inverted: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._single: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._chars: dict[tuple[str, str], list[int]] = defaultdict(list)  # for one-character queries (油, 鍋)
         for item in ds.items:
             names = {item.name, _PAREN.sub("", item.name).strip()}
             self._add((item, self._cats.get(item.category)), names, item.furigana)
@@ -132,11 +135,13 @@ class ItemIndex:
                 self._inverted[(kind, g)].append(k)
             if len(text) == 1:
                 self._single[(kind, text)].append(k)
+            for ch in set(text):
+                self._chars[(kind, ch)].append(k)
 
-    def forms(self, text: str) -> dict[str, str]:
+    def forms(self, text: str, *, keep_prefix: bool = True) -> dict[str, str]:
         """surface / reading / normalized forms of the content words of ``text``."""
         ms = [m for m in self._an.morphemes(text) if m.pos not in _DROP_POS and m.normalized not in _STOP
-              and m.surface not in _STOP]
+              and m.surface not in _STOP and (keep_prefix or m.pos != _PREFIX)]
         if not ms:
             return {}
         return {
@@ -157,10 +162,12 @@ class ItemIndex:
     def search(self, text: str, limit: int = 5) -> SearchResult:
         best: dict[int, tuple[float, str]] = {}
         for variant in self._variants(text):
-            forms = self.forms(variant)
-            for kind, q in forms.items():
-                for qq in {q, loose(q)}:
-                    self._score(kind, qq, best)
+            seen: set[tuple[str, str]] = set()
+            for keep in (True, False):
+                for kind, q in self.forms(variant, keep_prefix=keep).items():
+                    seen |= {(kind, q), (kind, loose(q))}
+            for kind, q in seen:
+                self._score(kind, q, best)
         framed = bool(_QUESTION_FRAME.search(fold(text)))
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
         cands: list[Candidate] = []
@@ -170,7 +177,7 @@ class ItemIndex:
             item, cat = self._targets[t]
             cands.append(Candidate(item, cat, round(score, 4), key))
         top, second = (cands[0].score if cands else 0.0), (cands[1].score if len(cands) > 1 else 0.0)
-        confident = top >= SURE and (top - second >= MARGIN or (top == 1.0 and second < 1.0))
+        confident = (top >= SURE and (top - second >= MARGIN or (top == 1.0 and second < 1.0))) or (top >= ALONE and not second)
         return SearchResult(text, tuple(cands), confident, framed)
 
     def _score(self, kind: str, q: str, best: dict[int, tuple[float, str]]) -> None:
@@ -188,10 +195,15 @@ class ItemIndex:
         for ch in set(q):  # one-character names (皿, 本, 傘) have no bigram to share
             for k in self._single.get((kind, ch), ()):
                 overlap.setdefault(k, 0)
+        if len(q) == 1:  # a one-character query (油) is part of names: 食用油, てんぷら油
+            for k in self._chars.get((kind, q), ()):
+                overlap.setdefault(k, 0)
         for k, inter in overlap.items():
             t, _, key_text, kg = self._keys[k]
             if len(key_text) < len(q) and key_text in q:  # a name inside a longer phrase: 割れた皿, 絵本
                 score = 0.6 + 0.3 * len(key_text) / len(q)
+            elif kind != "reading" and len(q) < len(key_text) and q in key_text:  # part of a name: 油 → 食用油
+                score = 0.55 + 0.35 * len(q) / len(key_text)
             else:
                 dice = 2 * inter / (len(grams) + len(kg))
                 score = min(0.97, 0.6 * dice + 0.4 * inter / len(kg))
