@@ -38,8 +38,17 @@ _MAX_SHORT = 20  # a message that only names an item is short
 
 
 class GarbageRoom:
+    name = ROOM  # the postback namespace (room=garbage&action=…)
+
     def __init__(self, deps: GarbageDeps) -> None:
         self.deps = deps
+
+    async def on_location(self, incoming: Incoming) -> list[dict] | None:
+        return None
+
+    async def on_unfollow(self, tenant_id: str, user_id: str) -> None:
+        """A resident who leaves gets no more reminders (the active bitmap already stops them; this forgets them)."""
+        await self.deps.reminders.delete(tenant_id, user_id)
 
     # ----------------------------------------------------------------------------------------------- text
     async def on_text(self, incoming: Incoming, parse: object = None) -> list[dict] | None:

@@ -151,3 +151,11 @@ async def test_crisis_layer_runs_before_the_garbage_room(room):
     assert await room.deps.unknown.top("demo") == []
     garbage = await dispatcher.process(said("包丁の捨て方"))
     assert "【燃やさないごみ】" in garbage[0]["text"]
+
+
+async def test_unfollow_forgets_the_reminder(room):
+    await room.on_postback(tapped(""), {"action": "area", "x": "remind", "a": "0"})
+    assert await room.deps.reminders.get("demo", "U1") is not None
+    await room.on_unfollow("demo", "U1")
+    assert await room.deps.reminders.get("demo", "U1") is None
+    assert await room.on_location(said("")) is None
