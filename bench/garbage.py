@@ -27,6 +27,7 @@ import random
 import sys
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -62,17 +63,18 @@ def pct(values: list[float], q: float) -> float:
 
 
 def half_width(text: str) -> str:
-    table = {chr(c): chr(c) for c in range(0)}
-    import unicodedata
-
+    """Katakana → half width (スプレー → ｽﾌﾟﾚｰ; ガ → ｶﾞ), the rest unchanged."""
     out = []
-    for ch in text:  # katakana → half width (ｽﾌﾟﾚｰ), the rest unchanged
-        name = unicodedata.name(ch, "")
-        if name.startswith("KATAKANA LETTER") or ch == "ー":
-            hw = unicodedata.lookup("HALFWIDTH " + name) if ch != "ー" else "ｰ"
-            out.append(hw)
+    for ch in text:
+        base = unicodedata.normalize("NFD", ch)
+        name = unicodedata.name(base[0], "")
+        if ch == "ー":
+            out.append("ｰ")
+        elif name.startswith("KATAKANA LETTER"):
+            marks = {"\u3099": "ﾞ", "\u309a": "ﾟ"}
+            out.append(unicodedata.lookup("HALFWIDTH " + name) + "".join(marks.get(m, "") for m in base[1:]))
         else:
-            out.append(table.get(ch, ch))
+            out.append(ch)
     return "".join(out)
 
 
@@ -88,7 +90,7 @@ def queries(ds: Dataset, n: int, rng: random.Random) -> list[str]:
         elif form < 0.3:
             try:
                 name = half_width(name)
-            except KeyError:
+            except KeyError:  # a katakana letter without a half-width form (ヰ): keep the name as it is
                 pass
         out.append(rng.choice(frames).format(name))
     return out
