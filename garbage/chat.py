@@ -150,6 +150,13 @@ class GarbageRoom:
         return [text(texts.t("need_area_places" if places else "need_area", lang), items)]
 
     # ----------------------------------------------------------------------------------------------- reminders
+    async def _save(self, r: Reminder) -> Reminder:
+        """Store the reminder with the quiet hours the resident set for alerts (read again at every change)."""
+        if self.deps.places is not None:
+            r = replace(r, quiet=await self.deps.places.quiet_hours(r.tenant, r.user_id))
+        await self.deps.reminders.save(r)
+        return r
+
     async def _menu(self, incoming: Incoming, ds: Dataset) -> list[dict]:
         lang = incoming.language
         mine = await self.deps.reminders.get(incoming.tenant.id, incoming.user_id)
@@ -213,15 +220,14 @@ class GarbageRoom:
                 return await self._day(incoming, ds, data["x"], area.name)
             r = replace(mine, area=area.name, language=lang) if mine else Reminder(
                 tenant, uid, area.name, tuple(ds.scheduled_categories()), "eve", lang)
-            await self.deps.reminders.save(r)
+            await self._save(r)
             return [self._time_picker(lang, area.name)]
         if mine is None:
             return await self._area_picker(incoming, ds, ctx="remind")
         if action == "times":
             return [self._time_picker(lang, mine.area)]
         if action == "time" and data.get("s") in ("eve", "morning"):
-            r = replace(mine, slot=data["s"], language=lang)
-            await self.deps.reminders.save(r)
+            r = await self._save(replace(mine, slot=data["s"], language=lang))
             return [self._saved(r, lang)]
         if action == "cats":
             return [self._cat_picker(ds, mine, lang)]
@@ -229,8 +235,7 @@ class GarbageRoom:
         if action == "cat" and data.get("c", "").isdigit() and int(data["c"]) < len(scheduled):
             c = scheduled[int(data["c"])]
             cats = tuple(x for x in scheduled if (x in mine.categories) != (x == c))
-            r = replace(mine, categories=cats, language=lang)
-            await self.deps.reminders.save(r)
+            r = await self._save(replace(mine, categories=cats, language=lang))
             return [self._cat_picker(ds, r, lang)]
         if action == "saved":
             return [self._saved(mine, lang)]

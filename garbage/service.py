@@ -20,7 +20,7 @@ from garbage.calendar import collected
 from garbage.csvio import parse_files
 from garbage.model import Area, Dataset
 from garbage.search import Analyzer, ItemIndex, SearchResult
-from garbage.store import SLOT_TIMES, SLOTS, DatasetStore, Group, ReminderStore, UnknownLog
+from garbage.store import SLOT_TIMES, SLOTS, DatasetStore, Group, QuietWindow, ReminderStore, UnknownLog
 
 log = logging.getLogger("civicbot.garbage")
 
@@ -37,9 +37,11 @@ class PlaceRef:
 
 
 class ResidentPlaces(Protocol):
-    """The resident's registered places (alerts subscriptions), through the composition root."""
+    """What the resident registered for alerts (places, quiet hours), through the composition root."""
 
     async def places(self, tenant: str, user_id: str) -> list[PlaceRef]: ...
+
+    async def quiet_hours(self, tenant: str, user_id: str) -> QuietWindow | None: ...
 
 
 class QuotaCheck(Protocol):
