@@ -31,6 +31,7 @@ from bot.router import Dispatcher, Rooms, default_middlewares
 from bot.users import RedisUserStore
 from crisisreview import Assessor
 from faq.chat import FaqDeps, FaqRoom
+from garbage import GarbageRoom
 from kpi.service import kpi_middleware
 from nlu.breaker import CircuitBreaker
 from nlu.crisis_layer import CrisisLayer
@@ -129,7 +130,7 @@ def crisis_assessor() -> Assessor:
 def build_dispatcher(ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | None, crisis: CrisisLayer | None) -> Dispatcher:
     """Wire the feature rooms into the router; rooms get their ports here and nowhere else.
 
-    Text goes to handoff first, then in include order: alerts, notices, FAQ (the FAQ takes what is left)."""
+    Text goes to handoff first, then in include order: alerts, notices, garbage, FAQ (the FAQ takes what is left)."""
     faq_room = FaqRoom(
         FaqDeps(index=ports.faq_index, store=ports.faq_store, topic_labels=FAQ_TOPICS, kpi=ports.kpi),
         unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE}),
@@ -138,6 +139,7 @@ def build_dispatcher(ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | 
     dispatcher = Dispatcher(ports.users, rooms, middlewares=[kpi_middleware(ports.kpi), *default_middlewares()])
     dispatcher.include(ports.alerts.room)
     dispatcher.include(NoticesRoom(ports.notices))
+    dispatcher.include(GarbageRoom(ports.garbage_deps))
     dispatcher.include(faq_room)
     return dispatcher
 

@@ -59,8 +59,10 @@ def main(path: Path) -> None:
             got_s = (best.item.name if best.item else f"[{best.category.label}]") if best else "—"
             misses.append(f"  {q}\texpected {item or cat or 'nothing'}\tgot {got_s}")
     elapsed = (time.perf_counter() - started) * 1000 / max(1, len(rows))
-    print(f"top-1 {correct}/{len(rows)} = {100 * correct / max(1, len(rows)):.1f} %  ({elapsed:.2f} ms per question, "
-          f"columns: question={qcol} item={icol} category={ccol})")
+    print(
+        f"top-1 {correct}/{len(rows)} = {100 * correct / max(1, len(rows)):.1f} %  ({elapsed:.2f} ms per question, "
+        f"columns: question={qcol} item={icol} category={ccol})"
+    )
     print("misses:")
     print("\n".join(misses))
 

@@ -42,14 +42,44 @@ class RedisPorts:
 
 
 def redis_ports(client: aioredis.Redis, active_key: Callable[[str], str] | None = None) -> RedisPorts:
-    return RedisPorts(RedisDatasetStore(client), RedisUnknownLog(client), RedisReminderStore(client, active_key),
-                      RedisRunLedger(client))
+    return RedisPorts(
+        RedisDatasetStore(client), RedisUnknownLog(client), RedisReminderStore(client, active_key), RedisRunLedger(client)
+    )
 
 
 __all__ = [
-    "GarbageRoom", "GarbageImportError", "RowError", "parse_files", "read_dir", "to_files", "Area", "CalendarException",
-    "Category", "Center", "Dataset", "Item", "ItemIndex", "load_lexicon", "GarbageAudience", "GarbageDeps", "PlaceRef",
-    "ReminderRun", "import_files", "remind", "tick", "MemoryDatasetStore", "MemoryReminderStore", "MemoryRunLedger",
-    "MemoryUnknownLog", "QuietWindow", "RedisDatasetStore", "RedisReminderStore", "RedisRunLedger", "RedisUnknownLog",
-    "Reminder", "DEMO_DATA", "RedisPorts", "redis_ports",
+    "GarbageRoom",
+    "GarbageImportError",
+    "RowError",
+    "parse_files",
+    "read_dir",
+    "to_files",
+    "Area",
+    "CalendarException",
+    "Category",
+    "Center",
+    "Dataset",
+    "Item",
+    "ItemIndex",
+    "load_lexicon",
+    "GarbageAudience",
+    "GarbageDeps",
+    "PlaceRef",
+    "ReminderRun",
+    "import_files",
+    "remind",
+    "tick",
+    "MemoryDatasetStore",
+    "MemoryReminderStore",
+    "MemoryRunLedger",
+    "MemoryUnknownLog",
+    "QuietWindow",
+    "RedisDatasetStore",
+    "RedisReminderStore",
+    "RedisRunLedger",
+    "RedisUnknownLog",
+    "Reminder",
+    "DEMO_DATA",
+    "RedisPorts",
+    "redis_ports",
 ]

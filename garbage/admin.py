@@ -72,9 +72,13 @@ async def _audit(request: web.Request, action: str, target: str = "") -> None:
 
 
 def _render(request: web.Request, context: dict[str, Any], status: int = 200) -> web.Response:
-    resp = aiohttp_jinja2.render_template("garbage_admin.html", request,
-                                          {**template_context(request), "base": _base(request), **context},
-                                          app_key=GARBAGE_JINJA, status=status)
+    resp = aiohttp_jinja2.render_template(
+        "garbage_admin.html",
+        request,
+        {**template_context(request), "base": _base(request), **context},
+        app_key=GARBAGE_JINJA,
+        status=status,
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -85,13 +89,23 @@ async def page(request: web.Request) -> web.Response:
     ds = await deps.datasets.get(tenant) or Dataset()
     q = request.query.get("q", "").strip()[:100]
     items = [i for i in ds.items if not q or q in i.name or q in i.furigana or q in i.category]
-    return _render(request, {
-        "ds": ds, "items": items[:600], "q": q, "rev": await deps.datasets.revision(tenant),
-        "tab": request.query.get("tab", "items"), "notice": request.query.get("notice", "")[:300],
-        "columns": ds.scheduled_categories() or [c.label for c in ds.categories],
-        "unknown": await deps.unknown.top(tenant, 100), "files": FILES, "can_edit": request[SESSION].role in EDIT,
-        "errors": [], "area_rules": {a.name: dict(a.rules) for a in ds.areas},
-    })
+    return _render(
+        request,
+        {
+            "ds": ds,
+            "items": items[:600],
+            "q": q,
+            "rev": await deps.datasets.revision(tenant),
+            "tab": request.query.get("tab", "items"),
+            "notice": request.query.get("notice", "")[:300],
+            "columns": ds.scheduled_categories() or [c.label for c in ds.categories],
+            "unknown": await deps.unknown.top(tenant, 100),
+            "files": FILES,
+            "can_edit": request[SESSION].role in EDIT,
+            "errors": [],
+            "area_rules": {a.name: dict(a.rules) for a in ds.areas},
+        },
+    )
 
 
 async def _save(request: web.Request, ds: Dataset, tab: str, what: str) -> web.HTTPSeeOther:
@@ -172,8 +186,14 @@ async def area_submit(request: web.Request) -> web.StreamResponse:
 async def exception_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     ds = await _current(request)
-    e = CalendarException(_text(form, "date", 10), _text(form, "area", 100) or ALL, _text(form, "category", 60) or ALL,
-                          _text(form, "action", 10), _text(form, "moved_to", 10), _text(form, "reason", 200))
+    e = CalendarException(
+        _text(form, "date", 10),
+        _text(form, "area", 100) or ALL,
+        _text(form, "category", 60) or ALL,
+        _text(form, "action", 10),
+        _text(form, "moved_to", 10),
+        _text(form, "reason", 200),
+    )
     return await _save(request, replace(ds, exceptions=[*ds.exceptions, e]), "calendar", "exception")
 
 
@@ -205,12 +225,24 @@ async def import_submit(request: web.Request) -> web.Response:
         ds = parse_files(files)
     except GarbageImportError as exc:
         current = await deps.datasets.get(tenant) or Dataset()
-        return _render(request, {
-            "ds": current, "items": current.items[:600], "q": "", "rev": await deps.datasets.revision(tenant),
-            "tab": "csv", "notice": "取り込めませんでした。データは変わっていません。", "errors": exc.errors,
-            "columns": current.scheduled_categories(), "unknown": [], "files": FILES, "can_edit": True,
-            "area_rules": {a.name: dict(a.rules) for a in current.areas},
-        }, status=422)
+        return _render(
+            request,
+            {
+                "ds": current,
+                "items": current.items[:600],
+                "q": "",
+                "rev": await deps.datasets.revision(tenant),
+                "tab": "csv",
+                "notice": "取り込めませんでした。データは変わっていません。",
+                "errors": exc.errors,
+                "columns": current.scheduled_categories(),
+                "unknown": [],
+                "files": FILES,
+                "can_edit": True,
+                "area_rules": {a.name: dict(a.rules) for a in current.areas},
+            },
+            status=422,
+        )
     await deps.datasets.put(tenant, ds)
     await _audit(request, "garbage.import")
     counts = f"品目 {len(ds.items)} 件、地区 {len(ds.areas)} 件、例外 {len(ds.exceptions)} 件"
@@ -223,5 +255,9 @@ async def export_file(request: web.Request) -> web.Response:
     if name not in FILES:
         raise web.HTTPNotFound()
     ds = await _current(request)
-    return web.Response(body=to_files(ds)[name], content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f"attachment; filename={name}", "Cache-Control": "no-store"})
+    return web.Response(
+        body=to_files(ds)[name],
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f"attachment; filename={name}", "Cache-Control": "no-store"},
+    )

@@ -90,9 +90,13 @@ class GarbageRoom:
             return None
         position = {id(i): n for n, i in enumerate(ds.items)}
         items = [
-            qr_postback(c.item.name[:20], postback_data(ROOM, "item", i=str(position.get(id(c.item), -1)), n=c.item.name[:10]),
-                        display_text=c.item.name)
-            for c in r.candidates if c.item is not None
+            qr_postback(
+                c.item.name[:20],
+                postback_data(ROOM, "item", i=str(position.get(id(c.item), -1)), n=c.item.name[:10]),
+                display_text=c.item.name,
+            )
+            for c in r.candidates
+            if c.item is not None
         ]
         return [text(texts.t("pick", lang, query=r.query[:30]), items)]
 
@@ -125,8 +129,11 @@ class GarbageRoom:
         day = self.deps.local_now().date() + dt.timedelta(days=1 if which == "tomorrow" else 0)
         cats = collected(ds, area, day)
         when, date = texts.t(which, lang), f"{day.month}/{day.day}"
-        body = texts.t("day", lang, when=when, date=date, cats=texts.join(cats, lang)) if cats else \
-            texts.t("no_collection", lang, when=when, date=date)
+        body = (
+            texts.t("day", lang, when=when, date=date, cats=texts.join(cats, lang))
+            if cats
+            else texts.t("no_collection", lang, when=when, date=date)
+        )
         extra = notes(ds, area, day)
         lines = [body + texts.t("area_of", lang, area=area.name), *extra]
         other = "today" if which == "tomorrow" else "tomorrow"
@@ -172,24 +179,34 @@ class GarbageRoom:
         return [text(texts.t("menu", lang, state=state), buttons)]
 
     def _time_picker(self, lang: str, area: str) -> dict:
-        return text(texts.t("choose_time", lang, area=area), [
-            qr_postback(texts.t("eve", lang), postback_data(ROOM, "time", s="eve")),
-            qr_postback(texts.t("morning", lang), postback_data(ROOM, "time", s="morning")),
-        ])
+        return text(
+            texts.t("choose_time", lang, area=area),
+            [
+                qr_postback(texts.t("eve", lang), postback_data(ROOM, "time", s="eve")),
+                qr_postback(texts.t("morning", lang), postback_data(ROOM, "time", s="morning")),
+            ],
+        )
 
     def _cat_picker(self, ds: Dataset, r: Reminder, lang: str) -> dict:
         cats = ds.scheduled_categories()
-        items = [qr_postback(("✓ " if c in r.categories else "") + texts.category_name(c, lang)[:18],
-                             postback_data(ROOM, "cat", c=str(n))) for n, c in enumerate(cats)][:12]
+        items = [
+            qr_postback(
+                ("✓ " if c in r.categories else "") + texts.category_name(c, lang)[:18], postback_data(ROOM, "cat", c=str(n))
+            )
+            for n, c in enumerate(cats)
+        ][:12]
         items.append(qr_postback(texts.t("btn_done", lang), postback_data(ROOM, "saved")))
         return text(texts.t("choose_categories", lang, cats=texts.join(r.categories, lang)), items)
 
     def _saved(self, r: Reminder, lang: str) -> dict:
-        return text(texts.t("saved", lang, area=r.area, cats=texts.join(r.categories, lang), time=texts.t(r.slot, lang)), [
-            qr_postback(texts.t("btn_categories", lang), postback_data(ROOM, "cats")),
-            qr_postback(texts.t("btn_time", lang), postback_data(ROOM, "times")),
-            qr_postback(texts.t("btn_tomorrow", lang), postback_data(ROOM, "day", d="tomorrow")),
-        ])
+        return text(
+            texts.t("saved", lang, area=r.area, cats=texts.join(r.categories, lang), time=texts.t(r.slot, lang)),
+            [
+                qr_postback(texts.t("btn_categories", lang), postback_data(ROOM, "cats")),
+                qr_postback(texts.t("btn_time", lang), postback_data(ROOM, "times")),
+                qr_postback(texts.t("btn_tomorrow", lang), postback_data(ROOM, "day", d="tomorrow")),
+            ],
+        )
 
     async def on_postback(self, incoming: Incoming, data: dict[str, str]) -> list[dict] | None:
         tenant, uid, lang = incoming.tenant.id, incoming.user_id, incoming.language
@@ -218,8 +235,11 @@ class GarbageRoom:
                 return await self._area_picker(incoming, ds, ctx=data.get("x", "remind"))
             if data.get("x") in ("today", "tomorrow"):
                 return await self._day(incoming, ds, data["x"], area.name)
-            r = replace(mine, area=area.name, language=lang) if mine else Reminder(
-                tenant, uid, area.name, tuple(ds.scheduled_categories()), "eve", lang)
+            r = (
+                replace(mine, area=area.name, language=lang)
+                if mine
+                else Reminder(tenant, uid, area.name, tuple(ds.scheduled_categories()), "eve", lang)
+            )
             await self._save(r)
             return [self._time_picker(lang, area.name)]
         if mine is None:

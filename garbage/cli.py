@@ -11,8 +11,9 @@ from garbage.service import import_files
 from garbage.store import DatasetStore
 
 
-async def run_import(datasets: DatasetStore, tenant: str, directory: Path, out: TextIO = sys.stdout,
-                     err: TextIO = sys.stderr) -> int:
+async def run_import(
+    datasets: DatasetStore, tenant: str, directory: Path, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
     if not directory.is_dir():
         print(f"civicbot garbage import: {directory} is not a directory", file=err)
         return 2
@@ -23,8 +24,11 @@ async def run_import(datasets: DatasetStore, tenant: str, directory: Path, out: 
         for e in exc.errors:
             print(f"  {e}", file=err)
         return 1
-    print(f"imported into {tenant}: {len(ds.items)} items, {len(ds.categories)} categories, {len(ds.areas)} areas, "
-          f"{len(ds.centers)} centers, {len(ds.exceptions)} calendar exceptions", file=out)
+    print(
+        f"imported into {tenant}: {len(ds.items)} items, {len(ds.categories)} categories, {len(ds.areas)} areas, "
+        f"{len(ds.centers)} centers, {len(ds.exceptions)} calendar exceptions",
+        file=out,
+    )
     return 0
 
 

@@ -151,8 +151,16 @@ def parse_files(files: Mapping[str, bytes]) -> Dataset:
         elif any(c.label == row["label"] for c in categories):
             r.error("description.csv", line, f"label「{row['label']}」が重複しています")
         else:
-            categories.append(Category(row["label"], row.get("sublabel", ""), row.get("description", ""),
-                                       row.get("styles", ""), row.get("bgcolor", ""), row.get("url", "")))
+            categories.append(
+                Category(
+                    row["label"],
+                    row.get("sublabel", ""),
+                    row.get("description", ""),
+                    row.get("styles", ""),
+                    row.get("bgcolor", ""),
+                    row.get("url", ""),
+                )
+            )
     labels = {c.label for c in categories}
 
     items: list[Item] = []
@@ -227,8 +235,9 @@ def parse_files(files: Mapping[str, bytes]) -> Dataset:
             elif action == "振替" and moved is None:
                 r.error(f, line, "振替には振替日が必要です")
             else:
-                exceptions.append(CalendarException(day.isoformat(), area, cat, action,
-                                                    moved.isoformat() if moved else "", row.get("理由", "")))
+                exceptions.append(
+                    CalendarException(day.isoformat(), area, cat, action, moved.isoformat() if moved else "", row.get("理由", ""))
+                )
 
     remarks: list[str] = []
     if "remarks.csv" in files:
@@ -268,15 +277,22 @@ def to_files(ds: Dataset) -> dict[str, bytes]:
     """The dataset as 5374 files (UTF-8 with BOM so that Excel opens them); ``parse_files`` reads them back."""
     cols = ds.scheduled_categories()
     return {
-        "area_days.csv": _csv(["地名", "センター", *cols],
-                              [[a.name, a.center, *[dict(a.rules).get(c, "") for c in cols]] for a in ds.areas]),
-        "target.csv": _csv(["type", "name", "notice", "furigana"],
-                           [[i.category, i.name, i.notice, i.furigana] for i in ds.items]),
-        "description.csv": _csv(["label", "sublabel", "description", "styles", "bgcolor", "url"],
-                                [[c.label, c.sublabel, c.description, c.styles, c.bgcolor, c.url] for c in ds.categories]),
-        "center.csv": _csv(["名称", "休止開始日", "休止終了日"],
-                           [[c.name, _slash(c.pause_start), _slash(c.pause_end)] for c in ds.centers]),
-        "calendar_exceptions.csv": _csv(["日付", "地名", "種別", "対応", "振替日", "理由"],
-                                        [[e.date, e.area, e.category, e.action, e.moved_to, e.reason] for e in ds.exceptions]),
+        "area_days.csv": _csv(
+            ["地名", "センター", *cols], [[a.name, a.center, *[dict(a.rules).get(c, "") for c in cols]] for a in ds.areas]
+        ),
+        "target.csv": _csv(
+            ["type", "name", "notice", "furigana"], [[i.category, i.name, i.notice, i.furigana] for i in ds.items]
+        ),
+        "description.csv": _csv(
+            ["label", "sublabel", "description", "styles", "bgcolor", "url"],
+            [[c.label, c.sublabel, c.description, c.styles, c.bgcolor, c.url] for c in ds.categories],
+        ),
+        "center.csv": _csv(
+            ["名称", "休止開始日", "休止終了日"], [[c.name, _slash(c.pause_start), _slash(c.pause_end)] for c in ds.centers]
+        ),
+        "calendar_exceptions.csv": _csv(
+            ["日付", "地名", "種別", "対応", "振替日", "理由"],
+            [[e.date, e.area, e.category, e.action, e.moved_to, e.reason] for e in ds.exceptions],
+        ),
         "remarks.csv": _csv(["備考"], [[r] for r in ds.remarks]),
     }

@@ -131,8 +131,14 @@ def slot_moment(slot: str, local: dt.datetime) -> tuple[dt.datetime, dt.date]:
 
 
 async def remind(
-    deps: GarbageDeps, deliverer: ReminderDeliverer, quota: QuotaCheck, tenant: str, languages: Sequence[str],
-    slot: str, at: dt.datetime, day: dt.date,
+    deps: GarbageDeps,
+    deliverer: ReminderDeliverer,
+    quota: QuotaCheck,
+    tenant: str,
+    languages: Sequence[str],
+    slot: str,
+    at: dt.datetime,
+    day: dt.date,
 ) -> ReminderRun:
     """Resolve and hand over one run. Routine priority: when the month's quota cannot take it, nothing is sent (a
     reminder after the day is useless) and the residents are told once, when they next talk to the room."""
@@ -143,8 +149,10 @@ async def remind(
     total = sum(g.count for g in groups)
     if groups and await quota.should_hold(tenant, total, "routine"):
         await deps.reminders.mark_skipped(tenant, [g.handle for g in groups])
-        log.warning("garbage reminders skipped: monthly quota", extra={"tenant": tenant, "day": day.isoformat(),
-                                                                        "slot": slot, "recipients": total})
+        log.warning(
+            "garbage reminders skipped: monthly quota",
+            extra={"tenant": tenant, "day": day.isoformat(), "slot": slot, "recipients": total},
+        )
         return ReminderRun(tenant, day.isoformat(), slot, tuple(groups), (), True)
     jobs = []
     for g in groups:
@@ -158,8 +166,10 @@ async def remind(
             title=f"ごみの日のお知らせ {day.isoformat()} {'・'.join(g.categories)}",
         )
         jobs.append(await deliverer.submit(job))
-    log.info("garbage reminders handed over", extra={"tenant": tenant, "day": day.isoformat(), "slot": slot,
-                                                      "recipients": total, "jobs": len(jobs)})
+    log.info(
+        "garbage reminders handed over",
+        extra={"tenant": tenant, "day": day.isoformat(), "slot": slot, "recipients": total, "jobs": len(jobs)},
+    )
     return ReminderRun(tenant, day.isoformat(), slot, tuple(groups), tuple(jobs), False)
 
 
@@ -167,6 +177,7 @@ class RunLedger(Protocol):
     async def claim(self, tenant: str, day: str, slot: str) -> bool:
         """True exactly once per (tenant, day, slot), across processes."""
         ...
+
     async def remember_jobs(self, tenant: str, day: str, slot: str, jobs: Sequence[str]) -> None: ...
     async def jobs_to_close(self, tenant: str, before: dt.datetime) -> list[tuple[str, str, list[str]]]:
         """(day, slot, job ids) of runs whose window ended before ``before``, once each."""
@@ -174,7 +185,10 @@ class RunLedger(Protocol):
 
 
 async def tick(
-    deps: GarbageDeps, deliverer: ReminderDeliverer, quota: QuotaCheck, ledger: RunLedger,
+    deps: GarbageDeps,
+    deliverer: ReminderDeliverer,
+    quota: QuotaCheck,
+    ledger: RunLedger,
     tenants: Mapping[str, Sequence[str]],
 ) -> list[ReminderRun]:
     """The scheduler's job (every 30 s): start each slot's run once within GRACE of its time, never later; cancel
@@ -211,6 +225,6 @@ class GarbageAudience:
                     yield r
             return
         for tag in tags:
-            async for batch in self._reminders.members(query.tenant, tag[len(AUDIENCE_TAG):]):
+            async for batch in self._reminders.members(query.tenant, tag[len(AUDIENCE_TAG) :]):
                 for uid, lang in batch:
                     yield Recipient(uid, lang)

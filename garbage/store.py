@@ -44,6 +44,7 @@ class DatasetStore(Protocol):
     async def put(self, tenant: str, ds: Dataset) -> int:
         """Replace the tenant's dataset as a whole (readers see the old or the new one); returns the revision."""
         ...
+
     async def revision(self, tenant: str) -> int: ...
 
 
@@ -90,6 +91,7 @@ class UnknownLog(Protocol):
     async def record(self, tenant: str, name: str) -> None:
         """Count an item residents asked for and the data does not have (only the item name, never a message)."""
         ...
+
     async def top(self, tenant: str, n: int = 50) -> list[tuple[str, int]]: ...
     async def forget(self, tenant: str, name: str) -> None: ...
 
@@ -175,8 +177,14 @@ class Reminder:
             raise ValueError("a reminder needs an area")
 
     def encode(self) -> str:
-        d = {"a": self.area, "c": list(self.categories), "s": self.slot, "l": self.language,
-             "q": self.quiet.encode() if self.quiet else "", "u": round(self.updated_at, 3)}
+        d = {
+            "a": self.area,
+            "c": list(self.categories),
+            "s": self.slot,
+            "l": self.language,
+            "q": self.quiet.encode() if self.quiet else "",
+            "u": round(self.updated_at, 3),
+        }
         return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -207,12 +215,15 @@ class ReminderStore(Protocol):
         their area collects them that day, they chose them, their quiet hours do not cover ``local_time``, they are
         active, and nobody is in two groups or reminded twice for one day (they are marked sent here)."""
         ...
+
     def members(self, tenant: str, handle: str, batch: int = 5000) -> AsyncIterator[list[tuple[str, str]]]:
         """(user id, language) of a group, in batches."""
         ...
+
     async def mark_skipped(self, tenant: str, handles: Sequence[str]) -> None:
         """The groups' reminders were not sent (monthly quota): remember to tell these residents once."""
         ...
+
     async def take_skipped(self, tenant: str, user_id: str) -> bool:
         """True once after ``mark_skipped`` named the resident (the flag is cleared)."""
         ...
@@ -389,8 +400,11 @@ class RedisReminderStore:
         k = lambda name: _k(tenant, name)  # noqa: E731
         scratch = k(f"tmp:{uuid.uuid4().hex}")
         sent, x, t = k(f"sent:{day}"), f"{scratch}:x", f"{scratch}:t"
-        windows = [w for raw in await self._r.smembers(k("quietwins"))
-                   if (w := QuietWindow.decode(raw)) is not None and w.contains(local_time)]
+        windows = [
+            w
+            for raw in await self._r.smembers(k("quietwins"))
+            if (w := QuietWindow.decode(raw)) is not None and w.contains(local_time)
+        ]
         subsets: dict[tuple[str, ...], list[str]] = {}
         temps = [x, t]
         active = [self._active_key(tenant)] if self._active_key else []
@@ -426,7 +440,7 @@ class RedisReminderStore:
                 for _, handle in handles:
                     pipe.bitcount(handle)
                 results = await pipe.execute()
-            counts = results[len(results) - len(handles):] if handles else []
+            counts = results[len(results) - len(handles) :] if handles else []
             groups: list[Group] = []
             async with self._r.pipeline(transaction=True) as pipe:
                 for (chosen, handle), n in zip(handles, counts):
@@ -454,8 +468,9 @@ class RedisReminderStore:
             if len(found):
                 which = np.full(len(found), -1, dtype=np.int8)
                 for li, lang in enumerate(LANGUAGES):
-                    raw = await self._r.execute_command("GETRANGE", _k(tenant, f"l:{lang}"), offset,
-                                                        offset + len(data) - 1, NEVER_DECODE=True)
+                    raw = await self._r.execute_command(
+                        "GETRANGE", _k(tenant, f"l:{lang}"), offset, offset + len(data) - 1, NEVER_DECODE=True
+                    )
                     bits = np.unpackbits(np.frombuffer(raw.ljust(len(data), b"\0"), dtype=np.uint8))
                     which[(which < 0) & (bits[found - offset * 8] == 1)] = li
                 for s in range(0, len(found), batch):

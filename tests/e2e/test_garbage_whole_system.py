@@ -36,14 +36,18 @@ def system(tmp_path, redis_url):
 
 
 def cli(system: System, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=system.env, cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], env=system.env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 def postbacks(delivery: dict) -> list[tuple[str, str]]:
     items = (delivery["messages"][-1].get("quickReply") or {}).get("items", [])
-    return [(i["action"].get("displayText") or i["action"]["label"], i["action"]["data"]) for i in items
-            if i["action"]["type"] == "postback"]
+    return [
+        (i["action"].get("displayText") or i["action"]["label"], i["action"]["data"])
+        for i in items
+        if i["action"]["type"] == "postback"
+    ]
 
 
 def tap(system: System, user: str, data: str, n: int) -> dict:
@@ -74,8 +78,13 @@ async def run_reminders(redis_url: str, emulator: str, now: dt.datetime):
     try:
         ports = garbage.redis_ports(client, RedisUserStore(client).active_key)
         deps = garbage.GarbageDeps(ports.datasets, ports.unknown, ports.reminders, LazyAnalyzer(), clock=lambda: now)
-        return await garbage.tick(deps, RedisDeliverer(client), QuotaGuard(DeliveryStore(client), line), ports.ledger,
-                                  {"demo": ["ja", "ja-easy", "en", "zh-Hans", "ko", "vi"]})
+        return await garbage.tick(
+            deps,
+            RedisDeliverer(client),
+            QuotaGuard(DeliveryStore(client), line),
+            ports.ledger,
+            {"demo": ["ja", "ja-easy", "en", "zh-Hans", "ko", "vi"]},
+        )
     finally:
         await line.close()
         await client.aclose()

@@ -9,7 +9,6 @@ import pytest
 
 from bot.chat import Incoming, parse_postback
 from bot.config import Tenant
-from bot.crisis import CrisisLayer
 from bot.router import Dispatcher, Rooms
 from bot.users import MemoryUserStore
 from garbage import (
@@ -23,6 +22,7 @@ from garbage import (
     load_lexicon,
 )
 from nlu.crisis import default_detector
+from nlu.crisis_layer import CrisisLayer
 from nlu.normalize import default_analyzer
 
 TENANT = Tenant(id="demo", display_name="デモ市", lg_code="271004", languages=["ja", "ja-easy", "en", "zh-Hans", "ko", "vi"])
@@ -148,8 +148,8 @@ async def test_skipped_notice_is_told_once(room):
 
 
 async def test_crisis_layer_runs_before_the_garbage_room(room):
-    rooms = Rooms(crisis=CrisisLayer(default_detector()), extra={"garbage": room})
-    dispatcher = Dispatcher(MemoryUserStore(), rooms)
+    dispatcher = Dispatcher(MemoryUserStore(), Rooms(crisis=CrisisLayer(default_detector())))
+    dispatcher.include(room)
     crisis = await dispatcher.process(said("ロープで首を吊りたい"))
     texts = " ".join(str(m.get("text", m.get("altText", ""))) for m in crisis)
     assert "【" not in texts and "ロープ" not in texts and any(ch.isdigit() for ch in texts)  # hotlines, no garbage answer
