@@ -39,7 +39,9 @@ def main(path: Path) -> None:
     if qcol is None or (icol is None and ccol is None):
         raise SystemExit(f"unknown columns {header}")
     index = ItemIndex(parse_files(read_dir(DEMO_DATA)), JapaneseAnalyzer(), load_lexicon())
+    kcol = column(header, ("kind", "type_of_question", "種類"))
     correct = 0
+    by_kind: dict[str, list[int]] = {}
     misses = []
     started = time.perf_counter()
     for row in rows:
@@ -55,6 +57,9 @@ def main(path: Path) -> None:
         else:
             ok = best is None
         correct += ok
+        tally = by_kind.setdefault(row.get(kcol, "") if kcol else "", [0, 0])
+        tally[0] += ok
+        tally[1] += 1
         if not ok:
             got_s = (best.item.name if best.item else f"[{best.category.label}]") if best else "—"
             misses.append(f"  {q}\texpected {item or cat or 'nothing'}\tgot {got_s}")
@@ -63,6 +68,8 @@ def main(path: Path) -> None:
         f"top-1 {correct}/{len(rows)} = {100 * correct / max(1, len(rows)):.1f} %  ({elapsed:.2f} ms per question, "
         f"columns: question={qcol} item={icol} category={ccol})"
     )
+    for kind, (good, total) in sorted(by_kind.items()):
+        print(f"  {kind or '(no kind)'}: {good}/{total} = {100 * good / total:.1f} %")
     print("misses:")
     print("\n".join(misses))
 
