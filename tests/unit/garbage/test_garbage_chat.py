@@ -21,9 +21,11 @@ from garbage import (
     QuietWindow,
     load_lexicon,
 )
-from nlu.crisis import default_detector
 from nlu.crisis_layer import CrisisLayer
+from nlu.crisis_reply import CrisisReplies
 from nlu.normalize import default_analyzer
+from nlu.risk import default_risk_assessor
+from nlu.risk_context import MemoryRiskContext
 
 TENANT = Tenant(id="demo", display_name="デモ市", lg_code="271004", languages=["ja", "ja-easy", "en", "zh-Hans", "ko", "vi"])
 NOW = dt.datetime(2027, 1, 6, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))  # a Wednesday
@@ -148,7 +150,7 @@ async def test_skipped_notice_is_told_once(room):
 
 
 async def test_crisis_layer_runs_before_the_garbage_room(room):
-    dispatcher = Dispatcher(MemoryUserStore(), Rooms(crisis=CrisisLayer(default_detector())))
+    dispatcher = Dispatcher(MemoryUserStore(), Rooms(crisis=CrisisLayer(default_risk_assessor(), MemoryRiskContext(), CrisisReplies())))
     dispatcher.include(room)
     crisis = await dispatcher.process(said("ロープで首を吊りたい"))
     texts = " ".join(str(m.get("text", m.get("altText", ""))) for m in crisis)
