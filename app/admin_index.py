@@ -12,6 +12,7 @@ a:focus,a:hover{background:#eef8f1}small{color:#555}</style></head><body>
 <h1>civicbot 管理メニュー</h1>
 <a href="/console">相談コンソール <small>（相談員・スーパーバイザー）</small></a>
 <a href="/admin/faq/">よくある質問（FAQ）の編集 <small>（編集者・管理者）</small></a>
+<a href="/admin/garbage/">ごみ分別・収集日の編集 <small>（編集者・管理者）</small></a>
 <a href="/admin/broadcasts/">配信の作成・予約 <small>（管理者・スーパーバイザー）</small></a>
 <a href="/admin/alerts/">気象庁の訓練・受信できなかった電文 <small>（管理者・スーパーバイザー）</small></a>
 <a href="/admin/notices/">防犯・不審者情報の確認 <small>（管理者・スーパーバイザー）</small></a>

@@ -33,6 +33,7 @@ from bot.users import RedisUserStore
 from crisisreview import Assessor
 from disaster import DisasterRoom, language_menu_middleware
 from faq.chat import FaqDeps, FaqRoom
+from garbage import GarbageRoom
 from kpi.service import kpi_middleware
 from nlu.breaker import CircuitBreaker
 from nlu.crisis_layer import CrisisLayer
@@ -134,9 +135,9 @@ def build_dispatcher(
 ) -> Dispatcher:
     """Wire the feature rooms into the router; rooms get their ports here and nowhere else.
 
-    Text goes to handoff first, then in include order: disaster, alerts, notices, FAQ (the FAQ takes what is left). The
-    reports room holds multi-step conversations: while a resident writes a report it sees their events before all of
-    them."""
+    Text goes to handoff first, then in include order: disaster, alerts, notices, garbage, FAQ (the FAQ takes what is
+    left). The reports room holds multi-step conversations: while a resident writes a report it sees their events
+    before all of them."""
     faq_room = FaqRoom(
         FaqDeps(index=ports.faq_index, store=ports.faq_store, topic_labels=FAQ_TOPICS, kpi=ports.kpi),
         unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE}),
@@ -149,6 +150,7 @@ def build_dispatcher(
     dispatcher.include(ports.alerts.room)
     dispatcher.include(NoticesRoom(ports.notices))
     dispatcher.include_session(ReportsRoom(reports))
+    dispatcher.include(GarbageRoom(ports.garbage_deps))
     dispatcher.include(faq_room)
     return dispatcher
 

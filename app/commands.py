@@ -84,6 +84,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     bt.add_argument("--json", action="store_true")
     b.set_defaults(func=entry("app.operations:broadcast_cmd"))
 
+    g = sub.add_parser("garbage", help="garbage sorting data (5374.jp layout) and collection-day reminders")
+    gsub = g.add_subparsers(dest="garbage_command", required=True)
+    for name, what in (
+        ("import", "replace the tenant's data with the 5374 CSVs of DIR (nothing changes on any row error)"),
+        ("export", "write the tenant's data as 5374 CSVs into DIR"),
+    ):
+        gp = gsub.add_parser(name, help=what)
+        gp.add_argument("--tenant", required=True)
+        gp.add_argument("dir")
+    g.set_defaults(func=entry("app.operations:garbage_cmd"))
+
     no = sub.add_parser("notices", help="police / child-safety notices")
     nosub = no.add_subparsers(dest="notices_command", required=True)
     nop = nosub.add_parser("parse", help="parse .eml notices and print one JSON line each")

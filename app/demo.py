@@ -19,6 +19,7 @@ from bot.logs import setup_logging
 from bot.redis_client import connect as connect_redis
 from bot.redis_server import embedded_redis
 from faq.demo import load_demo_faq
+from garbage.demo import load_demo_garbage
 
 log = logging.getLogger("civicapp.demo")
 
@@ -36,6 +37,7 @@ async def _prepare(redis_url: str) -> list[str]:
         if created:
             notes.append(f"staff accounts created: {', '.join(created)}")
         notes.extend(await load_demo_faq(client, tenants))
+        notes.extend(await load_demo_garbage(client, tenants))
         return notes
     finally:
         await client.aclose()

@@ -12,6 +12,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+import garbage
 import handoff
 from alerts.feeds import schedule_jobs as schedule_feed_jobs
 from alerts.notices import schedule_jobs as schedule_notice_jobs
@@ -19,8 +20,9 @@ from alerts.subscriptions import SubscriptionCounts
 from app.delivery_kpis import record_finished_jobs, redis_marker
 from app.ports import Ports
 from bot.config import Settings, Tenant
-from broadcasts import DeliveryDeps, RedisDraftStore, dispatch_due, run_delivery_worker
+from broadcasts import DeliveryDeps, QuotaGuard, RedisDraftStore, SdkLinePort, dispatch_due, run_delivery_worker
 from broadcasts.fastline import FastMulticastLinePort  # multicast without per-id pydantic checks (bench/fanout.py)
+from broadcasts.store import DeliveryStore
 from disaster import scheduled_sync
 from kpi.health import RedisFeedStatus
 from kpi.service import SubscriberCounts, take_snapshots
@@ -145,6 +147,19 @@ def register_jobs(
             next_run_time=_now(),
             max_instances=1,
         )
+    )
+
+    quota_port = SdkLinePort({t.id: t.channel_token.get_secret_value() for t in tenants.values()}, settings.line_api_url)
+    closers.append(quota_port.close)
+    garbage_quota = QuotaGuard(DeliveryStore(client), quota_port)
+
+    async def garbage_reminders() -> None:  # 前日 20:00 / 当日 7:00, never late (garbage.tick)
+        await garbage.tick(
+            ports.garbage_deps, deliverer, garbage_quota, ports.garbage.ledger, {tid: t.languages for tid, t in tenants.items()}
+        )
+
+    jobs.append(
+        lambda scheduler: scheduler.add_job(garbage_reminders, "interval", seconds=30, id="garbage-reminders", max_instances=1)
     )
 
     async def handoff_housekeeping() -> None:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import alerts.cli
 import crisisreview.cli
@@ -25,6 +26,7 @@ from bot.redis_client import connect as connect_redis
 from broadcasts.service import broadcast_status, format_status, seed_subscribers, send_broadcast
 from crisisreview import RedisCrisisReviewStore
 from faq.io import FaqImportError, export_csv, import_file, search_queries
+from garbage.cli import run_export, run_import
 from nlu.cli import run_parse, run_triage
 
 
@@ -102,6 +104,12 @@ async def _faq(args: argparse.Namespace, container: Container) -> int:
     return 0
 
 
+async def _garbage(args: argparse.Namespace, container: Container) -> int:
+    _tenant_check(args, container)
+    run = run_import if args.garbage_command == "import" else run_export
+    return await run(container.ports.garbage.datasets, args.tenant, Path(args.dir))
+
+
 def notices_parse(args: argparse.Namespace, settings: Settings) -> int:
     return int(notices_main(args.files))
 
@@ -158,5 +166,6 @@ def alerts_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 staff_cmd = _with_container(_staff)
 faq_cmd = _with_container(_faq)
+garbage_cmd = _with_container(_garbage)
 subscribers_cmd = _with_container(_subscribers)
 broadcast_cmd = _with_container(_broadcast)

@@ -9,6 +9,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+import garbage
 from alerts.chat import AlertsRoom, ChatDeps
 from alerts.feeds import FeedConfig, FeedDeps, RedisSeenStore
 from alerts.geo import Gazetteer
@@ -18,6 +19,7 @@ from alerts.service import AlertDeps, RedisAlertLedger, RedisTelegramArchive, dr
 from alerts.subscriptions import RedisSubscriptionStore, SubscriptionAudience
 from bot.config import Settings, Tenant
 from bot.users import RedisUserStore, UserStore
+from broadcasts.audience import AudienceSource
 from broadcasts.engine import RedisDeliverer
 from broadcasts.jobs import Deliverer
 from disaster import DisasterDeps, on_telegram, wire_disaster
@@ -25,6 +27,9 @@ from disaster.richmenu import SdkRichMenuApi
 from faq.index import LiveIndex
 from faq.store import RedisFaqStore
 from faq.vectors import load_ginza_vectors
+from garbage import GarbageDeps
+from garbage import RedisPorts as GarbagePorts
+from garbage.search import LazyAnalyzer
 from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
 from nlu.rasa_components.textfold import fold
 from staff.model import AuditEntry
@@ -71,6 +76,22 @@ def wire_alerts(
     return AlertsWiring(g, store, audience, archive, AlertsRoom(ChatDeps(store, g, users)), alert_deps, feed_deps)
 
 
+class AlertPlaces:
+    """The garbage room's view of a resident's alerts registration (places, quiet hours)."""
+
+    def __init__(self, store: RedisSubscriptionStore) -> None:
+        self._store = store
+
+    async def places(self, tenant: str, user_id: str) -> list[garbage.PlaceRef]:
+        sub = await self._store.get(tenant, user_id)
+        return [garbage.PlaceRef(p.id, p.name, p.town) for p in sub.places] if sub else []
+
+    async def quiet_hours(self, tenant: str, user_id: str) -> garbage.QuietWindow | None:
+        sub = await self._store.get(tenant, user_id)
+        q = sub.quiet_hours if sub else None
+        return garbage.QuietWindow(q.start, q.end, q.timezone) if q else None
+
+
 @dataclass
 class Ports:
     """The stateful ports every process shares (the web's admin pages and the container use the same objects)."""
@@ -80,11 +101,13 @@ class Ports:
     deliverer: RedisDeliverer
     alerts: AlertsWiring
     notices: NoticeDeps
-    engine_audience: NoticeAudience  # what the delivery engine resolves audiences with
+    engine_audience: AudienceSource  # what the delivery engine resolves audiences with (garbage → notices → alerts)
     faq_store: RedisFaqStore
     faq_index: LiveIndex
     feed_names: list[str]
     disaster: DisasterDeps
+    garbage: GarbagePorts
+    garbage_deps: GarbageDeps
 
 
 def disaster_ports(
@@ -139,15 +162,21 @@ def build_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis
         tenant_ids=tuple(tenants),
     )
     faq_store = RedisFaqStore(client)
+    gports = garbage.redis_ports(client, active_key=users.active_key)
+    gdeps = garbage.GarbageDeps(
+        gports.datasets, gports.unknown, gports.reminders, LazyAnalyzer(), garbage.load_lexicon(), places=AlertPlaces(wired.store)
+    )
     return Ports(
         users=users,
         kpi=kpi,
         deliverer=deliverer,
         alerts=wired,
         notices=notices,
-        engine_audience=NoticeAudience(wired.audience, wired.store, wired.gazetteer),
+        engine_audience=garbage.GarbageAudience(gports.reminders, NoticeAudience(wired.audience, wired.store, wired.gazetteer)),
         faq_store=faq_store,
         faq_index=LiveIndex(faq_store, vectors=load_ginza_vectors()),
         feed_names=list(feed_config.feeds),
         disaster=disaster[0],
+        garbage=gports,
+        garbage_deps=gdeps,
     )

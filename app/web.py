@@ -11,6 +11,7 @@ import crisisreview
 import crisisreview.web
 import disaster.web
 import faq.admin
+import garbage.admin
 import handoff.web
 import kpi.web
 import staff
@@ -60,6 +61,9 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     )
     composer = ComposerDeps(RedisDraftStore(client), ports.deliverer, wired.audience, staff.RedisStaffStore(client), choices)
     app.add_subapp("/admin/broadcasts", create_admin_app(composer))
+    app.add_subapp(
+        "/admin/garbage", garbage.admin.create_app(garbage.admin.GarbageAdminDeps(ports.garbage.datasets, ports.garbage.unknown))
+    )
     app.add_subapp("/admin/alerts", alerts_admin_app(wired.archive))
     app.add_subapp("/admin/notices", notices_admin_app(ports.notices))
     review = crisisreview.ReviewDeps(store=crisisreview.RedisCrisisReviewStore(client), assessor=crisis_assessor())
