@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bot.router import Assessment
+
 CATEGORIES: tuple[str, ...] = (
     "suicide",
     "self_harm",
@@ -42,21 +44,10 @@ Status = Literal["pending", "confirmed", "rejected"]
 VERDICTS: tuple[str, ...] = ("missed", "not_crisis")
 
 
-class Assessment(Protocol):
-    """What this room reads from a crisis assessment (``nlu.risk.RiskAssessment`` has this shape)."""
-
-    @property
-    def level(self) -> str: ...
-    @property
-    def category(self) -> str | None: ...
-    @property
-    def language(self) -> str | None: ...
-
-
 class Assessor(Protocol):
     """The in-process crisis detector (``nlu.risk.RiskAssessor`` satisfies it)."""
 
-    def assess(self, text: str) -> Assessment: ...
+    def assess(self, text: str) -> Assessment: ...  # the router's crisis verdict (level, category, language)
 
 
 class ReviewError(ValueError):
