@@ -9,14 +9,17 @@ built with ``bot.chat`` helpers and kept within LINE's limits: ≤ 5 messages pe
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.chat import Incoming, postback_data, qr_message, qr_postback, text
+from faq.i18n import t
 from faq.index import Hit, LiveIndex
+from faq.lang import detect_language
 from faq.models import FaqEntry, FaqFeedback, query_hash, voter_hash
 from faq.store import FaqStore
+from faq.unanswered import Reason, UnansweredStore, admissible
 
 log = logging.getLogger("civicbot.faq")
 
@@ -47,6 +50,25 @@ class FaqDeps:
     topic_labels: Mapping[str, str] = field(default_factory=dict)
     # kpi.recorder.KpiRecorder (the composition root passes ports.kpi); None = no KPIs (tests, CLI search)
     kpi: Any = None
+    # questions the FAQ could not answer (or answered with 👎), for editors; None = not kept
+    unanswered: UnansweredStore | None = None
+    # the crisis layer's verdict on a text (True = flagged: the FAQ neither answers it nor keeps it). The router
+    # will pass its flag; until then the composition root passes the existing crisis check.
+    flagged: Callable[[str], bool] = field(default=lambda _text: False)
+
+
+async def keep_unanswered(deps: FaqDeps, tenant: str, query: str, lang: str, reason: Reason | None) -> None:
+    """Put an FAQ-like question into the unanswered list (``reason``) or remember an answered one for a 👎 (None).
+    Best effort: a failure never stops a reply, and the text never reaches the logs."""
+    if deps.unanswered is None or not admissible(query, deps.flagged(query)):
+        return
+    try:
+        if reason is None:
+            await deps.unanswered.remember_answered(tenant, query, lang)
+        else:
+            await deps.unanswered.record(tenant, query, lang, reason)
+    except Exception:  # noqa: BLE001 - best effort by design
+        log.warning("unanswered question not kept", extra={"tenant": tenant})
 
 
 async def record_kpi(deps: FaqDeps, tenant: str, verdict: str) -> None:
@@ -66,8 +88,8 @@ async def record_kpi(deps: FaqDeps, tenant: str, verdict: str) -> None:
         log.warning("faq kpi not recorded", exc_info=True, extra={"tenant": tenant})
 
 
-def _handoff_replies() -> list[dict]:
-    return [qr_message("相談する", "相談したい"), qr_message("人と話す", "人と話したい")]
+def _handoff_replies(lang: str = "ja") -> list[dict]:
+    return [qr_message(t("consult", lang), t("consult_text", lang)), qr_message(t("person", lang), t("person_text", lang))]
 
 
 def split_text(body: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -86,17 +108,32 @@ def split_text(body: str, limit: int = TEXT_LIMIT) -> list[str]:
     return parts
 
 
-def answer_messages(entry: FaqEntry, qhash: str) -> list[dict]:
-    """The entry's answer (split to LINE's limits), its URL, and the 「役に立ちましたか？」 buttons."""
-    body = f"Q. {entry.question}\n\n{entry.answer}"
+def localized(entry: FaqEntry, lang: str) -> tuple[str, str, str]:
+    """(question, answer, note) for a resident writing in ``lang``: the entry's translation into that language; else
+    its やさしい日本語 version; else the Japanese entry. ``note`` says so in the resident's language ("" if none)."""
+    if not lang.startswith("ja") or lang == "ja-easy":
+        own = entry.translations.get(lang)
+        if own is not None:
+            return own.question, own.answer, ""
+    easy = entry.translations.get("ja-easy")
+    if lang != "ja" and easy is not None:
+        return easy.question, easy.answer, t("only_easy_japanese", lang)
+    return entry.question, entry.answer, "" if lang.startswith("ja") else t("only_japanese", lang)
+
+
+def answer_messages(entry: FaqEntry, qhash: str, lang: str = "ja") -> list[dict]:
+    """The entry's answer in the resident's language if it can (split to LINE's limits), its URL, and the
+    「役に立ちましたか？」 buttons."""
+    question, answer_text, note = localized(entry, lang)
+    body = (f"{note}\n\n" if note else "") + f"Q. {question}\n\n{answer_text}"
     parts = split_text(body)
     room_for_text = MAX_MESSAGES - 1
     if len(parts) > room_for_text:
         parts = parts[:room_for_text]
-        tail = "\n…(続きは下のページをご覧ください)" if entry.url else "\n…(以下省略)"
+        tail = "\n" + t("truncated" if entry.url else "omitted", lang)
         parts[-1] = parts[-1][: TEXT_LIMIT - len(tail)] + tail
     if entry.url:
-        more = f"\n\n詳しくはこちら:\n{entry.url}"
+        more = f"\n\n{t('more', lang)}\n{entry.url}"
         if len(parts[-1]) + len(more) <= TEXT_LIMIT:
             parts[-1] += more
         elif len(parts) < room_for_text:
@@ -104,15 +141,13 @@ def answer_messages(entry: FaqEntry, qhash: str) -> list[dict]:
     messages = [text(p) for p in parts]
 
     def vote(v: str) -> str:
-        return postback_data("faq", "feedback", id=entry.id, v=v, q=qhash)
+        return postback_data("faq", "feedback", id=entry.id, v=v, q=qhash, lang=lang)
 
+    up, down = t("vote_up", lang), t("vote_down", lang)
     messages.append(
         text(
-            "役に立ちましたか？",
-            [
-                qr_postback("👍 役に立った", vote("up"), "役に立った"),
-                qr_postback("👎 役に立たなかった", vote("down"), "役に立たなかった"),
-            ],
+            t("helpful", lang),
+            [qr_postback(up, vote("up"), up.removeprefix("👍 ")), qr_postback(down, vote("down"), down.removeprefix("👎 "))],
         )
     )
     return messages
@@ -138,41 +173,37 @@ async def answer(incoming: Incoming, query: str, topic_intent: str | None, deps:
     """Reply to a resident's question: the answer, a choice of three questions, or an honest 'not found'."""
     verdict, messages = await respond(incoming, query, topic_intent, deps)
     await record_kpi(deps, incoming.tenant.id, verdict)
+    await keep_unanswered(deps, incoming.tenant.id, query, detect_language(query, incoming.language),
+                          "nothing" if verdict == "nothing" else None)
     return messages
 
 
 async def respond(incoming: Incoming, query: str, topic_intent: str | None, deps: FaqDeps) -> tuple[str, list[dict]]:
-    """Like ``answer`` but also says which case it was ("answer", "choices", "nothing")."""
+    """Like ``answer`` but also says which case it was ("answer", "choices", "nothing"). The question's language
+    (``faq.lang.detect_language``, the resident's setting as a hint) picks the route and the reply's language."""
     tenant = incoming.tenant.id
+    lang = detect_language(query, incoming.language)
     topic = deps.topic_labels.get(topic_intent, topic_intent) if topic_intent else None
-    hits = await deps.index.search(tenant, query, 5, topic=topic)
+    hits = await deps.index.search(tenant, query, 5, topic=topic, lang=lang)
     qhash = query_hash(query)
     verdict = classify(hits, deps.policy)
     if verdict == "answer":
         entry = await deps.index.entry(tenant, hits[0].id)
         if entry is not None:
-            return verdict, answer_messages(entry, qhash)
+            return verdict, answer_messages(entry, qhash, lang)
         verdict = "choices"
     if verdict == "choices":
+        questions = []
+        for h in hits[:3]:
+            entry = await deps.index.entry(tenant, h.id)
+            questions.append(localized(entry, lang)[0] if entry is not None else h.question)
         choices = [
-            qr_postback(_label(h.question), postback_data("faq", "show", id=h.id, q=qhash), h.question[:300])
-            for h in hits[:3]
+            qr_postback(_label(q), postback_data("faq", "show", id=h.id, q=qhash, lang=lang), q[:300])
+            for h, q in zip(hits[:3], questions)
         ]
-        return verdict, [
-            text(
-                "お探しの内容は次のどれかに近いですか？\n"
-                + "\n".join(f"・{h.question}" for h in hits[:3])
-                + "\n\n当てはまるものを選んでください。",
-                [*choices, *_handoff_replies()],
-            )
-        ]
-    return verdict, [
-        text(
-            "すみません、そのご質問に合う回答が見つかりませんでした。\n"
-            "言い方を変えてもう一度送っていただくか、相談窓口や職員におつなぎすることもできます。",
-            _handoff_replies(),
-        )
-    ]
+        items = "\n".join(f"・{q}" for q in questions)
+        return verdict, [text(t("choices", lang, items=items), [*choices, *_handoff_replies(lang)])]
+    return verdict, [text(t("nothing", lang), _handoff_replies(lang))]
 
 
 class FaqRoom:
@@ -191,16 +222,20 @@ class FaqRoom:
 
     async def on_text(self, incoming: Incoming, parse: object) -> list[dict] | None:
         query = (incoming.text or "").strip()
-        if not query:
-            return None
+        if not query or self.deps.flagged(query):
+            return None  # a message the crisis layer flagged never gets an FAQ answer
         intent = getattr(parse, "intent", None)
         if intent is not None and intent in self.deps.topic_labels:
             return await answer(incoming, query, intent, self.deps)
         if intent is None or intent in self.unsure_intents:
             verdict, messages = await respond(incoming, query, None, self.deps)
+            lang = detect_language(query, incoming.language)
             if verdict == "nothing":
-                return None  # not ours: the router's own fallback replies (and nothing is counted here)
+                # not ours: the router's own fallback replies; an FAQ-like question is kept for the editors
+                await keep_unanswered(self.deps, incoming.tenant.id, query, lang, "nothing")
+                return None
             await record_kpi(self.deps, incoming.tenant.id, verdict)
+            await keep_unanswered(self.deps, incoming.tenant.id, query, lang, None)
             return messages
         return None
 
@@ -220,12 +255,13 @@ async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dic
     action = data.get("action")
     entry_id = data.get("id", "")
     qhash = data.get("q", "")[:64]
+    lang = data.get("lang", "ja")[:16] or "ja"
     if action == "show":
         entry = await deps.index.entry(tenant, entry_id) or await deps.store.get(tenant, entry_id)
         if entry is None:
             return [text("申し訳ありません。この質問は見つかりませんでした（内容が更新された可能性があります）。"
-                         "もう一度ご質問ください。", _handoff_replies())]
-        return answer_messages(entry, qhash)
+                         "もう一度ご質問ください。", _handoff_replies(lang))]
+        return answer_messages(entry, qhash, lang)
     if action == "feedback":
         vote = data.get("v")
         if vote not in ("up", "down") or await deps.store.get(tenant, entry_id) is None:
@@ -234,19 +270,18 @@ async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dic
             FaqFeedback(tenant, entry_id, qhash, vote, voter=voter_hash(tenant, incoming.user_id))
         )
         if not fresh:
-            return [text("この回答へのご意見は、すでにいただいています。ありがとうございます。")]
+            return [text(t("already_voted", lang))]
         if deps.kpi is not None:
             try:
                 await deps.kpi.faq_feedback(tenant, up=vote == "up")
             except Exception:  # noqa: BLE001 - best effort by design
                 log.warning("faq kpi not recorded", exc_info=True, extra={"tenant": tenant})
+        if vote == "down" and deps.unanswered is not None and qhash:
+            try:
+                await deps.unanswered.voted_down(tenant, qhash)
+            except Exception:  # noqa: BLE001 - best effort by design
+                log.warning("unanswered question not kept", extra={"tenant": tenant})
         if vote == "up":
-            return [text("ありがとうございます。お役に立ててよかったです。")]
-        return [
-            text(
-                "ご意見ありがとうございます。回答の改善に役立てます。\n"
-                "よろしければ、相談窓口や職員におつなぎすることもできます。",
-                _handoff_replies(),
-            )
-        ]
+            return [text(t("thanks_up", lang))]
+        return [text(t("thanks_down", lang), _handoff_replies(lang))]
     return [text("申し訳ありません。この操作は受け付けられませんでした。")]

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from faq.lang import ForeignIndex, glossary
 from faq.models import FaqEntry, FaqFeedback, query_hash
 from faq.store import FaqStore
 from faq.text import Analyzer, normalize
@@ -44,6 +45,7 @@ class RankerConfig:
     b: float = 0.75
     w_question: float = 3.0
     w_keywords: float = 2.0
+    w_alternatives: float = 3.0  # editors' alternative questions count like the question itself
     w_answer: float = 1.0
     rm3_docs: int = 0  # 0 = RM3 off
     rm3_terms: int = 10
@@ -85,12 +87,13 @@ class _Doc:
     k: list[str]
     a: list[str]
     s: list[str] = field(default_factory=list)  # synonym groups of question + keywords
+    x: list[str] = field(default_factory=list)  # alternative questions (editors'), one field
     # question / answer embeddings, computed once per entry version (idf of the build that made them)
     emb: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def c(self) -> list[str]:
-        return kanji_chars(self.q + self.k)
+        return kanji_chars(self.q + self.k + self.x)
 
 
 def _matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -190,8 +193,11 @@ class FaqIndex:
         self.n = n
         c = config
         fields = (("q", c.w_question), ("k", c.w_keywords), ("a", c.w_answer), ("c", c.w_chars),
-                  ("s", c.w_synonyms))
+                  ("s", c.w_synonyms), ("x", c.w_alternatives))
         avg = {f: (sum(len(getattr(d, f)) for d in docs) / n if n else 1.0) or 1.0 for f, _ in fields}
+        # few entries have alternatives: their length norm is taken over the entries that have some
+        with_x = [len(d.x) for d in docs if d.x]
+        avg["x"] = sum(with_x) / len(with_x) if with_x else 1.0
         # BM25F: per-field length-normalised tf, weighted, summed, then one saturation.
         acc: dict[str, dict[int, float]] = {}
         df: Counter[str] = Counter()
@@ -232,6 +238,13 @@ class FaqIndex:
             rows = [self.latent.fold(_latent_terms(d), self.idf) for d in docs]
             dims = self.latent.vectors.shape[1]
             self._lsa_docs = np.stack([r if r is not None else np.zeros(dims, np.float32) for r in rows])
+        self.foreign: dict[str, ForeignIndex] = {}
+        by_lang: dict[str, list[tuple[int, str, str]]] = {}
+        for i, d in enumerate(docs):
+            for lang, t in d.entry.translations.items():
+                if not lang.startswith("ja"):
+                    by_lang.setdefault(lang, []).append((i, t.question, t.answer))
+        self.foreign = {lang: ForeignIndex(lang, rows) for lang, rows in by_lang.items()}
         # Replaced as a whole (one assignment) when new votes arrive; never mutated in place.
         self.feedback = FeedbackPrior.from_records(feedback, self._pos, c) if c.feedback_weight else \
             FeedbackPrior.empty(n)
@@ -426,6 +439,24 @@ class FaqIndex:
             if scores[i] > 0
         ]
 
+    def search_foreign(self, query: str, lang: str, k: int = 10, boost: np.ndarray | None = None) -> list[Hit]:
+        """A question in ``lang`` (not Japanese): its translations' index and the glossary route into the Japanese
+        entries, merged by confidence (the higher of the two routes per entry)."""
+        best: dict[int, float] = {}
+        foreign = self.foreign.get(lang)
+        if foreign is not None:
+            for pos, _, confidence in foreign.search(query)[: k * 2]:
+                best[pos] = confidence
+        route = glossary(lang)
+        if route is not None:
+            japanese, coverage = route.translate(query)
+            if japanese:
+                for hit in self.search(japanese, k * 2, boost):
+                    pos = self._pos[hit.id]
+                    best[pos] = max(best.get(pos, 0.0), hit.confidence * coverage)
+        ranked = sorted(best.items(), key=lambda item: -item[1])[:k]
+        return [Hit(self.ids[i], c, self.entries[i].question, c) for i, c in ranked if c > 0]
+
     def topic_boost(self, topic: str | None, factor: float = 1.15) -> np.ndarray | None:
         """The NLU's FAQ-topic label (e.g. 「子育て・保育」) as a prior: entries whose 分類 or keywords share a word
         with it (substring either way, after normalisation: 税 ~ 税金) rank a little higher. Never excludes."""
@@ -447,7 +478,7 @@ class FaqIndex:
 
 def _latent_terms(doc: _Doc) -> Counter[str]:
     """An entry as the latent space sees it: question counted twice, keywords, answer."""
-    return Counter(doc.q + doc.q + doc.k + doc.a)
+    return Counter(doc.q + doc.q + doc.x + doc.k + doc.a)
 
 
 @dataclass(frozen=True)
@@ -563,7 +594,8 @@ def learn_associations(docs: list[_Doc], idf: dict[str, float], per_term: int) -
 def analyse(entry: FaqEntry, analyzer: Analyzer) -> _Doc:
     q, q_syn = analyzer.analyze(entry.question)
     k, k_syn = analyzer.analyze(" ".join([*entry.keywords, entry.category]))
-    return _Doc(entry, q, k, analyzer.terms(entry.answer), " ".join(q_syn + k_syn).split())
+    x = [t for alternative in entry.alternatives for t in analyzer.terms(alternative)]
+    return _Doc(entry, q, k, analyzer.terms(entry.answer), " ".join(q_syn + k_syn).split(), x)
 
 
 def build_index(
@@ -670,9 +702,14 @@ class LiveIndex:
         finally:
             slot.building = None
 
-    async def search(self, tenant: str, query: str, k: int = 10, topic: str | None = None) -> list[Hit]:
+    async def search(
+        self, tenant: str, query: str, k: int = 10, topic: str | None = None, lang: str = "ja"
+    ) -> list[Hit]:
+        """``lang``: the language the question is written in (``faq.lang.detect_language``); Japanese by default."""
         index = await self.index(tenant)
-        return index.search(query, k, index.topic_boost(topic))
+        if lang.startswith("ja"):
+            return index.search(query, k, index.topic_boost(topic))
+        return index.search_foreign(query, lang, k, index.topic_boost(topic))
 
     async def entry(self, tenant: str, entry_id: str) -> FaqEntry | None:
         return (await self.index(tenant)).entry(entry_id)

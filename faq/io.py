@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from faq.index import LiveIndex
-from faq.models import FaqEntry
+from faq.models import FaqEntry, Translation
 from faq.store import FaqStore, PutResult
 
 MAX_BYTES = 20 * 1024 * 1024  # a city's whole FAQ is well under 5 MB; larger files are a mistake or an attack
@@ -37,7 +37,16 @@ HEADERS = {
     "キーワード": "keywords", "keywords": "keywords",
     "全国地方公共団体コード": "municipality_code", "地方公共団体名": "municipality_name",
     "municipality_code": "municipality_code", "municipality_name": "municipality_name",
+    "別の聞き方": "alternatives", "別の質問": "alternatives", "alternatives": "alternatives",
+    "alternativequestions": "alternatives",
 }
+# Translation columns: 「質問(en)」「回答(en)」, 「question_en」「answer_en」, 「質問:zh-Hans」 … (any order, any language).
+LANGUAGES = ("ja-easy", "en", "zh-Hans", "zh-Hant", "ko", "vi", "pt", "es", "tl", "ne", "id", "th", "my")
+_LANG_CASE = {lang.lower(): lang for lang in LANGUAGES}
+_TRANSLATION_HEADER = re.compile(r"^(質問|回答|question|answer)[_:(（\-]?([a-z]{2,3}(?:-[a-z]+)?)[)）]?$")
+_PART = {"質問": "question", "question": "question", "回答": "answer", "answer": "answer"}
+MAX_ALTERNATIVES = 50
+_ALTERNATIVE_SPLIT = re.compile(r"[\n｜|]+")
 REQUIRED = {"id": "ID", "question": "質問", "answer": "回答"}
 EXPORT_COLUMNS = [
     ("ID", "id"), ("質問", "question"), ("回答", "answer"), ("分類", "category"), ("URL", "url"),
@@ -125,6 +134,24 @@ def _header_key(name: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).lower()
 
 
+def column_target(name: str) -> str | None:
+    """A column header → the FaqEntry field it fills, or ``question:<lang>`` / ``answer:<lang>`` for translations."""
+    key = _header_key(name)
+    if key in HEADERS:
+        return HEADERS[key]
+    m = _TRANSLATION_HEADER.match(key)
+    if m is None:
+        return None
+    lang = _LANG_CASE.get(m.group(2), m.group(2))
+    return None if lang == "ja" else f"{_PART[m.group(1)]}:{lang}"
+
+
+def translation_columns(languages: Iterable[str]) -> list[tuple[str, str]]:
+    """Export/admin columns for these languages: (header, target) pairs, question then answer per language."""
+    return [(f"{label}({lang})", f"{part}:{lang}") for lang in languages
+            for label, part in (("質問", "question"), ("回答", "answer"))]
+
+
 def _unquote_formula(cell: str) -> str:
     """Undo our own export neutralisation (``'=...`` → ``=...``) so export → import round-trips."""
     if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_START:
@@ -148,10 +175,26 @@ def entry_from_fields(tenant: str, values: dict[str, str]) -> tuple[FaqEntry | N
     if url and not re.match(r"^https?://[^\s]+$", url):
         return None, f"URL {url[:60]!r} は http:// か https:// で始まる必要があります"
     keywords = [k for k in _KEYWORD_SPLIT.split(values.get("keywords", "")) if k]
+    alternatives = list(dict.fromkeys(a.strip() for a in _ALTERNATIVE_SPLIT.split(values.get("alternatives", ""))
+                                      if a.strip()))
+    if len(alternatives) > MAX_ALTERNATIVES or any(len(a) > MAX_QUESTION for a in alternatives):
+        return None, f"別の聞き方は {MAX_ALTERNATIVES} 個、各 {MAX_QUESTION} 文字までです"
+    translations: dict[str, Translation] = {}
+    for key, value in values.items():
+        part, _, lang = key.partition(":")
+        if lang and value:
+            limit = MAX_QUESTION if part == "question" else MAX_ANSWER
+            if len(value) > limit:
+                return None, f"{lang} の{'質問' if part == 'question' else '回答'}が長すぎます (上限 {limit} 文字)"
+            setattr(translations.setdefault(lang, Translation()), part, value)
+    for lang, t in translations.items():
+        if not (t.question and t.answer):
+            return None, f"{lang} の翻訳は質問と回答の両方が必要です"
     return FaqEntry(
         tenant=tenant, id=entry_id, question=values["question"], answer=values["answer"],
         category=values.get("category", ""), url=url, updated=values.get("updated", ""), keywords=keywords,
         municipality_code=values.get("municipality_code", ""), municipality_name=values.get("municipality_name", ""),
+        alternatives=alternatives, translations=dict(sorted(translations.items())),
     ), None
 
 
@@ -181,7 +224,7 @@ def parse_csv(text: str, tenant: str, encoding: str = "utf-8") -> ParsedFile:
         raise FaqImportError(f"CSV として読めません: {exc}") from None
     columns: dict[str, int] = {}
     for i, name in enumerate(header):
-        target = HEADERS.get(_header_key(name))
+        target = column_target(name)
         if target and target not in columns:
             columns[target] = i
     missing = [label for key, label in REQUIRED.items() if key not in columns]
@@ -234,9 +277,16 @@ def parse_json(text: str, tenant: str, encoding: str = "utf-8") -> ParsedFile:
             continue
         values: dict[str, str] = {}
         for k, v in item.items():
-            target = HEADERS.get(_header_key(str(k)))
+            if str(k) == "translations" and isinstance(v, dict):
+                for lang, t in v.items():
+                    if isinstance(t, dict):
+                        values[f"question:{lang}"] = str(t.get("question") or "")
+                        values[f"answer:{lang}"] = str(t.get("answer") or "")
+                continue
+            target = column_target(str(k))
             if target:
-                values[target] = "、".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v))
+                sep = "\n" if target == "alternatives" else "、"
+                values[target] = sep.join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v))
         rows.append((n, values))
     parsed = _collect(tenant, rows, encoding)
     for e in parsed.errors:  # JSON has no useful line numbers: say which element of the array
@@ -283,18 +333,32 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
+def entry_languages(entries: Iterable[FaqEntry]) -> list[str]:
+    """Languages any of these entries is translated into, in the catalogue's order."""
+    found = {lang for e in entries for lang in e.translations}
+    return [lang for lang in LANGUAGES if lang in found] + sorted(found - set(LANGUAGES))
+
+
+def cell(entry: FaqEntry, target: str) -> str:
+    """One exported cell: a field, ``alternatives`` (one per line) or a translation part."""
+    part, _, lang = target.partition(":")
+    if lang:
+        t = entry.translations.get(lang)
+        return getattr(t, part) if t is not None else ""
+    value = getattr(entry, target)
+    if target == "alternatives":
+        return "\n".join(value)
+    return "、".join(value) if isinstance(value, list) else str(value)
+
+
 def write_csv(entries: Iterable[FaqEntry], out: TextIO) -> int:
+    entries = list(entries)
+    columns = [*EXPORT_COLUMNS, ("別の聞き方", "alternatives"), *translation_columns(entry_languages(entries))]
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([label for label, _ in EXPORT_COLUMNS])
-    n = 0
+    writer.writerow([label for label, _ in columns])
     for e in entries:
-        row = []
-        for _, name in EXPORT_COLUMNS:
-            value = getattr(e, name)
-            row.append(neutralise("、".join(value) if isinstance(value, list) else str(value)))
-        writer.writerow(row)
-        n += 1
-    return n
+        writer.writerow([neutralise(cell(e, target)) for _, target in columns])
+    return len(entries)
 
 
 async def export_csv(store: FaqStore, tenant: str, out: TextIO) -> int:
@@ -304,8 +368,11 @@ async def export_csv(store: FaqStore, tenant: str, out: TextIO) -> int:
 
 async def export_json(store: FaqStore, tenant: str, out: TextIO) -> int:
     entries = await store.all(tenant)
-    json.dump([{label: ("、".join(getattr(e, n)) if n == "keywords" else getattr(e, n)) for label, n in
-                EXPORT_COLUMNS} for e in entries], out, ensure_ascii=False, indent=1)
+    json.dump([{**{label: ("、".join(getattr(e, n)) if n == "keywords" else getattr(e, n)) for label, n in
+                   EXPORT_COLUMNS}, "alternatives": e.alternatives,
+                 "translations": {lang: {"question": t.question, "answer": t.answer}
+                                  for lang, t in e.translations.items()}}
+                for e in entries], out, ensure_ascii=False, indent=1)
     return len(entries)
 
 

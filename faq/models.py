@@ -16,8 +16,20 @@ Vote = Literal["up", "down"]
 
 
 @dataclass
+class Translation:
+    """An entry in another language (``en``, ``zh-Hans``, ``ko``, ``vi``, ``ja-easy`` = やさしい日本語)."""
+
+    question: str = ""
+    answer: str = ""
+
+
+@dataclass
 class FaqEntry:
-    """One question/answer of a tenant. ``version`` is bumped by the store on every change (optimistic edits)."""
+    """One question/answer of a tenant. ``version`` is bumped by the store on every change (optimistic edits).
+
+    ``alternatives``: other wordings of the question that editors attached (often from the unanswered list); they
+    are searched like the question itself. ``translations``: language code → the entry in that language.
+    """
 
     tenant: str
     id: str
@@ -29,6 +41,8 @@ class FaqEntry:
     keywords: list[str] = field(default_factory=list)
     municipality_code: str = ""  # 全国地方公共団体コード
     municipality_name: str = ""  # 地方公共団体名
+    alternatives: list[str] = field(default_factory=list)
+    translations: dict[str, Translation] = field(default_factory=dict)
     version: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -39,6 +53,12 @@ class FaqEntry:
         names = {f.name for f in fields(cls)}
         data = {k: v for k, v in raw.items() if k in names}
         data["keywords"] = list(data.get("keywords") or [])
+        data["alternatives"] = [str(a) for a in data.get("alternatives") or []]
+        data["translations"] = {
+            str(lang): t if isinstance(t, Translation) else Translation(str(t.get("question", "")),
+                                                                         str(t.get("answer", "")))
+            for lang, t in (data.get("translations") or {}).items()
+        }
         data["version"] = int(data.get("version") or 0)
         return cls(**data)
 
