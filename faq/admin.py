@@ -25,10 +25,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from faq.i18n import LANGUAGE_NAMES
 from faq.index import LiveIndex
 from faq.io import EXPORT_COLUMNS, FaqImportError, ParsedFile, entry_from_fields, import_entries, parse_bytes, write_csv
 from faq.models import FaqEntry
 from faq.store import FaqStore, VersionConflict
+from faq.unanswered import UnansweredStore, clusters
 from staff import service as staff_service
 from staff.web import SESSION, STAFF_DEPS, require_role, setup_room_templates, template_context
 
@@ -47,6 +49,8 @@ class FaqAdminDeps:
     # Uploaded files between preview and commit: token → (tenant, username, parsed, expiry). Per process: the
     # commit must reach the process that showed the preview (sticky sessions, or one web process).
     pending: dict[str, tuple[str, str, ParsedFile, float]] = field(default_factory=dict)
+    unanswered: UnansweredStore | None = None  # the improvement loop's list (None: the page says it is off)
+    languages: tuple[str, ...] = ("ja-easy", "en", "zh-Hans", "ko", "vi")  # translation fields in the edit form
 
 
 FAQ_ADMIN = web.AppKey("faq_admin", FaqAdminDeps)
@@ -68,6 +72,9 @@ def create_app(deps: FaqAdminDeps) -> web.Application:
     app.router.add_post("/entry/{id}", edit_submit)
     app.router.add_post("/entry/{id}/delete", delete_submit)
     app.router.add_get("/entry/{id}/history", history_page)
+    app.router.add_get("/unanswered", unanswered_page, name="faq_unanswered")
+    app.router.add_post("/unanswered/attach", unanswered_attach)
+    app.router.add_post("/unanswered/dismiss", unanswered_dismiss)
     return app
 
 
@@ -125,28 +132,68 @@ async def list_page(request: web.Request) -> web.Response:
 
 
 # -- create / edit / delete ----------------------------------------------------------------------------------------
-FORM_FIELDS = ("id", "question", "answer", "category", "url", "updated", "keywords")
+FORM_FIELDS = ("id", "question", "answer", "category", "url", "updated", "keywords", "alternatives")
+_KEYS = re.compile(r"^[0-9a-f]{16}$")
 
 
-def _form_values(form: Any) -> dict[str, str]:
-    return {k: str(form.get(k, "")) for k in FORM_FIELDS}
+def _languages(deps: FaqAdminDeps, entry: FaqEntry | None = None) -> list[str]:
+    extra = [lang for lang in (entry.translations if entry else {}) if lang not in deps.languages]
+    return [*deps.languages, *extra]
+
+
+def _form_values(form: Any, languages: list[str]) -> dict[str, str]:
+    values = {k: str(form.get(k, "")) for k in FORM_FIELDS}
+    for lang in languages:
+        for part in ("question", "answer"):
+            values[f"{part}:{lang}"] = str(form.get(f"{part}:{lang}", ""))
+    return values
 
 
 def _values_of(entry: FaqEntry) -> dict[str, str]:
-    values = {k: str(getattr(entry, k)) for k in FORM_FIELDS if k != "keywords"}
+    values = {k: str(getattr(entry, k)) for k in FORM_FIELDS if k not in ("keywords", "alternatives")}
     values["keywords"] = "、".join(entry.keywords)
+    values["alternatives"] = "\n".join(entry.alternatives)
+    for lang, t in entry.translations.items():
+        values[f"question:{lang}"], values[f"answer:{lang}"] = t.question, t.answer
     return values
+
+
+def _edit_context(deps: FaqAdminDeps, values: dict[str, str], entry: FaqEntry | None = None) -> dict[str, Any]:
+    return {"values": values, "languages": [(lang, LANGUAGE_NAMES.get(lang, lang)) for lang in
+                                             _languages(deps, entry)]}
+
+
+def _unanswered_keys(raw: Any) -> list[str]:
+    return [k for k in str(raw or "").split(",") if _KEYS.match(k)][:200]
 
 
 @require_role(*EDIT)
 async def new_page(request: web.Request) -> web.Response:
-    return _render(request, "faq_edit.html", {"values": {k: "" for k in FORM_FIELDS}, "is_new": True, "version": 0})
+    """A blank entry, or (``?from=<keys>``, the unanswered list's "new FAQ from this") one whose question is the
+    cluster's most asked wording and whose other wordings become alternative questions."""
+    deps, tenant = _deps(request), request[SESSION].tenant
+    values = {k: "" for k in FORM_FIELDS}
+    keys = _unanswered_keys(request.query.get("from"))
+    if keys and deps.unanswered is not None:
+        by_key = {q.key: q for q in await deps.unanswered.list(tenant)}
+        found = [by_key[k] for k in keys if k in by_key]
+        japanese = sorted((q for q in found if q.lang.startswith("ja")), key=lambda q: (-q.count, -q.last))
+        if japanese:
+            values["question"] = japanese[0].text
+            values["alternatives"] = "\n".join(q.text for q in japanese[1:])
+        for q in found:
+            if not q.lang.startswith("ja") and not values.get(f"question:{q.lang}"):
+                values[f"question:{q.lang}"] = q.text
+    return _render(request, "faq_edit.html", {**_edit_context(deps, values), "is_new": True, "version": 0,
+                                              "from_keys": ",".join(keys)})
 
 
 @require_role(*EDIT)
 async def new_submit(request: web.Request) -> web.Response:
     deps, session = _deps(request), request[SESSION]
-    values = _form_values(await request.post())
+    form = await request.post()
+    values = _form_values(form, _languages(deps))
+    keys = _unanswered_keys(form.get("from_keys"))
     entry, error = entry_from_fields(session.tenant, values)
     if entry is not None:
         try:
@@ -154,9 +201,11 @@ async def new_submit(request: web.Request) -> web.Response:
         except VersionConflict:
             error = f"ID {entry.id} は既に使われています。別の ID にしてください。"
     if error:
-        return _render(request, "faq_edit.html", {"values": values, "is_new": True, "version": 0, "error": error},
-                       status=400)
-    await _audit(request, "faq.create", entry.id)
+        return _render(request, "faq_edit.html", {**_edit_context(deps, values), "is_new": True, "version": 0,
+                                                  "error": error, "from_keys": ",".join(keys)}, status=400)
+    await _audit(request, "faq.create", entry.id, from_unanswered=len(keys))
+    if keys and deps.unanswered is not None:
+        await deps.unanswered.remove(session.tenant, keys)
     await deps.index.index(session.tenant)  # rebuild now, not on the next resident's question
     raise _back(request, f"{entry.id} を登録しました")
 
@@ -168,7 +217,8 @@ async def edit_page(request: web.Request) -> web.Response:
     if entry is None:
         raise web.HTTPNotFound(text="no such entry")
     return _render(request, "faq_edit.html", {
-        "values": _values_of(entry), "is_new": False, "version": entry.version, "can_edit": _can_edit(request),
+        **_edit_context(deps, _values_of(entry), entry), "is_new": False, "version": entry.version,
+        "can_edit": _can_edit(request),
     })
 
 
@@ -177,12 +227,12 @@ async def edit_submit(request: web.Request) -> web.Response:
     deps, session = _deps(request), request[SESSION]
     entry_id = _entry_id(request)
     form = await request.post()
-    values = _form_values(form)
-    values["id"] = entry_id  # the ID is the key: never renamed through the form
-    version = int(form.get("version", "0")) if str(form.get("version", "0")).isdigit() else -1
     current = await deps.store.get(session.tenant, entry_id)
     if current is None:
         raise web.HTTPNotFound(text="no such entry")
+    values = _form_values(form, _languages(deps, current))
+    values["id"] = entry_id  # the ID is the key: never renamed through the form
+    version = int(form.get("version", "0")) if str(form.get("version", "0")).isdigit() else -1
     entry, error = entry_from_fields(session.tenant, values)
     if entry is not None:
         entry.municipality_code, entry.municipality_name = current.municipality_code, current.municipality_name
@@ -193,7 +243,8 @@ async def edit_submit(request: web.Request) -> web.Response:
     if error:
         status = 409 if entry is not None else 400
         return _render(request, "faq_edit.html", {
-            "values": values, "is_new": False, "version": version, "error": error, "can_edit": True}, status=status)
+            **_edit_context(deps, values, current), "is_new": False, "version": version, "error": error,
+            "can_edit": True}, status=status)
     await _audit(request, "faq.update", entry_id)
     await deps.index.index(session.tenant)
     raise _back(request, f"{entry_id} を更新しました")
@@ -290,3 +341,69 @@ async def export_csv(request: web.Request) -> web.Response:
         headers={"Content-Disposition": f'attachment; filename="faq-{session.tenant}.csv"',
                  "Cache-Control": "no-store"},
     )
+
+
+# -- the improvement loop: unanswered questions ----------------------------------------------------------------------
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
+
+
+@require_role(*EDIT)
+async def unanswered_page(request: web.Request) -> web.Response:
+    """Questions the bot could not answer or answered with 👎 (last 90 days), grouped by similarity, each group with
+    the entries the bot would suggest for it (to attach the wording as an alternative question)."""
+    deps, tenant = _deps(request), request[SESSION].tenant
+    groups = []
+    if deps.unanswered is not None:
+        questions = await deps.unanswered.list(tenant)
+        for cluster in clusters(questions, deps.index.analyzer)[:200]:
+            label = cluster.label
+            hits = await deps.index.search(tenant, label.text, 5, lang=label.lang)
+            groups.append({
+                "label": label.text, "lang": label.lang, "count": cluster.count, "first": _when(cluster.first),
+                "last": _when(cluster.last), "down": "down" in cluster.reasons,
+                "nothing": "nothing" in cluster.reasons, "keys": ",".join(cluster.keys),
+                "others": [(q.text, q.count) for q in cluster.members if q.key != label.key],
+                "suggestions": [(h.id, h.question) for h in hits],
+            })
+    return _render(request, "faq_unanswered.html", {
+        "groups": groups, "enabled": deps.unanswered is not None, "notice": request.query.get("notice", "")[:200]})
+
+
+def _back_to_unanswered(request: web.Request, notice: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"{_base(request)}/unanswered?notice={quote(notice)}")
+
+
+@require_role(*EDIT)
+async def unanswered_attach(request: web.Request) -> web.Response:
+    """Attach a group's wordings to an entry as alternative questions: indexed at once, searched like the question."""
+    deps, session = _deps(request), request[SESSION]
+    form = await request.post()
+    keys = _unanswered_keys(form.get("keys"))
+    entry_id = str(form.get("entry_id", "")).strip()
+    if deps.unanswered is None or not keys or not _ID.match(entry_id):
+        raise _back_to_unanswered(request, "追加先の質問 ID を指定してください")
+    entry = await deps.store.get(session.tenant, entry_id)
+    if entry is None:
+        raise _back_to_unanswered(request, f"ID {entry_id} の質問はありません")
+    by_key = {q.key: q for q in await deps.unanswered.list(session.tenant)}
+    wordings = [by_key[k].text for k in keys if k in by_key]
+    known = {entry.question, *entry.alternatives}
+    entry.alternatives = [*entry.alternatives, *dict.fromkeys(w for w in wordings if w not in known)]
+    try:
+        await deps.store.put(entry, who=session.username, expected_version=entry.version)
+    except VersionConflict:
+        raise _back_to_unanswered(request, "同時に他の職員が更新しました。もう一度お試しください") from None
+    await deps.unanswered.remove(session.tenant, keys)
+    await _audit(request, "faq.attach_alternatives", entry_id, count=len(wordings))
+    await deps.index.index(session.tenant)
+    raise _back_to_unanswered(request, f"{len(wordings)} 件の言い方を {entry_id} に追加しました")
+
+
+@require_role(*EDIT)
+async def unanswered_dismiss(request: web.Request) -> web.Response:
+    deps, session = _deps(request), request[SESSION]
+    keys = _unanswered_keys((await request.post()).get("keys"))
+    removed = await deps.unanswered.remove(session.tenant, keys) if deps.unanswered is not None else 0
+    await _audit(request, "faq.unanswered_dismiss", count=removed)
+    raise _back_to_unanswered(request, f"{removed} 件を一覧から外しました")

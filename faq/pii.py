@@ -19,7 +19,7 @@ _PHONE = re.compile(
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _POSTAL = re.compile(r"〒\s?\d{3}-?\d{4}|\b\d{3}-\d{4}\b")
-_LONG_DIGITS = re.compile(r"\d[\d\s-]{6,}\d")
+_LONG_DIGITS = re.compile(r"\d(?:[\s-]?\d){6,}")
 _ADDRESS = re.compile(
     r"\d+\s?丁目|\d+\s?番地|\d+\s?番\s?\d+\s?号|\d+-\d+(?:-\d+)?\s?(?:号室)?(?!\d)(?=.*?(?:町|丁|番|区|市|$))"
     r"|[一二三四五六七八九十]+丁目|\d+\s?号室"

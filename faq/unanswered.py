@@ -65,6 +65,11 @@ class UnansweredStore(Protocol):
     async def remove(self, tenant: str, keys: list[str]) -> int: ...
 
 
+def _seconds(now: float | None) -> float:
+    """Times are kept in whole seconds (first/last seen need no more, and Lua's cjson keeps 14 digits)."""
+    return float(int(time.time() if now is None else now))
+
+
 def _merge(old: UnansweredQuestion | None, text: str, lang: str, reason: Reason, now: float) -> UnansweredQuestion:
     if old is None:
         return UnansweredQuestion(query_hash(text), text, lang, reason, now, now)
@@ -87,7 +92,7 @@ class MemoryUnansweredStore:
         return items
 
     async def record(self, tenant: str, text: str, lang: str, reason: Reason, now: float | None = None) -> None:
-        now = time.time() if now is None else now
+        now = _seconds(now)
         items = self._items.setdefault(tenant, {})
         key = query_hash(text)
         items[key] = _merge(items.get(key), text, lang, reason, now)
@@ -189,7 +194,7 @@ class RedisUnansweredStore:
         return f"cb:{{{tenant}}}:faq:unanswered" + (f":{name}" if name else "")
 
     async def record(self, tenant: str, text: str, lang: str, reason: Reason, now: float | None = None) -> None:
-        now = time.time() if now is None else now
+        now = _seconds(now)
         await self._record(keys=[self._k(tenant), self._k(tenant, "last")],
                            args=[query_hash(text), text, lang, reason, now, now - RETENTION, RETENTION, MAX_ITEMS])
 
@@ -199,7 +204,7 @@ class RedisUnansweredStore:
                           json.dumps({"key": key, "text": text, "lang": lang}, ensure_ascii=False), ex=PENDING_TTL)
 
     async def voted_down(self, tenant: str, key: str, now: float | None = None) -> bool:
-        now = time.time() if now is None else now
+        now = _seconds(now)
         done = await self._voted_down(
             keys=[self._k(tenant, f"pending:{key}"), self._k(tenant), self._k(tenant, "last")], args=[now, RETENTION])
         return bool(done)
