@@ -362,7 +362,7 @@ async def unanswered_page(request: web.Request) -> web.Response:
             groups.append({
                 "label": label.text, "lang": label.lang, "count": cluster.count, "first": _when(cluster.first),
                 "last": _when(cluster.last), "down": "down" in cluster.reasons,
-                "nothing": "nothing" in cluster.reasons, "keys": ",".join(cluster.keys),
+                "choices": cluster.reasons == {"choices"}, "keys": ",".join(cluster.keys),
                 "others": [(q.text, q.count) for q in cluster.members if q.key != label.key],
                 "suggestions": [(h.id, h.question) for h in hits],
             })

@@ -1,5 +1,8 @@
 """The improvement loop: questions the FAQ could not answer (or answered with 👎), kept for editors.
 
+A question enters when the FAQ found nothing, or could only offer もしかして choices (it leaves again when the
+resident picks one), or when the resident voted 👎 on the answer.
+
 Only FAQ-like messages enter (``admissible``): never one the crisis layer flagged, never one with personal data
 (``faq.pii``), never an overlong one; the chat never passes consultation messages here. A question is kept
 ``RETENTION`` seconds after it was last asked, then dropped; the text is never logged.
@@ -30,7 +33,7 @@ PENDING_TTL = 24 * 3600
 MAX_LENGTH = 200
 MAX_ITEMS = 5000  # per tenant; the least recently asked fall off
 
-Reason = Literal["nothing", "down"]
+Reason = Literal["nothing", "choices", "down"]
 
 
 @dataclass
@@ -38,7 +41,9 @@ class UnansweredQuestion:
     key: str  # query_hash of the text
     text: str
     lang: str
-    reason: Reason  # the latest: "nothing" (no answer found) or "down" (answered, voted 👎)
+    # the latest: "nothing" (no answer found), "choices" (only もしかして offered, none picked yet), "down" (answered,
+    # voted 👎)
+    reason: Reason
     first: float
     last: float
     count: int = 1
