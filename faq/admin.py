@@ -356,13 +356,14 @@ async def unanswered_page(request: web.Request) -> web.Response:
     groups = []
     if deps.unanswered is not None:
         questions = await deps.unanswered.list(tenant)
-        for cluster in clusters(questions, deps.index.analyzer)[:200]:
+        index = await deps.index.index(tenant)
+        for cluster in clusters(questions, index.analyzer, index.idf)[:200]:
             label = cluster.label
             hits = await deps.index.search(tenant, label.text, 5, lang=label.lang)
             groups.append({
                 "label": label.text, "lang": label.lang, "count": cluster.count, "first": _when(cluster.first),
                 "last": _when(cluster.last), "down": "down" in cluster.reasons,
-                "choices": cluster.reasons == {"choices"}, "keys": ",".join(cluster.keys),
+                "choices": cluster.reasons == {"choices"}, "member_keys": ",".join(cluster.keys),
                 "others": [(q.text, q.count) for q in cluster.members if q.key != label.key],
                 "suggestions": [(h.id, h.question) for h in hits],
             })

@@ -18,6 +18,7 @@ import json
 import math
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
@@ -268,27 +269,40 @@ def term_vector(text: str, lang: str, analyzer: Analyzer) -> Counter[str]:
     return Counter(analyzer.terms(text) if lang.startswith("ja") else foreign_terms(text, lang))
 
 
-def clusters(questions: list[UnansweredQuestion], analyzer: Analyzer, threshold: float = 0.5) -> list[Cluster]:
-    """Group questions whose term vectors (idf-weighted, cosine) are at least ``threshold`` similar to a cluster's
-    first member; the most asked first. Japanese through ``analyzer``, other languages through ``faq.lang.terms``."""
+def clusters(
+    questions: list[UnansweredQuestion], analyzer: Analyzer, idf: Mapping[str, float] | None = None,
+    threshold: float = 0.35,
+) -> list[Cluster]:
+    """Group questions whose idf-weighted term vectors are at least ``threshold`` similar (cosine) to a member of
+    a group (single link), the most asked questions first. ``idf``: the tenant's FAQ index's (a word the FAQ never
+    uses counts as rare); without it, idf within the list. Japanese goes through ``analyzer``, other languages
+    through ``faq.lang.terms``."""
     vectors = [term_vector(q.text, q.lang, analyzer) for q in questions]
+    n = len(questions)
     df: Counter[str] = Counter()
     for v in vectors:
         df.update(v.keys())
-    n = len(questions)
+    rare = max(idf.values(), default=1.0) if idf else 1.0
+
+    def weight(term: str) -> float:
+        if idf is not None:
+            return idf.get(term, rare)
+        return math.log(1 + n / df[term])
+
     weighted = []
     for v in vectors:
-        w = {t: (1 + math.log(c)) * math.log(1 + n / df[t]) for t, c in v.items()}
+        w = {t: (1 + math.log(c)) * weight(t) for t, c in v.items()}
         norm = math.sqrt(sum(x * x for x in w.values())) or 1.0
         weighted.append({t: x / norm for t, x in w.items()})
     order = sorted(range(n), key=lambda i: (-questions[i].count, -questions[i].last))
-    groups: list[tuple[dict[str, float], Cluster]] = []
+    groups: list[tuple[list[dict[str, float]], Cluster]] = []
     for i in order:
         v = weighted[i]
-        for head, cluster in groups:
-            if v and sum(x * head.get(t, 0.0) for t, x in v.items()) >= threshold:
+        for heads, cluster in groups:
+            if v and any(sum(x * h.get(t, 0.0) for t, x in v.items()) >= threshold for h in heads):
+                heads.append(v)
                 cluster.members.append(questions[i])
                 break
         else:
-            groups.append((v, Cluster([questions[i]])))
+            groups.append(([v], Cluster([questions[i]])))
     return sorted((c for _, c in groups), key=lambda c: (-c.count, -c.last))
