@@ -46,7 +46,8 @@ class ConfidencePolicy:
     LocalGovFAQ dev half A; the thresholds were chosen on half A too (utility: right answer +1, wrong answer -1.5,
     a もしかして with a relevant choice +0.6, without -0.1, "don't know" 0; no off-topic message may be answered).
     ``bench/faq_localgovfaq.py`` refits and prints both halves of dev. ``answer_min`` and ``nothing_below`` are floors
-    on the lexical confidence (the share of the resident's words the entry matches).
+    on the lexical confidence (the share of the resident's words the entry matches). Not from dev (which has no
+    unanswerable questions): a question with a word the FAQ never uses is not answered directly (``Hit.novel``).
     """
 
     weights: tuple[float, ...] = (-1.764, 2.421, -1.654, 5.926, 0.618)
@@ -182,7 +183,8 @@ def classify(hits: list[Hit], policy: ConfidencePolicy) -> str:
     """"answer", "choices" or "nothing" for a ranked hit list."""
     if not hits or hits[0].confidence < policy.nothing_below:
         return "nothing"
-    if hits[0].confidence >= policy.answer_min and policy.p_right(hits) >= policy.answer_p:
+    # a word the FAQ never uses (アライグマ, ドローン) may make it another question: もしかして, never a direct answer
+    if not hits[0].novel and hits[0].confidence >= policy.answer_min and policy.p_right(hits) >= policy.answer_p:
         return "answer"
     return "choices"
 

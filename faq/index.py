@@ -78,6 +78,7 @@ class Hit:
     score: float
     question: str
     confidence: float = 0.0  # score / the best score this query could reach in this index (0..1)
+    novel: bool = False  # the question uses a word this FAQ never uses (so it may be about something else)
 
 
 @dataclass
@@ -166,6 +167,7 @@ class _Ranked:
     scores: np.ndarray
     ceiling: float  # the best lexical score this query could reach here (for Hit.confidence)
     lexical: np.ndarray | None = None  # scores before embedding fusion (confidence is lexical evidence)
+    missing: int = 0  # query words the FAQ never uses
 
 
 class FaqIndex:
@@ -378,6 +380,7 @@ class FaqIndex:
             ranked = self._rm3(weights, ranked.scores)
         ranked.ceiling = ceiling
         ranked.lexical = lexical
+        ranked.missing = missing
         top = float(ranked.scores.max())
         if top > 0:
             dense = np.zeros(self.n, dtype=np.float32)
@@ -434,7 +437,8 @@ class FaqIndex:
         top = np.argpartition(-scores, k - 1)[:k] if k < self.n else np.arange(self.n)
         top = top[np.argsort(-scores[top], kind="stable")]
         return [
-            Hit(self.ids[i], float(scores[i]), self.entries[i].question, max(0.0, min(1.0, float(lexical[i]) / ceiling)))
+            Hit(self.ids[i], float(scores[i]), self.entries[i].question,
+                max(0.0, min(1.0, float(lexical[i]) / ceiling)), ranked.missing > 0)
             for i in top
             if scores[i] > 0
         ]
@@ -443,19 +447,24 @@ class FaqIndex:
         """A question in ``lang`` (not Japanese): its translations' index and the glossary route into the Japanese
         entries, merged by confidence (the higher of the two routes per entry)."""
         best: dict[int, float] = {}
+        novel = True  # until a route understood every word
         foreign = self.foreign.get(lang)
         if foreign is not None:
-            for pos, _, confidence in foreign.search(query)[: k * 2]:
+            found, unknown = foreign.search(query)
+            novel = unknown > 0
+            for pos, _, confidence in found[: k * 2]:
                 best[pos] = confidence
         route = glossary(lang)
         if route is not None:
             japanese, coverage = route.translate(query)
             if japanese:
-                for hit in self.search(japanese, k * 2, boost):
+                hits = self.search(japanese, k * 2, boost)
+                novel = novel and coverage < 1.0  # the glossary offers synonyms; some may be absent
+                for hit in hits:
                     pos = self._pos[hit.id]
                     best[pos] = max(best.get(pos, 0.0), hit.confidence * coverage)
         ranked = sorted(best.items(), key=lambda item: -item[1])[:k]
-        return [Hit(self.ids[i], c, self.entries[i].question, c) for i, c in ranked if c > 0]
+        return [Hit(self.ids[i], c, self.entries[i].question, c, novel) for i, c in ranked if c > 0]
 
     def topic_boost(self, topic: str | None, factor: float = 1.15) -> np.ndarray | None:
         """The NLU's FAQ-topic label (e.g. 「子育て・保育」) as a prior: entries whose 分類 or keywords share a word

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 GLOSSARIES = Path(__file__).parent / "glossary"
 
@@ -181,15 +182,36 @@ class ForeignIndex:
         self.best = {t: max(p.values()) for t, p in self.weights.items()}
         self.best_any = max(self.best.values(), default=1.0)
 
-    def search(self, query: str) -> list[tuple[int, float, float]]:
-        """(position in the FaqIndex, score, confidence) best first; words no translation uses lower confidence."""
+    def search(self, query: str) -> tuple[list[tuple[int, float, float]], int]:
+        """(position in the FaqIndex, score, confidence) best first, and how many query words no translation uses
+        (they lower the confidence)."""
         q = Counter(terms(query, self.lang))
         if not q:
-            return []
+            return [], 0
         scores: Counter[int] = Counter()
         for t, n in q.items():
             for i, w in self.weights.get(t, {}).items():
                 scores[i] += n * w
         ceiling = sum(n * self.best.get(t, 0.0) for t, n in q.items())
         ceiling += sum(n for t, n in q.items() if t not in self.best) * self.best_any * 0.5
-        return [(self.rows[i], s, min(1.0, s / ceiling) if ceiling else 0.0) for i, s in scores.most_common()]
+        unknown = sum(1 for t in q if t not in self.best)
+        return [(self.rows[i], s, min(1.0, s / ceiling) if ceiling else 0.0) for i, s in scores.most_common()], unknown
+
+
+class NluPort(Protocol):
+    async def parse(self, text: str) -> object: ...
+
+
+class JapaneseOnlyNlu:
+    """The NLU port for a Japanese model: it guesses wildly on other languages ("How do I throw away a sofa?" →
+    greet), so a message in another language gets ``unsure`` (the fallback parse) and the rooms decide — the FAQ
+    through its cross-language route. The crisis check runs before the NLU and is not affected."""
+
+    def __init__(self, inner: NluPort, unsure: object) -> None:
+        self._inner = inner
+        self._unsure = unsure
+
+    async def parse(self, text: str) -> object:
+        if not detect_language(text).startswith("ja"):
+            return self._unsure
+        return await self._inner.parse(text)
