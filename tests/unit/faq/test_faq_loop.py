@@ -147,3 +147,16 @@ async def test_an_unanswerable_english_question_is_kept_with_its_language(deps):
     await FaqRoom(deps).on_text(incoming("Can I keep chickens in my garden?"), Parse("nlu_fallback"))
     (item,) = await deps.unanswered.list("demo")
     assert (item.text, item.lang) == ("Can I keep chickens in my garden?", "en")
+
+
+def test_calibration_halves_of_dev_do_not_overlap():
+    """The confidence model is fitted on dev half A and checked on half B: the halves must be disjoint."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_faq", Path(__file__).resolve().parents[3] / "bench"
+                                                  / "faq_localgovfaq.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    qrels = {str(i): {"1": 2} for i in range(1, 50)}
+    half_a, half_b = bench.halves(qrels)
+    assert half_a.isdisjoint(half_b) and half_a | half_b == set(qrels) and abs(len(half_a) - len(half_b)) <= 1
