@@ -89,7 +89,7 @@ async def keep_unanswered(deps: FaqDeps, tenant: str, query: str, lang: str, ver
             await deps.unanswered.record(tenant, query, lang, "nothing" if verdict == "nothing" else "choices")
         if verdict in ("answer", "choices"):
             await deps.unanswered.remember_answered(tenant, query, lang)
-    except Exception:  # noqa: BLE001 - best effort by design
+    except Exception:  # noqa: BLE001 - best effort by design (no exc_info: it could carry the text)
         log.warning("unanswered question not kept", extra={"tenant": tenant})
 
 
@@ -283,7 +283,7 @@ async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dic
         if deps.unanswered is not None and qhash:
             try:  # the resident found their answer among the もしかして choices
                 await deps.unanswered.remove(tenant, [qhash])
-            except Exception:  # noqa: BLE001 - best effort by design
+            except Exception:  # noqa: BLE001 - best effort by design (no exc_info: it could carry the text)
                 log.warning("unanswered question not updated", extra={"tenant": tenant})
         return answer_messages(entry, qhash, lang)
     if action == "feedback":
@@ -303,7 +303,7 @@ async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dic
         if vote == "down" and deps.unanswered is not None and qhash:
             try:
                 await deps.unanswered.voted_down(tenant, qhash)
-            except Exception:  # noqa: BLE001 - best effort by design
+            except Exception:  # noqa: BLE001 - best effort by design (no exc_info: it could carry the text)
                 log.warning("unanswered question not kept", extra={"tenant": tenant})
         if vote == "up":
             return [text(t("thanks_up", lang))]

@@ -18,6 +18,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Protocol
 
@@ -30,13 +31,7 @@ _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")
 _VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9\u00c0-\u024f\u1e00-\u1eff']+")
 
-EN_STOP = frozenset("""
-a an the and or but if of to in on at by for from with about into over under as is are was were be been being am do
-does did done have has had having i me my mine we our us you your he she it its they them their this that these those
-there here what which who whom whose when where why how can could should would will shall may might must want wanted
-need needs needed please tell know let get got make like just also any some much many more most very so too not no
-yes hello hi thanks thank dear sir madam one ok okay would someone anyone something anything way ways able
-""".split())
+EN_STOP = frozenset(["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "from", "with", "about", "into", "over", "under", "as", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "done", "have", "has", "had", "having", "i", "me", "my", "mine", "we", "our", "us", "you", "your", "he", "she", "it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "want", "wanted", "need", "needs", "needed", "please", "tell", "know", "let", "get", "got", "make", "like", "just", "also", "any", "some", "much", "many", "more", "most", "very", "so", "too", "not", "no", "yes", "hello", "hi", "thanks", "thank", "dear", "sir", "madam", "one", "ok", "okay", "would", "someone", "anyone", "something", "anything", "way", "ways", "able"])
 
 
 def detect_language(text: str, preferred: str = "ja") -> str:
@@ -97,7 +92,7 @@ def terms(text: str, lang: str) -> list[str]:
         return out
     found = words(norm, lang)
     if lang == "vi":
-        return found + [f"{a}_{b}" for a, b in zip(found, found[1:])]
+        return found + [f"{a}_{b}" for a, b in pairwise(found)]
     if lang == "en":
         return [w for w in found if w not in EN_STOP_STEMMED]
     return found

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from sudachipy import Dictionary, SplitMode
+from sudachipy import Dictionary, SplitMode, Tokenizer
 
 _PHONE = re.compile(
     r"(?:\+?81[-\s]?|0)\d{1,4}[-\s(（)）]?\d{1,4}[-\s)）]?\d{3,4}"  # 06-1234-5678, 090 1234 5678, +81-6-…
@@ -59,5 +59,5 @@ def _has_person_name(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _tokenizer():  # noqa: ANN202 - sudachipy's Tokenizer type is not exported
+def _tokenizer() -> Tokenizer:
     return Dictionary().create(mode=SplitMode.C)

@@ -66,7 +66,7 @@ async def test_new_faq_from_an_unanswered_group_answers_the_next_resident(env):
     page = await (await client.get("/admin/faq/unanswered")).text()
     assert QUESTION in page and SIMILAR in page and "090-1111-2222" not in page
     assert page.count('data-testid="unanswered-group"') == 1  # the two wordings are one group …
-    group = re.search(r'data-testid="unanswered-group".*?<td>(\d+)</td>', page, re.S)
+    group = re.search(r'data-testid="unanswered-group".*?<td>(\d+)</td>', page, re.DOTALL)
     assert group and group.group(1) == "3"  # … asked three times
 
     link = re.search(r'href="(/admin/faq/new\?from=[0-9a-f,]+)"', page).group(1)
@@ -107,7 +107,7 @@ async def test_attach_as_alternative_question_of_an_existing_entry(env):
 
 
 async def test_viewers_and_other_tenants_do_not_see_residents_questions(env):
-    client, store, bot = env
+    client, _, bot = env
     await ask(bot, QUESTION)
     await staff_login(client, "demo", "vic", PW, next_path="/admin/faq/")
     assert (await client.get("/admin/faq/unanswered")).status == 403
@@ -119,7 +119,7 @@ async def test_viewers_and_other_tenants_do_not_see_residents_questions(env):
 
 
 async def test_translations_are_edited_in_the_form(env):
-    client, store, bot = env
+    client, store, _ = env
     await staff_login(client, "demo", "eda", PW, next_path="/admin/faq/")
     form = await (await client.get("/admin/faq/entry/gomi-002")).text()
     assert "Bulky garbage must be booked in advance" in form  # the demo FAQ's English translation

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from faq.io import parse_bytes, write_csv
-from faq.lang import ForeignIndex, Glossary, JapaneseOnlyNlu, detect_language, glossary, stem_en, terms
+from faq.lang import (
+    ForeignIndex,
+    Glossary,
+    JapaneseOnlyNlu,
+    detect_language,
+    glossary,
+    stem_en,
+    terms,
+)
 
 DEMO = Path(__file__).resolve().parents[3] / "faq" / "sample" / "demo_faq.csv"
 
@@ -75,7 +83,7 @@ def test_translation_columns_round_trip_through_csv_and_json():
 def test_translation_headers_in_several_spellings(header):
     body = f"ID,質問,回答,{header}\nx-1,質問です,回答です,Q,A\n".encode()
     (entry,) = parse_bytes(body, "demo").entries
-    assert list(entry.translations.values())[0].question == "Q"
+    assert next(iter(entry.translations.values())).question == "Q"
 
 
 def test_half_a_translation_is_a_row_error_and_the_rest_loads():
@@ -87,7 +95,8 @@ def test_half_a_translation_is_a_row_error_and_the_rest_loads():
 
 async def test_the_japanese_nlu_is_not_asked_about_other_languages():
     class Nlu:
-        asked: list[str] = []
+        def __init__(self) -> None:
+            self.asked: list[str] = []
 
         async def parse(self, text: str) -> str:
             self.asked.append(text)
