@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -33,6 +33,7 @@ from bot.users import RedisUserStore
 from crisisreview import Assessor
 from disaster import DisasterRoom, language_menu_middleware
 from faq.chat import FaqDeps, FaqRoom
+from faq.lang import JapaneseOnlyNlu
 from garbage import GarbageRoom
 from kpi.service import kpi_middleware
 from nlu.breaker import CircuitBreaker
@@ -40,6 +41,7 @@ from nlu.crisis_layer import CrisisLayer
 from nlu.crisis_reply import CrisisReplies
 from nlu.fallback import FallbackNlu
 from nlu.intents import CONSULTATION_ROUTES, FALLBACK_INTENT, FAQ_TOPICS, OUT_OF_SCOPE
+from nlu.port import Parse as NluParse
 from nlu.rasa_client import RasaNlu
 from nlu.resilient import ResilientNlu
 from nlu.risk import default_risk_assessor
@@ -130,6 +132,14 @@ def crisis_assessor() -> Assessor:
     return default_risk_assessor()
 
 
+def crisis_flags(crisis: CrisisLayer | None) -> Callable[[str], bool]:
+    """What the FAQ room asks before it answers or keeps a text: did the crisis layer flag it? (Until the router
+    passes its own flag, the FAQ asks the same check the crisis middleware runs.)"""
+    if crisis is None:
+        return lambda _text: False
+    return lambda text: crisis.assess(text) is not None
+
+
 def build_dispatcher(
     ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | None, crisis: CrisisLayer | None, reports: ReportsDeps
 ) -> Dispatcher:
@@ -139,10 +149,19 @@ def build_dispatcher(
     left). The reports room holds multi-step conversations: while a resident writes a report it sees their events
     before all of them."""
     faq_room = FaqRoom(
-        FaqDeps(index=ports.faq_index, store=ports.faq_store, topic_labels=FAQ_TOPICS, kpi=ports.kpi),
+        FaqDeps(
+            index=ports.faq_index,
+            store=ports.faq_store,
+            topic_labels=FAQ_TOPICS,
+            kpi=ports.kpi,
+            unanswered=ports.faq_unanswered,
+            flagged=crisis_flags(crisis),
+        ),
         unsure_intents=frozenset({FALLBACK_INTENT, OUT_OF_SCOPE}),
     )
-    rooms = Rooms(nlu=nlu, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES))
+    # the Japanese NLU guesses wildly on other languages: those texts go to the rooms as "unsure"
+    gated = JapaneseOnlyNlu(nlu, NluParse(FALLBACK_INTENT, 0.0)) if nlu is not None else None
+    rooms = Rooms(nlu=gated, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES))
     middlewares = [kpi_middleware(ports.kpi), *default_middlewares()]
     middlewares.insert(2, language_menu_middleware(ports.disaster))  # right after the resident (and language) is loaded
     dispatcher = Dispatcher(ports.users, rooms, middlewares=middlewares)

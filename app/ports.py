@@ -26,6 +26,7 @@ from disaster import DisasterDeps, on_telegram, wire_disaster
 from disaster.richmenu import SdkRichMenuApi
 from faq.index import LiveIndex
 from faq.store import RedisFaqStore
+from faq.unanswered import RedisUnansweredStore
 from faq.vectors import load_ginza_vectors
 from garbage import GarbageDeps
 from garbage import RedisPorts as GarbagePorts
@@ -104,6 +105,7 @@ class Ports:
     engine_audience: AudienceSource  # what the delivery engine resolves audiences with (garbage → notices → alerts)
     faq_store: RedisFaqStore
     faq_index: LiveIndex
+    faq_unanswered: RedisUnansweredStore  # the FAQ improvement loop's list (bot writes, admin pages read)
     feed_names: list[str]
     disaster: DisasterDeps
     garbage: GarbagePorts
@@ -175,6 +177,7 @@ def build_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis
         engine_audience=garbage.GarbageAudience(gports.reminders, NoticeAudience(wired.audience, wired.store, wired.gazetteer)),
         faq_store=faq_store,
         faq_index=LiveIndex(faq_store, vectors=load_ginza_vectors()),
+        faq_unanswered=RedisUnansweredStore(client),
         feed_names=list(feed_config.feeds),
         disaster=disaster[0],
         garbage=gports,

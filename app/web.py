@@ -52,7 +52,12 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     app[webhook.MAX_BODY] = settings.webhook_max_body
     staff.web.setup(app)
     handoff.web.setup(app)
-    app.add_subapp("/admin/faq", faq.admin.create_app(faq.admin.FaqAdminDeps(store=ports.faq_store, index=ports.faq_index)))
+    app.add_subapp(
+        "/admin/faq",
+        faq.admin.create_app(
+            faq.admin.FaqAdminDeps(store=ports.faq_store, index=ports.faq_index, unanswered=ports.faq_unanswered)
+        ),
+    )
 
     wired = ports.alerts
     choices = ComposerChoices(

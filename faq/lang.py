@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Protocol
+
+from bot.router import NluPort, Parse
 
 GLOSSARIES = Path(__file__).parent / "glossary"
 
@@ -193,20 +194,16 @@ class ForeignIndex:
         return [(self.rows[i], s, min(1.0, s / ceiling) if ceiling else 0.0) for i, s in scores.most_common()], unknown
 
 
-class NluPort(Protocol):
-    async def parse(self, text: str) -> object: ...
-
-
 class JapaneseOnlyNlu:
     """The NLU port for a Japanese model: it guesses wildly on other languages ("How do I throw away a sofa?" →
     greet), so a message in another language gets ``unsure`` (the fallback parse) and the rooms decide — the FAQ
     through its cross-language route. The crisis check runs before the NLU and is not affected."""
 
-    def __init__(self, inner: NluPort, unsure: object) -> None:
+    def __init__(self, inner: NluPort, unsure: Parse) -> None:
         self._inner = inner
         self._unsure = unsure
 
-    async def parse(self, text: str) -> object:
+    async def parse(self, text: str) -> Parse:
         if not detect_language(text).startswith("ja"):
             return self._unsure
         return await self._inner.parse(text)
