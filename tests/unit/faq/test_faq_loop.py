@@ -173,3 +173,10 @@ async def test_the_question_text_never_reaches_the_logs(deps, caplog):
     assert replied[0]["text"]  # a failing list never stops the reply
     assert "unanswered question not kept" in caplog.text
     assert UNKNOWN not in caplog.text and "ハクビシン" not in caplog.text
+
+
+async def test_consultation_messages_are_neither_answered_nor_kept(deps):
+    """Consultation intents belong to the handoff room (it runs before the FAQ); the FAQ never takes or keeps them."""
+    for intent in ("consult_mental", "consult_dv", "handoff_request"):
+        assert await FaqRoom(deps).on_text(incoming(UNKNOWN), Parse(intent)) is None
+    assert await listed(deps) == []
