@@ -17,7 +17,12 @@ chat's confidence calibration: ``faq.chat.ConfidencePolicy``'s P(right) model (l
 with the answer / もしかして (choices) / don't-know rates and the precision of each, beside the pre-issue-21 rule.
 Settings chosen on dev in issue 21: the five model weights, ``answer_p``, ``answer_min``, ``nothing_below`` (grid
 10 × 11 × 9 on half A), the outcome utilities (set before looking, see UTILITY) and the feature set (two sets
-looked at: with and without the fused-score lead; the lead is kept).
+looked at: with and without the fused-score lead; the lead is kept). Retrieval knobs looked at on dev in issue 21,
+none kept (none beat the shipped ranker on half A and held on half B): k1 0.9/1.6, b 0.5/0.9, w_answer 0.5/1.5,
+w_question 2/4, w_chars 0.25, q_chars 0.5, vec_expand_weight 0.3, vec_neighbours 10, vec_fusion 1.5,
+vec_min_similarity 0.5, lsa_fusion 0.75, lsa_dims 300, a character-bigram field of question words (4 weightings).
+The last block ("improvement loop, simulated") attaches half A's questions to their grade-2 entries as editors'
+alternative questions and searches half B again: what the loop can do, measured on queries it never saw.
 """
 
 from __future__ import annotations
