@@ -133,11 +133,12 @@ def crisis_assessor() -> Assessor:
 
 
 def crisis_flags(crisis: CrisisLayer | None) -> Callable[[str], bool]:
-    """What the FAQ room asks before it answers or keeps a text: did the crisis layer flag it? (Until the router
-    passes its own flag, the FAQ asks the same check the crisis middleware runs.)"""
+    """What the FAQ room asks before it answers or keeps a text: did the crisis layer flag it (crisis or concern)?
+    The router's crisis middleware already answers those before any room; this keeps the FAQ safe on its own (a
+    direct call, a future router order) until the router passes its verdict to the rooms."""
     if crisis is None:
         return lambda _text: False
-    return lambda text: crisis.assess(text) is not None
+    return lambda text: crisis.assess_text(text).level != "none"
 
 
 def build_dispatcher(

@@ -77,12 +77,16 @@ class FaqDeps:
     flagged: Callable[[str], bool] = field(default=lambda _text: False)
 
 
-async def keep_unanswered(deps: FaqDeps, tenant: str, query: str, lang: str, verdict: str) -> None:
+async def keep_unanswered(
+    deps: FaqDeps, tenant: str, query: str, lang: str, verdict: str, flagged: bool | None = None
+) -> None:
     """What the improvement loop keeps of a question, by the FAQ's verdict: "nothing" and "choices" (もしかして) put it
     into the unanswered list; "answer" and "choices" remember it for a day so that a 👎 can put it there.
     Only FAQ-like messages (``faq.unanswered.admissible``). Best effort: a failure never stops a reply, and the
     text never reaches the logs."""
-    if deps.unanswered is None or not admissible(query, deps.flagged(query)):
+    if deps.unanswered is None:
+        return
+    if not admissible(query, deps.flagged(query) if flagged is None else flagged):
         return
     try:
         if verdict in ("nothing", "choices"):
@@ -189,11 +193,15 @@ def classify(hits: list[Hit], policy: ConfidencePolicy) -> str:
     return "choices"
 
 
-async def answer(incoming: Incoming, query: str, topic_intent: str | None, deps: FaqDeps) -> list[dict]:
-    """Reply to a resident's question: the answer, a choice of three questions, or an honest 'not found'."""
+async def answer(
+    incoming: Incoming, query: str, topic_intent: str | None, deps: FaqDeps, flagged: bool | None = None
+) -> list[dict]:
+    """Reply to a resident's question: the answer, a choice of three questions, or an honest 'not found'.
+    ``flagged``: the crisis layer's verdict when the caller already has it (None: asked when needed)."""
     verdict, messages = await respond(incoming, query, topic_intent, deps)
     await record_kpi(deps, incoming.tenant.id, verdict)
-    await keep_unanswered(deps, incoming.tenant.id, query, detect_language(query, incoming.language), verdict)
+    await keep_unanswered(deps, incoming.tenant.id, query, detect_language(query, incoming.language), verdict,
+                          flagged)
     return messages
 
 
@@ -245,16 +253,16 @@ class FaqRoom:
             return None  # a message the crisis layer flagged never gets an FAQ answer
         intent = getattr(parse, "intent", None)
         if intent is not None and intent in self.deps.topic_labels:
-            return await answer(incoming, query, intent, self.deps)
+            return await answer(incoming, query, intent, self.deps, flagged=False)
         if intent is None or intent in self.unsure_intents:
             verdict, messages = await respond(incoming, query, None, self.deps)
             lang = detect_language(query, incoming.language)
             if verdict == "nothing":
                 # not ours: the router's own fallback replies; an FAQ-like question is kept for the editors
-                await keep_unanswered(self.deps, incoming.tenant.id, query, lang, "nothing")
+                await keep_unanswered(self.deps, incoming.tenant.id, query, lang, "nothing", flagged=False)
                 return None
             await record_kpi(self.deps, incoming.tenant.id, verdict)
-            await keep_unanswered(self.deps, incoming.tenant.id, query, lang, verdict)
+            await keep_unanswered(self.deps, incoming.tenant.id, query, lang, verdict, flagged=False)
             return messages
         return None
 

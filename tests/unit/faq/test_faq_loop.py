@@ -180,3 +180,14 @@ async def test_consultation_messages_are_neither_answered_nor_kept(deps):
     for intent in ("consult_mental", "consult_dv", "handoff_request"):
         assert await FaqRoom(deps).on_text(incoming(UNKNOWN), Parse(intent)) is None
     assert await listed(deps) == []
+
+
+def test_the_roots_crisis_flag_is_the_crisis_layers_verdict():
+    from app.bootstrap import crisis_flags
+    from nlu.crisis_layer import CrisisLayer
+    from nlu.risk import default_risk_assessor
+
+    flagged = crisis_flags(CrisisLayer(default_risk_assessor(), context=None, replies=None))
+    assert flagged("死にたい。ごみの出し方もわからない")
+    assert not flagged("粗大ごみの出し方を教えて")
+    assert not crisis_flags(None)("死にたい")  # no crisis layer (web process): nothing is flagged here
