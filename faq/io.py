@@ -315,6 +315,34 @@ def parse_bytes(data: bytes, tenant: str, is_json: bool = False, max_bytes: int 
     return parse_csv(text, tenant, encoding)
 
 
+def parse_translations(data: bytes) -> tuple[dict[str, dict[str, Translation]], list[RowError]]:
+    """A translations-only CSV (``ID`` + ``質問(lang)``/``回答(lang)`` columns, like the demo's English file):
+    entry id → language → translation. A row with half a translation is an error; the other rows still count."""
+    text, _ = decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, [])
+    columns = {column_target(name): i for i, name in enumerate(header)}
+    if "id" not in columns:
+        raise FaqImportError("ID の列がありません")
+    parts = {target: i for target, i in columns.items() if target and ":" in target}
+    found: dict[str, dict[str, Translation]] = {}
+    errors: list[RowError] = []
+    for line, row in enumerate(reader, start=2):
+        cells = {target: (row[i].strip() if i < len(row) else "") for target, i in parts.items()}
+        entry_id = row[columns["id"]].strip() if columns["id"] < len(row) else ""
+        by_lang: dict[str, Translation] = {}
+        for target, value in cells.items():
+            part, _, lang = target.partition(":")
+            if value:
+                setattr(by_lang.setdefault(lang, Translation()), part, value)
+        bad = [lang for lang, t in by_lang.items() if not (t.question and t.answer)]
+        if not entry_id or bad:
+            errors.append(RowError(line, f"{'・'.join(bad)} の翻訳は質問と回答の両方が必要です" if bad else "ID が空です"))
+            continue
+        found[entry_id] = by_lang
+    return found, errors
+
+
 async def import_entries(store: FaqStore, tenant: str, parsed: ParsedFile, who: str) -> ImportReport:
     result: PutResult = await store.put_many(tenant, parsed.entries, who)
     return ImportReport(result.created, result.updated, result.unchanged, parsed.errors, parsed.encoding)

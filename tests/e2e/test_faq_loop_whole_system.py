@@ -26,14 +26,14 @@ ANSWER = "アライグマの捕獲用の箱わなを環境保全課（電話 06-
 async def _seed(redis_url: str) -> None:
     import redis.asyncio as aioredis
 
-    from faq.demo import SAMPLE
-    from faq.io import import_file
+    from faq.demo import load_sample
     from faq.store import RedisFaqStore
     from staff import RedisStaffStore, add_staff, fast_policy
 
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        assert not (await import_file(RedisFaqStore(client), "demo", SAMPLE, who="test")).errors
+        (note,) = await load_sample(RedisFaqStore(client), "demo", who="test")
+        assert note.endswith(" 0 errors")
         await add_staff(RedisStaffStore(client), "demo", "eda", "editor", PW, display_name="編集者",
                         hasher=fast_policy().hasher)
     finally:

@@ -4,7 +4,6 @@ translations in the edit form, roles and tenants."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -14,8 +13,8 @@ from bot.chat import Incoming
 from bot.config import Tenant
 from faq.admin import FaqAdminDeps, create_app
 from faq.chat import FaqDeps, answer
+from faq.demo import load_sample
 from faq.index import LiveIndex
-from faq.io import parse_file
 from faq.store import RedisFaqStore
 from faq.unanswered import RedisUnansweredStore
 from staff import add_staff, fast_policy
@@ -26,7 +25,6 @@ from tests.helpers import csrf_token, staff_login
 PW = "correct horse battery"
 TENANTS = {t: Tenant(id=t, display_name=n, lg_code=c)
            for t, n, c in [("demo", "デモ市", "271004"), ("suita", "吹田市", "272051")]}
-DEMO = Path(__file__).resolve().parents[3] / "faq" / "sample" / "demo_faq.csv"
 QUESTION = "ハクビシンが屋根裏に住み着いて困っています"
 SIMILAR = "屋根裏のハクビシンを追い出したい"
 
@@ -39,7 +37,7 @@ async def env(redis):
         await add_staff(staff_store, tenant, user, role, PW, hasher=policy.hasher)
     faq_store = RedisFaqStore(redis)
     unanswered = RedisUnansweredStore(redis)
-    await faq_store.put_many("demo", parse_file(DEMO, "demo").entries, who="seed")
+    await load_sample(faq_store, "demo", who="seed")
     app = web.Application()
     setup(app, StaffDeps(store=staff_store, tenants=TENANTS, policy=policy, cookie_secure=False))
     app.add_subapp("/admin/faq", create_app(FaqAdminDeps(store=faq_store, index=LiveIndex(faq_store),

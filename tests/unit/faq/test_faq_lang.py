@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
-from faq.io import parse_bytes, write_csv
+from faq.demo import SAMPLE, SAMPLE_TRANSLATIONS, sample_entries
+from faq.io import parse_bytes, parse_translations, write_csv
 from faq.lang import (
     ForeignIndex,
     Glossary,
@@ -19,8 +19,6 @@ from faq.lang import (
     stem_en,
     terms,
 )
-
-DEMO = Path(__file__).resolve().parents[3] / "faq" / "sample" / "demo_faq.csv"
 
 
 @pytest.mark.parametrize(("text", "preferred", "expected"), [
@@ -65,7 +63,7 @@ def test_foreign_index_ranks_translations_and_counts_unknown_words():
 
 
 def test_translation_columns_round_trip_through_csv_and_json():
-    parsed = parse_bytes(DEMO.read_bytes(), "demo")
+    parsed = sample_entries("demo")
     assert not parsed.errors and all("en" in e.translations for e in parsed.entries)
     out = io.StringIO()
     write_csv(parsed.entries, out)
@@ -107,3 +105,16 @@ async def test_the_japanese_nlu_is_not_asked_about_other_languages():
     assert await gate.parse("How do I throw away a sofa?") == "nlu_fallback"
     assert await gate.parse("こんにちは") == "greet"
     assert inner.asked == ["こんにちは"]
+
+
+def test_the_demo_faq_ships_an_english_translation_of_every_entry():
+    translations, errors = parse_translations(SAMPLE_TRANSLATIONS.read_bytes())
+    ids = {e.id for e in parse_bytes(SAMPLE.read_bytes(), "demo").entries}
+    assert not errors and set(translations) == ids
+    assert all(t["en"].question and t["en"].answer for t in translations.values())
+
+
+def test_a_translations_file_with_half_a_translation_reports_the_row():
+    data = "ID,質問(en),回答(en)\na-1,Q,A\na-2,Q only,\n".encode()
+    translations, errors = parse_translations(data)
+    assert list(translations) == ["a-1"] and errors[0].line == 3

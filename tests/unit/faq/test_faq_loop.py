@@ -10,14 +10,13 @@ import pytest
 from bot.chat import Incoming, parse_postback
 from bot.config import Tenant
 from faq.chat import ConfidencePolicy, FaqDeps, FaqRoom, answer, localized, on_postback
+from faq.demo import sample_entries
 from faq.index import LiveIndex
-from faq.io import parse_file
 from faq.models import FaqEntry, Translation, query_hash
 from faq.store import MemoryFaqStore
 from faq.text import Analyzer
 from faq.unanswered import MemoryUnansweredStore, UnansweredQuestion, clusters
 
-DEMO = Path(__file__).resolve().parents[3] / "faq" / "sample" / "demo_faq.csv"
 UNKNOWN = "ハクビシンが屋根裏に住み着いて困っています"
 
 
@@ -35,7 +34,7 @@ def incoming(text: str = "", user_id: str = "U1", language: str = "ja") -> Incom
 @pytest.fixture
 async def deps():
     store = MemoryFaqStore()
-    await store.put_many("demo", parse_file(DEMO, "demo").entries, who="test")
+    await store.put_many("demo", sample_entries("demo").entries, who="test")
     return FaqDeps(index=LiveIndex(store), store=store, unanswered=MemoryUnansweredStore(),
                    flagged=lambda text: "死にたい" in text, topic_labels={"faq_gomi": "ごみ"})
 
