@@ -62,7 +62,8 @@ async def callback(request: web.Request) -> web.Response:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         return _json_error(400, "body is not UTF-8")
-    if not parser.signature_validator.validate(body, signature):
+    # a base64 HMAC is ASCII; anything else (surrogate-escaped bytes) would make the SDK raise instead of say no
+    if not signature.isascii() or not parser.signature_validator.validate(body, signature):
         return _json_error(403, "invalid signature")
     try:
         payload = json.loads(body)

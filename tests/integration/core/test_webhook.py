@@ -117,3 +117,27 @@ async def test_redis_down_is_503_not_500(client, monkeypatch):
 async def test_healthz(client):
     resp = await client.get("/healthz")
     assert resp.status == 200
+
+
+
+async def raw_post(client, headers: bytes, raw: bytes, tenant_id: str = "demo") -> int:
+    """POST through a raw socket: header bytes go out as given (aiohttp's client would re-encode them)."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(
+        b"POST /callback/" + tenant_id.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + headers + b"Content-Length: " + str(len(raw)).encode() + b"\r\nConnection: close\r\n\r\n" + raw
+    )
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    return int(status_line.split()[1])
+
+
+@pytest.mark.parametrize("value", [b"\xe9" * 44, b"\xff\xfe" + b"A" * 42, "署名".encode()])
+async def test_non_ascii_signature_is_403_not_500(client, value):
+    """Review finding 6: a signature header that is not ASCII made the SDK raise (500); it is a forged signature."""
+    status = await raw_post(client, b"X-Line-Signature: " + value + b"\r\n", body(text_event()))
+    assert status == 403
+    assert await client.inbox.depth() == 0
