@@ -244,6 +244,22 @@ async def api_export(request: web.Request) -> web.Response:
     )
 
 
+MAX_TEXT = 5000  # LINE's limit for one text message
+
+
+def _check_body(data: Mapping[str, Any]) -> None:
+    """Field types of every action's body; a wrong one is a 400 before any state changes."""
+    message = data.get("message")
+    if message is not None and (not isinstance(message, str) or not 0 < len(message) <= MAX_TEXT):
+        raise web.HTTPBadRequest(text="message: a text of 1-5000 characters")
+    for name in ("text", "client_id", "to", "category"):
+        if name in data and not isinstance(data[name], str):
+            raise web.HTTPBadRequest(text=f"{name}: a text")
+    labels = data.get("labels")
+    if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels) or len(labels) > 50):
+        raise web.HTTPBadRequest(text="labels: a list of texts")
+
+
 ACTIONS = {"take", "send", "typing", "read", "note", "emergency", "transfer", "join", "handback", "close"}
 
 
@@ -262,6 +278,7 @@ async def api_action(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="bad body") from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="bad body")
+    _check_body(data)  # before anything changes: a bad field must not leave a half-done hand-back behind
     t, me, role = session.tenant, session.username, session.role
     result: dict[str, Any] = {"ok": True}
     try:

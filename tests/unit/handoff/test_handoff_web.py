@@ -272,3 +272,21 @@ async def test_console_keeps_working_while_line_refuses_read_marks_and_loading(e
     assert (await deps.store.get("demo", cid)).unread == 1  # not marked: tried again on the next opening
     typing = await alice.post(f"/console/api/conversations/{cid}/typing", json={}, headers=h)
     assert typing.status == 200 and (await typing.json())["sent"] is False
+
+
+@pytest.mark.parametrize("action", ["handback", "close"])
+@pytest.mark.parametrize("bad", [{"message": 1}, {"message": ["a"]}, {"message": {"x": 1}}, {"message": "x" * 5001}, {"labels": "a"}])
+async def test_a_bad_body_changes_nothing_and_is_400(env, action, bad):
+    """Review finding 7: ``{"message": 1}`` marked the conversation handed back, then a 500 — no event, resident not told."""
+    deps, staff_store, client_for = env
+    cid = await _queued(deps)
+    alice, csrf = await client_for("demo", "alice")
+    h = {"X-CSRF-Token": csrf}
+    await alice.post(f"/console/api/conversations/{cid}/take", json={}, headers=h)
+    before = await deps.store.get("demo", cid)
+    pushed = len(deps.line.texts_to("U1"))
+    resp = await alice.post(f"/console/api/conversations/{cid}/{action}", json=bad, headers=h)
+    assert resp.status == 400
+    after = await deps.store.get("demo", cid)
+    assert (after.status, after.holder) == (before.status, before.holder) == ("active", "alice")
+    assert len(deps.line.texts_to("U1")) == pushed
