@@ -124,7 +124,7 @@ async def preview(request: web.Request) -> web.Response:
     session = request[SESSION]
     query, _ = _form_query(session.tenant, await request.post())
     size = await composer.audience_size(_deps(request).audience, query)
-    return web.json_response({"size": size, "needs_approval": query.all_friends or not query.area_codes})
+    return web.json_response({"size": size, "needs_approval": composer.needs_approval(query.all_friends, query.area_codes)})
 
 
 @require_role(*COMPOSE_ROLES)

@@ -29,6 +29,15 @@ class ComposerError(ValueError):
     """A draft that cannot be created or changed as asked (the message is shown to staff, in Japanese)."""
 
 
+AREAS_WITHOUT_APPROVAL = 3  # a ward and its neighbours; more areas is "most of the prefecture" in practice
+
+
+def needs_approval(all_friends: bool, area_codes: Sequence[str]) -> bool:
+    """A second person approves a broadcast to everyone: all friends, no area (= every area), or many areas — ticking
+    every area box must not be a way around the approval."""
+    return all_friends or not area_codes or len(set(area_codes)) > AREAS_WITHOUT_APPROVAL
+
+
 @dataclass(frozen=True)
 class Draft:
     id: str
@@ -52,8 +61,7 @@ class Draft:
 
     @property
     def needs_approval(self) -> bool:
-        """Everyone of the tenant: all friends, or subscribers of every area."""
-        return self.all_friends or not self.area_codes
+        return needs_approval(self.all_friends, self.area_codes)
 
     def query(self) -> AudienceQuery:
         return AudienceQuery(

@@ -145,3 +145,13 @@ async def test_draft_store_contract(store):
     await store.save(replace(a, state="sent", job_id="t1.x"))
     assert await store.due("t1", 1000.0) == []
     assert (await store.get("t1", "a")).job_id == "t1.x"
+
+
+async def test_ticking_every_area_needs_approval_like_everyone(env):
+    """Review finding 8: ticking every area instead of "all friends" reached everyone without a second person."""
+    drafts, deliverer, audience = env
+    every_area = [f"27{n:03d}" for n in range(100, 400, 7)]
+    d = await compose(drafts, deliverer, audience, tenant="t1", by="alice", text="全域", area_codes=every_area, now=NOW)
+    assert d.state == "awaiting_approval" and deliverer.jobs == {}
+    few = await compose(drafts, deliverer, audience, tenant="t1", by="alice", text="近所", area_codes=["27205", "27100"], now=NOW)
+    assert few.state == "sent"
