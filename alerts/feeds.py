@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
 import aiohttp
@@ -55,6 +56,16 @@ class FeedConfig:
     max_telegram_bytes: int = 8 * 1024 * 1024
     max_feed_bytes: int = 32 * 1024 * 1024  # the long feeds are a few MB
     max_entry_age_s: float = 3600.0  # older entries (first start, long outage) are marked seen, never pushed late
+    # telegram links come from the feed: only these origins (plus the feed's own) are fetched, never redirected
+    telegram_origins: tuple[str, ...] = ("https://www.data.jma.go.jp",)
+
+    def telegram_host_allowed(self, url: str) -> bool:
+        def origin(u: str) -> tuple[str, str]:
+            parts = urlsplit(u)
+            return parts.scheme, parts.netloc.lower()
+
+        target = origin(url)
+        return target[0] in ("http", "https") and target in {origin(o) for o in (*self.telegram_origins, self.base_url)}
 
 
 @dataclass(frozen=True)
@@ -229,6 +240,11 @@ class JmaFeedPoller:
                 stats.skipped += 1
                 await self._seen.mark(entry.id)
                 continue
+            if not self.config.telegram_host_allowed(entry.url):
+                stats.telegram_errors += 1
+                log.error("jma telegram link refused (host not allowed)", extra={"entry": entry.id, "url": entry.url[:200]})
+                await self._seen.mark(entry.id)
+                continue
             try:
                 data = await self._fetch_telegram(entry.url)
             except TelegramError as exc:  # too large: fetching again would not help
@@ -261,7 +277,7 @@ class JmaFeedPoller:
 
     async def _fetch_telegram(self, url: str) -> bytes:
         session = await self._http()
-        async with session.get(url) as resp:
+        async with session.get(url, allow_redirects=False) as resp:  # a redirect could leave the allowed hosts
             if resp.status != 200:
                 raise aiohttp.ClientResponseError(resp.request_info, resp.history, status=resp.status, message="telegram")
             if (resp.content_length or 0) > self.config.max_telegram_bytes:

@@ -187,3 +187,34 @@ async def test_unreadable_telegram_is_kept_for_staff(mock, seen, archive):
     await poller.close()
     [kept] = await archive.recent("rejected")
     assert kept["type"] == "VPWW55" and "malformed" in kept["error"] and kept["raw"] == "<Report><Control>broken"
+
+
+async def test_telegram_links_to_other_hosts_are_not_fetched(mock, seen):
+    """Review "also seen": telegram URLs from the feed were fetched without a host allow-list (SSRF by feed)."""
+    own = mock.base_url
+    mock.base_url = own.replace("127.0.0.1", "localhost")  # entries now link to a host that is neither JMA nor the feed
+    url = mock.publish((FIX / "osaka_VPWW55_level4.xml").read_bytes())
+    handled = []
+
+    async def handle(data, entry):
+        handled.append(entry.url)
+        return 1
+
+    poller = JmaFeedPoller(FeedConfig(base_url=own + "/developer/xml/feed/"), seen, handle)
+    try:
+        stats = await poller.poll_once()
+        again = await poller.poll_once()
+    finally:
+        await poller.close()
+    assert handled == [] and stats.telegram_errors == 1 and stats.fetched == 0
+    assert not [r for r in mock.requests if "/data/" in r], url
+    assert stats.new_entries == 1 and again.telegram_errors == 0  # refused once, not every minute
+
+
+def test_default_allow_list_is_jmas_host_and_the_feed_base():
+    config = FeedConfig(base_url="http://127.0.0.1:9191/developer/xml/feed/")
+    assert config.telegram_host_allowed("http://127.0.0.1:9191/developer/xml/data/x.xml")
+    assert config.telegram_host_allowed("https://www.data.jma.go.jp/developer/xml/data/x.xml")
+    assert not config.telegram_host_allowed("http://169.254.169.254/latest/meta-data/")
+    assert not config.telegram_host_allowed("file:///etc/passwd")
+    assert not config.telegram_host_allowed("https://www.data.jma.go.jp.evil.example/x.xml")
