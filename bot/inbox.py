@@ -16,7 +16,7 @@ import json
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,6 +69,10 @@ class Inbox(Protocol):
 
     async def depth(self) -> int: ...
 
+    async def dead_letters(self, shard: int) -> list[dict]:
+        """Dead letters of a shard still within the retention period, oldest first: tenant, event, error, at."""
+        ...
+
 
 # KEYS[1] dedup key, KEYS[2] stream; ARGV[1] ttl, ARGV[2] tenant, ARGV[3] event json
 _ENQUEUE_LUA = """
@@ -80,9 +84,23 @@ return 0
 """
 
 
+DEAD_RETENTION_SECONDS = 14 * 24 * 3600  # dead letters hold message text and user ids: two weeks to look, then gone
+
+
 class RedisInbox:
-    def __init__(self, client: aioredis.Redis, shards: int = 16, dedup_ttl: int = 7 * 24 * 3600, channel=None) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        shards: int = 16,
+        dedup_ttl: int = 7 * 24 * 3600,
+        channel=None,
+        *,
+        dead_retention_seconds: int = DEAD_RETENTION_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._r = client
+        self._dead_retention = dead_retention_seconds
+        self._clock = clock
         self._channel = channel  # optional bot.resp_channel.RespChannel for the webhook's enqueue hot path
         self.shards = shards
         self._ttl = dedup_ttl
@@ -251,20 +269,35 @@ class RedisInbox:
     async def retry_later(self, entry: InboxEntry, error: str, max_attempts: int = 3) -> bool:
         tries = await self._r.hincrby(self._attempts_key(entry.shard), entry.entry_id, 1)
         if tries >= max_attempts:
-            await self._r.xadd(
-                self.dead_key(entry.shard),
-                {
-                    "t": entry.tenant,
-                    "e": json.dumps(entry.event, ensure_ascii=False),
-                    "error": error[:500],
-                    "at": str(time.time()),
-                },
-                maxlen=10000,
-            )
+            now = self._clock()
+            key = self.dead_key(entry.shard)
+            fields = {"t": entry.tenant, "e": json.dumps(entry.event, ensure_ascii=False), "error": error[:500], "at": repr(now)}
+            # ids carry the time (ms), so MINID trims everything older than the retention at every new dead letter,
+            # and the key itself expires when none came for the whole period
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.xadd(key, fields, id=f"{int(now * 1000)}-*", minid=self._dead_floor(now), approximate=False)
+                pipe.expire(key, self._dead_retention)
+                try:
+                    await pipe.execute()
+                except ResponseError:  # a clock behind the newest id (another host): let Redis pick the id
+                    await self._r.xadd(key, fields, minid=self._dead_floor(now), approximate=False)
+                    await self._r.expire(key, self._dead_retention)
             await self.ack(entry)
             return True
         self._pending_done.discard(entry.shard)  # re-read it from the pending list
         return False
+
+    def _dead_floor(self, now: float) -> int:
+        return max(0, int((now - self._dead_retention) * 1000))
+
+    async def dead_letters(self, shard: int) -> list[dict]:
+        key = self.dead_key(shard)
+        floor = self._dead_floor(self._clock())
+        await self._r.xtrim(key, minid=floor, approximate=False)
+        return [
+            {"tenant": f.get("t", ""), "event": json.loads(f.get("e") or "{}"), "error": f.get("error", ""), "at": float(f.get("at") or 0)}
+            for _, f in await self._r.xrange(key, min=str(floor))
+        ]
 
     async def depth(self) -> int:
         total = 0
@@ -279,13 +312,15 @@ class RedisInbox:
 class MemoryInbox:
     """In-process inbox with the same semantics (dedup, per-shard order, pending redelivery, dead letters)."""
 
-    def __init__(self, shards: int = 16) -> None:
+    def __init__(self, shards: int = 16, *, dead_retention_seconds: int = DEAD_RETENTION_SECONDS, clock: Callable[[], float] = time.time) -> None:
         self.shards = shards
+        self._dead_retention = dead_retention_seconds
+        self._clock = clock
         self._seen: set[tuple[str, str]] = set()
         self._streams: dict[int, list[InboxEntry]] = defaultdict(list)
         self._delivered: dict[int, int] = defaultdict(int)  # entries handed out but not acked
         self._attempts: dict[str, int] = defaultdict(int)
-        self.dead: list[tuple[InboxEntry, str]] = []
+        self.dead: list[tuple[InboxEntry, str, float]] = []
         self._seq = 0
         self._cond = asyncio.Condition()
 
@@ -325,10 +360,15 @@ class MemoryInbox:
     async def retry_later(self, entry: InboxEntry, error: str, max_attempts: int = 3) -> bool:
         self._attempts[entry.entry_id] += 1
         if self._attempts[entry.entry_id] >= max_attempts:
-            self.dead.append((entry, error))
+            self.dead = [d for d in self.dead if d[2] > self._clock() - self._dead_retention]
+            self.dead.append((entry, error, self._clock()))
             await self.ack(entry)
             return True
         return False
 
     async def depth(self) -> int:
         return sum(len(s) for s in self._streams.values())
+
+    async def dead_letters(self, shard: int) -> list[dict]:
+        self.dead = [d for d in self.dead if d[2] > self._clock() - self._dead_retention]
+        return [{"tenant": e.tenant, "event": e.event, "error": err, "at": at} for e, err, at in self.dead if e.shard == shard]

@@ -8,7 +8,7 @@ from bot.inbox import MemoryInbox, RedisInbox
 from bot.leases import MemoryLeases, RedisLeases
 from bot.resp_channel import RespChannel
 from bot.users import MemoryUserStore, RedisUserStore, User
-from tests.helpers import text_event
+from tests.helpers import ManualClock, text_event
 
 
 @pytest.fixture(params=["memory", "redis", "redis+channel"])
@@ -166,3 +166,29 @@ async def test_channel_inbox_survives_a_killed_connection_and_a_script_flush(red
         assert await inbox.depth() == 4
     finally:
         await channel.aclose()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_dead_letters_are_kept_only_for_the_retention_period(kind, redis):
+    """Review finding 12: dead letters kept message text and user id forever, outliving every retention_days."""
+    clock = ManualClock()
+    day = 86400
+    inbox = MemoryInbox(shards=1, dead_retention_seconds=7 * day, clock=clock) if kind == "memory" else RedisInbox(
+        redis, shards=1, dead_retention_seconds=7 * day, clock=clock)
+
+    async def kill(text: str) -> None:
+        await inbox.enqueue("demo", [text_event(text=text)])
+        for _ in range(3):
+            entry = (await inbox.read(0, block_ms=10))[0]
+            await inbox.retry_later(entry, "boom")
+
+    await kill("電話番号は090-0000-0000です")
+    assert [d["tenant"] for d in await inbox.dead_letters(0)] == ["demo"]
+    clock.advance(8 * day)
+    await kill("二通目")
+    letters = await inbox.dead_letters(0)
+    assert [d["event"]["message"]["text"] for d in letters] == ["二通目"]
+    if kind == "redis":
+        assert 0 < await redis.ttl(RedisInbox.dead_key(0)) <= 7 * day  # nothing new: the whole list expires too
+    clock.advance(8 * day)
+    assert await inbox.dead_letters(0) == []
