@@ -19,12 +19,11 @@ import staff.web
 from alerts.categories import CATEGORIES, LABELS_JA
 from alerts.notices.web import create_app as notices_admin_app
 from alerts.web import create_app as alerts_admin_app
-from app import admin_index
 from app.bootstrap import Container, crisis_assessor, open_container
 from app.ports import build_ports
 from app.reports import dashboard_table, mount_reports
 from bot import webhook
-from bot.config import Settings, load_tenants
+from bot.config import Settings, Tenant, load_tenants
 from bot.inbox import RedisInbox
 from bot.line import LineGateway
 from bot.logctx import request_id_middleware
@@ -36,6 +35,13 @@ from kpi.metrics import create_metrics, inbox_refresher, metrics_handler, stream
 
 CONTAINER = web.AppKey("container", Container)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
+
+
+def staff_policy(settings: Settings, tenants: dict[str, Tenant]) -> staff.LoginPolicy:
+    """Login policy of the web process: demo accounts only in demo mode, MFA for counsellors where a tenant asks."""
+    return staff.LoginPolicy(
+        demo_mode=settings.demo, mfa_counsellor_tenants=frozenset(t.id for t in tenants.values() if t.mfa_for_counsellors)
+    )
 
 
 def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | None = None) -> web.Application:
@@ -83,7 +89,15 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
             app[webhook.INBOX] = container.inbox
             app[webhook.PARSERS] = webhook.make_parsers(container.tenants)
             staff_store = staff.RedisStaffStore(container.redis)
-            staff.web.bind(app, staff.web.StaffDeps(store=staff_store, tenants=container.tenants, policy=staff.LoginPolicy()))
+            staff.web.bind(
+                app,
+                staff.web.StaffDeps(
+                    store=staff_store,
+                    tenants=container.tenants,
+                    policy=staff_policy(settings, container.tenants),
+                    trusted_proxies=tuple(settings.trusted_proxies),
+                ),
+            )
             marks = crisisreview.ConsoleMarks(review)
             handoff.web.bind(
                 app, handoff.web.HandoffWebDeps(handoff=container.handoff, tenants=container.tenants, crisis_marks=marks)
@@ -104,7 +118,6 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
 
     app.cleanup_ctx.append(container_ctx)
     app.add_routes(webhook.routes())
-    app.add_routes(admin_index.routes())
     app.add_routes(disaster.web.public_routes(lambda request: ports.disaster))
     streams = [RedisInbox.stream_key(s) for s in range(settings.inbox_shards)]
     app.router.add_get(

@@ -66,6 +66,7 @@ class Tenant(BaseModel):
     demo: bool = False
     log_message_bodies: bool = False  # consultations are never logged unless a tenant opts in
     crisis_training_consent: bool = False  # reviewed crisis marks may be exported as training data (civicbot triage export)
+    mfa_for_counsellors: bool = False  # supervisors and admins always use a second factor; counsellors where this is on
     hotlines: list[dict[str, str]] = Field(default_factory=list)
     notices: dict | None = None  # police / child-safety sources, validated by alerts.notices.NoticesConfig
     handoff: dict | None = None  # consultation policy overrides, see handoff.HandoffPolicy (app.bootstrap.handoff_policy)
@@ -119,6 +120,10 @@ class Settings(BaseSettings):
     smtp_host: str | None = None  # department digests of reports (unset = no e-mail)
     smtp_port: int = 25
     mail_from: str = "civicbot@localhost"
+    # reverse proxies (addresses/networks) whose X-Forwarded-For names the client, for the per-address login limit
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # /metrics and the detail of /readyz answer only with "Authorization: Bearer <ops_token>" (unset: 404 / terse)
+    ops_token: SecretStr | None = None
 
     def tenants_path(self) -> Path:
         if self.tenants:

@@ -28,6 +28,7 @@ from staff.store import StaffStore
 from staff.web import SESSION, format_ts, require_role, setup_room_templates, template_context
 
 HERE = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 COMPOSE_ROLES = ("editor", "admin", "supervisor")
 APPROVE_ROLES = ("admin", "supervisor")
 VIEW_ROLES = ("editor", "admin", "supervisor", "viewer")
@@ -59,6 +60,7 @@ def create_admin_app(deps: ComposerDeps | None = None) -> web.Application:
     app.router.add_post("/drafts/{draft_id}/approve", approve)
     app.router.add_post("/drafts/{draft_id}/cancel", cancel)
     app.router.add_get("/jobs/{job_id}", job_status)
+    app.router.add_static("/static", STATIC)
     return app
 
 

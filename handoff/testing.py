@@ -17,6 +17,7 @@ from handoff.service import HandoffDeps
 from staff import web as staff_web
 from staff.service import LoginPolicy, fast_policy
 from staff.store import StaffStore
+from staff.testing import complete_login
 
 # 24/7 with no gap at midnight, so tests do not depend on the wall clock
 ALWAYS_OPEN = OfficeHours(weekly={d: "00:00-00:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, cutoff_minutes=0)
@@ -63,6 +64,7 @@ async def login(client: TestClient, tenant: str, username: str, password: str) -
     )
     if resp.status != 303:
         raise AssertionError(f"login failed: {resp.status}")
+    await complete_login(client, resp.headers["Location"], tenant, username)
     console = await client.get("/console", headers={"Accept": "text/html"})
     match = re.search(r'name="csrf-token" content="([^"]+)"', await console.text())
     return match.group(1) if match else ""  # roles without console access get no token here

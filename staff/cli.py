@@ -81,11 +81,12 @@ async def run(args: argparse.Namespace, store: StaffStore, *, read_password: Cal
 
 
 async def seed_demo_accounts(store: StaffStore, tenant_ids: list[str], password: str) -> list[str]:
-    """Demo only (``make demo``): counsellor1, counsellor2, supervisor, admin per demo tenant; existing ones are kept."""
+    """Demo only (``make demo``): counsellor1, counsellor2, supervisor, admin per demo tenant; existing ones are kept.
+    They are marked ``demo``: their published password works only while the process runs in demo mode."""
     created = []
     for tenant in tenant_ids:
         for username, role in (("counsellor1", "counsellor"), ("counsellor2", "counsellor"), ("supervisor", "supervisor"), ("admin", "admin")):
             if await store.get_account(tenant, username) is None:
-                await add_staff(store, tenant, username, role, password, display_name=f"{role} ({username})")
+                await add_staff(store, tenant, username, role, password, display_name=f"{role} ({username})", demo=True)
                 created.append(f"{tenant}/{username}")
     return created

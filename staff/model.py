@@ -21,6 +21,11 @@ class StaffAccount:
     display_name: str = ""
     active: bool = True
     created_at: float = field(default_factory=time.time)
+    demo: bool = False  # made by ``make demo`` with the published password: usable only while the process is in demo mode
+    session_epoch: int = 0  # bumped by a password change/reset or an MFA reset: every older session stops working
+    totp_secret: str = ""  # RFC 6238 base32 secret; "" = no second factor enrolled
+    totp_last_step: int = 0  # the last time step accepted, so a code cannot be replayed
+    recovery_hashes: tuple[str, ...] = ()  # SHA-256 of the unused one-time recovery codes (high-entropy, not passwords)
 
 
 @dataclass
@@ -35,6 +40,10 @@ class Session:
     created_at: float
     last_seen: float
     display_name: str = ""
+    epoch: int = 0  # the account's session_epoch at login
+    stage: str = ""  # "" = signed in; "mfa" = password ok, code pending; "enrol" = password ok, must enrol a second factor
+    next: str = ""  # where to go once the pending stage is done
+    mfa_secret: str = ""  # a secret being enrolled (shown once as a QR code), until confirmed by a code
 
 
 @dataclass

@@ -36,20 +36,50 @@ def default_hasher() -> PasswordHasher:
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins for this username or address; the caller answers 429 and logs it."""
+    """Too many unsuccessful logins for this account or address; the caller answers 429 with ``retry_after``."""
+
+    def __init__(self, username: str, retry_after: float = 0.0) -> None:
+        super().__init__(username)
+        self.retry_after = retry_after
+
+
+# Passwords printed by ``make demo`` (bot/demo.py): refused outside demo mode, for accounts made before the demo flag
+PUBLISHED_PASSWORDS = frozenset({"demo-password-2026"})
+MAX_PASSWORD = 256  # Argon2 hashes any length; a 6 MB "password" would only cost the web process time
+MFA_ROLES = ("supervisor", "admin")
+PENDING_SECONDS = 5 * 60  # a password accepted but the second factor not given yet
 
 
 @dataclass
 class LoginPolicy:
-    """Why these numbers: 5 tries per account stops guessing without locking out a person who mistypes twice."""
+    """Why these numbers: the first ``free_failures`` mistakes cost nothing; after that each attempt on the account waits
+    twice as long (2 s, 4 s, … up to 5 min), so guessing is slowed to a dozen tries an hour while the owner is never
+    locked out for long. One address gets ``max_failures_per_address`` free failures (an office shares one address)."""
 
-    max_failures_per_user: int = 5
+    free_failures: int = 3
+    delay_base_seconds: float = 2.0
+    delay_cap_seconds: float = 300.0
     max_failures_per_address: int = 20
-    window_seconds: int = 15 * 60
+    address_delay_cap_seconds: float = 900.0
+    window_seconds: int = 15 * 60  # the longest wait a caller is told about (login page text)
     idle_timeout_seconds: int = 15 * 60  # idle logout: consultations are sensitive, shared office PCs are common
     absolute_timeout_seconds: int = 12 * 3600
     hasher: PasswordHasher = field(default_factory=default_hasher)
     clock: Callable[[], float] = time.time
+    demo_mode: bool = False  # accounts made by ``make demo`` log in only when this is on
+    mfa_roles: tuple[str, ...] = MFA_ROLES  # these roles must use a second factor
+    mfa_counsellor_tenants: frozenset[str] = frozenset()  # tenants that also require it of counsellors
+    dummy_hash: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        # made once, here: an unknown user then costs one verify, exactly like a known one (no hash on the first miss)
+        if not self.dummy_hash:
+            self.dummy_hash = self.hasher.hash("not-a-password-" + secrets.token_hex(8))
+
+    def mfa_required(self, account: StaffAccount) -> bool:
+        if account.demo and self.demo_mode:
+            return False  # the published demo accounts stay one click away in `make demo`; they cannot log in otherwise
+        return account.role in self.mfa_roles or (account.role == "counsellor" and account.tenant in self.mfa_counsellor_tenants)
 
 
 def fast_policy(**overrides: Any) -> LoginPolicy:
@@ -67,34 +97,48 @@ async def add_staff(
     display_name: str = "",
     hasher: PasswordHasher | None = None,
     replace_existing: bool = False,
+    demo: bool = False,
 ) -> StaffAccount:
     """Create (or with ``replace_existing`` reset) a staff account; used by ``civicbot staff add``."""
     if role not in ROLES:
         raise StaffError(f"unknown role {role!r} (use {', '.join(ROLES)})")
     if not USERNAME.match(username):
         raise StaffError("username: 2-40 characters, lowercase letters, digits, . _ -")
-    if len(password) < MIN_PASSWORD:
-        raise StaffError(f"password must have at least {MIN_PASSWORD} characters")
+    _check_password(password, demo=demo)
     if not replace_existing and await store.get_account(tenant, username) is not None:
         raise StaffError(f"{username} already exists at {tenant}")
     hasher = hasher or default_hasher()
     pw_hash = await asyncio.to_thread(hasher.hash, password)
-    account = StaffAccount(tenant=tenant, username=username, role=role, password_hash=pw_hash, display_name=display_name)
+    account = StaffAccount(tenant=tenant, username=username, role=role, password_hash=pw_hash, display_name=display_name, demo=demo)
     await store.save_account(account)
     await store.append_audit(AuditEntry(tenant=tenant, actor="cli", action="staff.add", target=username, detail={"role": role}))
     return account
 
 
-async def set_password(store: StaffStore, tenant: str, username: str, password: str, *, hasher: PasswordHasher | None = None) -> None:
-    """Reset a password (``civicbot staff passwd``); existing sessions stay valid until idle or logout."""
+def _check_password(password: str, *, demo: bool = False) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise StaffError(f"password must have at most {MAX_PASSWORD} characters")
+    if password in PUBLISHED_PASSWORDS and not demo:
+        raise StaffError("this password is published (demo); choose another")
+
+
+async def set_password(
+    store: StaffStore, tenant: str, username: str, password: str, *, hasher: PasswordHasher | None = None, actor: str = "cli"
+) -> StaffAccount:
+    """Change or reset a password (``civicbot staff passwd``, the change-password page): every existing session of the
+    account stops working (a stolen session does not outlive the password it came with)."""
     account = await store.get_account(tenant, username)
     if account is None:
         raise StaffError(f"no staff {username} at {tenant}")
-    if len(password) < MIN_PASSWORD:
-        raise StaffError(f"password must have at least {MIN_PASSWORD} characters")
+    _check_password(password)
     account.password_hash = await asyncio.to_thread((hasher or default_hasher()).hash, password)
+    account.demo = False  # a chosen password: no longer the published one
+    account.session_epoch += 1
     await store.save_account(account)
-    await store.append_audit(AuditEntry(tenant=tenant, actor="cli", action="staff.passwd", target=username))
+    await store.append_audit(AuditEntry(tenant=tenant, actor=actor, action="staff.passwd", target=username))
+    return account
 
 
 async def set_active(store: StaffStore, tenant: str, username: str, active: bool) -> None:
@@ -107,61 +151,79 @@ async def set_active(store: StaffStore, tenant: str, username: str, active: bool
     await store.append_audit(AuditEntry(tenant=tenant, actor="cli", action="staff.enable" if active else "staff.disable", target=username))
 
 
-_DUMMY_HASHES: dict[int, str] = {}
-
-
-def _verify(hasher: PasswordHasher, pw_hash: str | None, password: str) -> bool:
-    # Unknown users are verified against a dummy hash so response time does not reveal which usernames exist.
-    if pw_hash is None:
-        dummy = _DUMMY_HASHES.setdefault(id(hasher), hasher.hash("not-a-password-" + secrets.token_hex(8)))
-        try:
-            hasher.verify(dummy, password)
-        except (VerificationError, InvalidHashError):
-            pass
-        return False
+def _verify(hasher: PasswordHasher, pw_hash: str, password: str) -> bool:
     try:
         return hasher.verify(pw_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
+def audit_name(username: str) -> str:
+    """What the audit log may store for a name someone typed: a well-formed username, or a marker (never 3 MB)."""
+    return username if USERNAME.match(username) else "(invalid username)"
+
+
 async def login(
     store: StaffStore, policy: LoginPolicy, tenant: str, username: str, password: str, *, address: str = ""
 ) -> Session | None:
-    """Check the password and open a session; None on a wrong password. Raises LoginThrottled when rate limited."""
+    """Check the password; None on a wrong one. Raises LoginThrottled while the account or address must wait.
+
+    The attempt is recorded *before* Argon2 runs (so 31 parallel guesses are 31 attempts, not 31 × "0 failures so
+    far") and refunded when it succeeds. The returned session may be pending (``stage`` "mfa" or "enrol"): the
+    second factor is still to come, and ``require_role`` does not accept it.
+    """
     now = policy.clock()
-    user_key, addr_key = f"user:{username}", f"addr:{address}"
-    if (
-        await store.failures(tenant, user_key, now) >= policy.max_failures_per_user
-        or (address and await store.failures(tenant, addr_key, now) >= policy.max_failures_per_address)
-    ):
-        await store.append_audit(AuditEntry(tenant=tenant, actor=username, action="login.throttled", detail={"address": address}, ts=now))
-        raise LoginThrottled(username)
-    account = await store.get_account(tenant, username)
-    ok = await asyncio.to_thread(_verify, policy.hasher, account.password_hash if account else None, password)
-    if not ok or account is None or not account.active:
-        await store.add_failure(tenant, user_key, policy.window_seconds, now)
-        if address:
-            await store.add_failure(tenant, addr_key, policy.window_seconds, now)
-        await store.append_audit(AuditEntry(tenant=tenant, actor=username, action="login.failed", detail={"address": address}, ts=now))
+    well_formed = bool(USERNAME.match(username)) and len(password) <= MAX_PASSWORD
+    actor = audit_name(username)
+    user_key, addr_key = f"user:{username}" if well_formed else "user:(invalid)", f"addr:{address}"
+    if address:
+        wait = await store.gate_enter(tenant, addr_key, now, policy.max_failures_per_address, policy.delay_base_seconds, policy.address_delay_cap_seconds)
+        if wait:
+            await store.append_audit(AuditEntry(tenant=tenant, actor=actor, action="login.throttled", detail={"address": address, "by": "address"}, ts=now))
+            raise LoginThrottled(actor, wait)
+    if well_formed:
+        wait = await store.gate_enter(tenant, user_key, now, policy.free_failures, policy.delay_base_seconds, policy.delay_cap_seconds)
+        if wait:
+            if address:
+                await store.gate_refund(tenant, addr_key, policy.max_failures_per_address)  # not an attempt on the password
+            await store.append_audit(AuditEntry(tenant=tenant, actor=actor, action="login.throttled", detail={"address": address, "by": "account"}, ts=now))
+            raise LoginThrottled(actor, wait)
+    account = await store.get_account(tenant, username) if well_formed else None
+    # unknown, disabled and malformed names cost one verify against the policy's dummy hash, like a wrong password
+    ok = await asyncio.to_thread(_verify, policy.hasher, account.password_hash if account else policy.dummy_hash, password)
+    refused = ""
+    if ok and account is not None and not policy.demo_mode and (account.demo or password in PUBLISHED_PASSWORDS):
+        refused = "demo account outside demo mode"
+    if not ok or account is None or not account.active or refused:
+        detail = {"address": address, **({"reason": refused} if refused else {})}
+        await store.append_audit(AuditEntry(tenant=tenant, actor=actor, action="login.failed", detail=detail, ts=now))
         return None
-    await store.clear_failures(tenant, user_key)
+    await store.gate_reset(tenant, user_key)
+    if address:
+        await store.gate_refund(tenant, addr_key, policy.max_failures_per_address)
     if policy.hasher.check_needs_rehash(account.password_hash):
         account.password_hash = await asyncio.to_thread(policy.hasher.hash, password)
         await store.save_account(account)
-    session = Session(
+    stage = "mfa" if account.totp_secret else ("enrol" if policy.mfa_required(account) else "")
+    session = new_session(account, now, stage=stage)
+    await store.save_session(session, PENDING_SECONDS if stage else policy.absolute_timeout_seconds)
+    await store.append_audit(AuditEntry(tenant=tenant, actor=username, action="login" if not stage else "login.password_ok", detail={"address": address}, ts=now))
+    return session
+
+
+def new_session(account: StaffAccount, now: float, *, stage: str = "") -> Session:
+    return Session(
         id=secrets.token_urlsafe(32),
-        tenant=tenant,
-        username=username,
+        tenant=account.tenant,
+        username=account.username,
         role=account.role,
         csrf=secrets.token_urlsafe(32),
         created_at=now,
         last_seen=now,
-        display_name=account.display_name or username,
+        display_name=account.display_name or account.username,
+        epoch=account.session_epoch,
+        stage=stage,
     )
-    await store.save_session(session, policy.absolute_timeout_seconds)
-    await store.append_audit(AuditEntry(tenant=tenant, actor=username, action="login", detail={"address": address}, ts=now))
-    return session
 
 
 async def resolve_session(store: StaffStore, policy: LoginPolicy, tenant: str, session_id: str, *, touch: bool = True) -> Session | None:
@@ -170,17 +232,18 @@ async def resolve_session(store: StaffStore, policy: LoginPolicy, tenant: str, s
     if session is None:
         return None
     now = policy.clock()
-    if now - session.last_seen > policy.idle_timeout_seconds or now - session.created_at > policy.absolute_timeout_seconds:
+    too_old = now - session.created_at > (PENDING_SECONDS if session.stage else policy.absolute_timeout_seconds)
+    if now - session.last_seen > policy.idle_timeout_seconds or too_old:
         await store.delete_session(tenant, session_id)
         await store.append_audit(AuditEntry(tenant=tenant, actor=session.username, action="logout.idle", ts=now))
         return None
     # the account may have been disabled or its role changed since login: the account is the truth
     account = await store.get_account(tenant, session.username)
-    if account is None or not account.active:
-        await store.delete_session(tenant, session_id)
+    if account is None or not account.active or account.session_epoch != session.epoch:
+        await store.delete_session(tenant, session_id)  # disabled, or the password changed since this login
         return None
     session.role = account.role
-    if touch:
+    if touch and not session.stage:  # a pending login keeps its short life
         session.last_seen = now
         remaining = int(policy.absolute_timeout_seconds - (now - session.created_at)) + 1
         await store.touch_session(tenant, session_id, now, max(remaining, 1))

@@ -2,7 +2,8 @@
 
 Redis keys (tenant in braces = cluster hash tag, so one tenant's staff data lives on one shard):
 ``cb:{t}:staff:account:<username>`` (hash), ``cb:{t}:staff:accounts`` (set), ``cb:{t}:staff:session:<sid>`` (hash,
-expires), ``cb:{t}:staff:fail:<key>`` (counter with TTL), ``cb:{t}:staff:audit`` (stream, append-only).
+expires), ``cb:{t}:staff:fail:<key>`` (counter with TTL), ``cb:{t}:staff:gate:<key>`` (login gate: attempts and the
+time of the next allowed one, with TTL), ``cb:{t}:staff:audit`` (stream, append-only, capped at ``AUDIT_MAXLEN``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from staff.model import AuditEntry, Session, StaffAccount
+
+AUDIT_MAXLEN = 200_000  # per tenant: years of staff actions; a flood (or a bug) cannot fill Redis with it
+
+
+def delay_for(attempts: int, free: int, base: float, cap: float) -> float:
+    """Seconds until the next attempt is allowed after ``attempts`` unsuccessful ones: none for the first ``free``,
+    then doubling from ``base`` up to ``cap`` (an attacker is slowed to one guess per ``cap``; the owner waits at most
+    ``cap``, never a fixed lock-out)."""
+    return 0.0 if attempts < free else min(cap, base * 2 ** (attempts - free))
 
 
 class StaffStore(Protocol):
@@ -34,6 +44,17 @@ class StaffStore(Protocol):
     async def failures(self, tenant: str, key: str, now: float) -> int: ...
     async def clear_failures(self, tenant: str, key: str) -> None: ...
 
+    async def gate_enter(self, tenant: str, key: str, now: float, free: int, base: float, cap: float) -> float:
+        """Atomically: 0.0 and one more attempt recorded when ``key`` may try now, otherwise the seconds to wait (and
+        nothing recorded). Counted *before* the password is checked, so parallel guesses cannot slip past."""
+        ...
+
+    async def gate_refund(self, tenant: str, key: str, free: int) -> None:
+        """Take back one recorded attempt (it succeeded); below ``free`` attempts the wait is lifted."""
+        ...
+
+    async def gate_reset(self, tenant: str, key: str) -> None: ...
+
     async def append_audit(self, entry: AuditEntry) -> None: ...
     async def audit_log(self, tenant: str, limit: int = 100) -> list[AuditEntry]:
         """Newest first."""
@@ -45,6 +66,7 @@ class MemoryStaffStore:
         self._accounts: dict[tuple[str, str], StaffAccount] = {}
         self._sessions: dict[tuple[str, str], tuple[Session, float]] = {}  # (session, expires_at)
         self._fails: dict[tuple[str, str], tuple[int, float]] = {}  # (count, window ends)
+        self._gates: dict[tuple[str, str], tuple[int, float]] = {}  # (attempts, next allowed at)
         self._audit: dict[str, list[AuditEntry]] = {}
 
     async def get_account(self, tenant: str, username: str) -> StaffAccount | None:
@@ -89,16 +111,62 @@ class MemoryStaffStore:
     async def clear_failures(self, tenant: str, key: str) -> None:
         self._fails.pop((tenant, key), None)
 
+    async def gate_enter(self, tenant: str, key: str, now: float, free: int, base: float, cap: float) -> float:
+        n, nxt = self._gates.get((tenant, key), (0, 0.0))
+        if nxt > now:
+            return nxt - now
+        n += 1
+        self._gates[(tenant, key)] = (n, now + delay_for(n, free, base, cap))
+        return 0.0
+
+    async def gate_refund(self, tenant: str, key: str, free: int) -> None:
+        n, nxt = self._gates.get((tenant, key), (0, 0.0))
+        n = max(0, n - 1)
+        self._gates[(tenant, key)] = (n, nxt if n >= free else 0.0)
+
+    async def gate_reset(self, tenant: str, key: str) -> None:
+        self._gates.pop((tenant, key), None)
+
     async def append_audit(self, entry: AuditEntry) -> None:
-        self._audit.setdefault(entry.tenant, []).append(replace(entry, detail=dict(entry.detail)))
+        entries = self._audit.setdefault(entry.tenant, [])
+        entries.append(replace(entry, detail=dict(entry.detail)))
+        del entries[:-AUDIT_MAXLEN]
 
     async def audit_log(self, tenant: str, limit: int = 100) -> list[AuditEntry]:
         return [replace(e) for e in reversed(self._audit.get(tenant, [])[-limit:])]
 
 
+# KEYS[1] gate hash; ARGV now, free, base, cap, ttl. Returns the wait in seconds as a string ("0" = go, recorded).
+_GATE_ENTER = """
+local now = tonumber(ARGV[1])
+local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+local nxt = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+if nxt > now then return tostring(nxt - now) end
+n = n + 1
+local free, base, cap = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local d = 0
+if n >= free then d = math.min(cap, base * 2 ^ (n - free)) end
+redis.call('HSET', KEYS[1], 'n', n, 'next', tostring(now + d))
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return '0'
+"""
+# KEYS[1] gate hash; ARGV free
+_GATE_REFUND = """
+local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+if n <= 0 then return 0 end
+n = n - 1
+redis.call('HSET', KEYS[1], 'n', n)
+if n < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'next', '0') end
+return n
+"""
+GATE_TTL = 24 * 3600  # attempts are forgotten a day after the last one
+
+
 class RedisStaffStore:
     def __init__(self, client: aioredis.Redis) -> None:
         self._r = client
+        self._gate_enter = client.register_script(_GATE_ENTER)
+        self._gate_refund = client.register_script(_GATE_REFUND)
 
     @classmethod
     def from_url(cls, url: str) -> RedisStaffStore:
@@ -120,6 +188,11 @@ class RedisStaffStore:
             display_name=raw.get("display_name", ""),
             active=raw.get("active", "1") == "1",
             created_at=float(raw.get("created_at", 0)),
+            demo=raw.get("demo", "0") == "1",
+            session_epoch=int(raw.get("session_epoch", 0)),
+            totp_secret=raw.get("totp_secret", ""),
+            totp_last_step=int(raw.get("totp_last_step", 0)),
+            recovery_hashes=tuple(json.loads(raw.get("recovery_hashes") or "[]")),
         )
 
     async def save_account(self, account: StaffAccount) -> None:
@@ -129,6 +202,11 @@ class RedisStaffStore:
             "display_name": account.display_name,
             "active": "1" if account.active else "0",
             "created_at": repr(account.created_at),
+            "demo": "1" if account.demo else "0",
+            "session_epoch": str(account.session_epoch),
+            "totp_secret": account.totp_secret,
+            "totp_last_step": str(account.totp_last_step),
+            "recovery_hashes": json.dumps(list(account.recovery_hashes)),
         }
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.hset(self._k(account.tenant, f"account:{account.username}"), mapping=mapping)
@@ -165,6 +243,10 @@ class RedisStaffStore:
             created_at=float(raw["created_at"]),
             last_seen=float(raw["last_seen"]),
             display_name=raw.get("display_name", ""),
+            epoch=int(raw.get("epoch", 0)),
+            stage=raw.get("stage", ""),
+            next=raw.get("next", ""),
+            mfa_secret=raw.get("mfa_secret", ""),
         )
 
     async def touch_session(self, tenant: str, session_id: str, last_seen: float, ttl_seconds: int) -> None:
@@ -193,6 +275,16 @@ class RedisStaffStore:
     async def clear_failures(self, tenant: str, key: str) -> None:
         await self._r.delete(self._k(tenant, f"fail:{key}"))
 
+    async def gate_enter(self, tenant: str, key: str, now: float, free: int, base: float, cap: float) -> float:
+        wait = await self._gate_enter(keys=[self._k(tenant, f"gate:{key}")], args=[repr(now), free, repr(base), repr(cap), GATE_TTL])
+        return float(wait)
+
+    async def gate_refund(self, tenant: str, key: str, free: int) -> None:
+        await self._gate_refund(keys=[self._k(tenant, f"gate:{key}")], args=[free])
+
+    async def gate_reset(self, tenant: str, key: str) -> None:
+        await self._r.delete(self._k(tenant, f"gate:{key}"))
+
     async def append_audit(self, entry: AuditEntry) -> None:
         await self._r.xadd(
             self._k(entry.tenant, "audit"),
@@ -203,6 +295,8 @@ class RedisStaffStore:
                 "target": entry.target,
                 "detail": json.dumps(entry.detail, ensure_ascii=False),
             },
+            maxlen=AUDIT_MAXLEN,
+            approximate=True,
         )
 
     async def audit_log(self, tenant: str, limit: int = 100) -> list[AuditEntry]:

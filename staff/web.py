@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,13 +31,17 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from staff import service
-from staff.model import Session
-from staff.service import LoginPolicy, LoginThrottled
+from staff import mfa, service, shell
+from staff.model import ROLES, Session
+from staff.service import LoginPolicy, LoginThrottled, StaffError
 from staff.store import StaffStore
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LOGIN_PATH = "/staff/login"
+MFA_PATH = "/staff/mfa"
+ENROL_PATH = "/staff/mfa/setup"
+ACCOUNT_PATH = "/staff/account"
+LOGIN_MAX_BODY = 4096  # tenant, username, password, two tokens: a few hundred bytes; 6 MB usernames end here
 SESSION_COOKIE = "cb_staff"
 LOGIN_CSRF_COOKIE = "cb_login_csrf"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -53,9 +58,34 @@ class StaffDeps:
     cookie_secure: bool = True  # browsers keep Secure cookies on http://127.0.0.1 too; False only for odd test clients
     home_path: str = "/console"  # where a login without ``next`` lands
     allowed_origins: tuple[str, ...] = ()  # extra Origins for WebSockets behind a proxy (public_base_url)
+    # reverse proxies whose X-Forwarded-For is believed (addresses or networks); empty = the peer is the client
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self._proxy_nets = tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+
+    def client_address(self, request: web.Request) -> str:
+        """The client's address for the per-address login limit: the peer, or — only when the peer is a trusted proxy —
+        the right-most X-Forwarded-For entry that is not itself a trusted proxy (the left ones are client-supplied)."""
+        peer = request.remote or ""
+        if not self._proxy_nets or not self._trusted(peer):
+            return peer
+        hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop[:64]
+        return peer
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._proxy_nets)
 
 
 STAFF_DEPS = web.AppKey("staff_deps", StaffDeps)
+ROLES_ALL = ROLES
 STAFF_JINJA = web.AppKey("staff_jinja", jinja2.Environment)
 SESSION = web.RequestKey("staff_session", Session)
 
@@ -82,6 +112,15 @@ def setup(app: web.Application, deps: StaffDeps | None = None) -> None:
     app.router.add_post(LOGIN_PATH, login_submit)
     app.router.add_post("/staff/logout", logout_submit)
     app.router.add_get("/staff/audit", audit_page)
+    app.router.add_get(MFA_PATH, mfa_page)
+    app.router.add_post(MFA_PATH, mfa_submit)
+    app.router.add_get(ENROL_PATH, enrol_page)
+    app.router.add_post(ENROL_PATH, enrol_submit)
+    app.router.add_get(ACCOUNT_PATH, account_page)
+    app.router.add_post(ACCOUNT_PATH + "/password", password_submit)
+    app.router.add_get("/admin", admin_index)
+    # every app with staff pages gets the shell: same headers, error pages in the layout, slashes normalised
+    app.middlewares.append(shell.middleware(shell.render_in_layout("error.html", STAFF_JINJA, _error_context)))
 
 
 def bind(app: web.Application, deps: StaffDeps) -> None:
@@ -140,6 +179,10 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
         async def wrapper(request: web.Request) -> web.StreamResponse:
             # automatic requests (live refreshes) say so, and do not count as activity for the idle logout
             session = await current_session(request, touch=request.headers.get(BACKGROUND_HEADER) != "1")
+            if session is not None and session.stage:  # password given, second factor not yet: not signed in
+                if _wants_html(request):
+                    raise web.HTTPSeeOther(MFA_PATH if session.stage == "mfa" else ENROL_PATH)
+                raise web.HTTPUnauthorized(text="second factor required")
             if session is None:
                 if _wants_html(request):
                     raise web.HTTPSeeOther(f"{LOGIN_PATH}?next={quote(request.path_qs, safe='')}")
@@ -157,6 +200,7 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
                     raise web.HTTPForbidden(text="CSRF token missing or wrong")
             return await handler(request)
 
+        wrapper.staff_roles = tuple(roles)  # type: ignore[attr-defined]  # read by the authorization matrix test
         return wrapper
 
     return decorate
@@ -167,11 +211,20 @@ def template_context(request: web.Request) -> dict[str, Any]:
     session = request.get(SESSION)
     deps = _deps(request)
     tenant = deps.tenants.get(session.tenant) if session else None
+    signed_in = session if session is not None and not session.stage else None
     return {
-        "staff": session,
+        "staff": signed_in,
         "csrf_token": session.csrf if session else "",
         "tenant_name": getattr(tenant, "display_name", session.tenant if session else ""),
+        "nav": shell.nav_for(signed_in.role if signed_in else None),
+        "current_path": request.path,
     }
+
+
+async def _error_context(request: web.Request) -> dict[str, Any]:
+    if STAFF_DEPS in request.config_dict:
+        await current_session(request, touch=False)
+    return template_context(request) if STAFF_DEPS in request.config_dict else {"staff": None, "nav": [], "csrf_token": ""}
 
 
 def _safe_next(value: str | None, default: str) -> str:
@@ -209,28 +262,169 @@ async def login_page(request: web.Request) -> web.Response:
     return _render_login(request)
 
 
+def _session_cookie(resp: web.StreamResponse, deps: StaffDeps, session: Session) -> None:
+    resp.set_cookie(SESSION_COOKIE, f"{session.tenant}.{session.id}", httponly=True, secure=deps.cookie_secure, samesite="Strict", path="/")
+
+
+async def _small_form(request: web.Request, limit: int = LOGIN_MAX_BODY) -> Mapping[str, Any] | None:
+    """The form of a pre-login POST, or None when it is larger than ``limit`` (checked before reading it)."""
+    if request.content_length is None or request.content_length > limit:
+        return None
+    return await request.post()
+
+
+def _throttled_text(exc: LoginThrottled) -> str:
+    wait = max(1, int(exc.retry_after + 0.999))
+    when = f"{wait}秒" if wait < 120 else f"{(wait + 59) // 60}分"
+    return f"ログインの失敗が続いたため、{when}ほど待ってからお試しください。"
+
+
 async def login_submit(request: web.Request) -> web.StreamResponse:
     deps = _deps(request)
-    form = await request.post()
+    form = await _small_form(request)
+    if form is None:
+        return _render_login(request, error="送信された内容が大きすぎます。", status=413)
     tenant, username, password = str(form.get("tenant", "")), str(form.get("username", "")).strip(), str(form.get("password", ""))
+    shown = username if len(username) <= 40 else ""
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie_token or not hmac.compare_digest(cookie_token, str(form.get("csrf_token", ""))):
-        return _render_login(request, error="画面の有効期限が切れました。もう一度ログインしてください。", status=403, tenant=tenant, username=username)
+        return _render_login(request, error="画面の有効期限が切れました。もう一度ログインしてください。", status=403, tenant=tenant, username=shown)
     if tenant not in deps.tenants:
-        return _render_login(request, error="自治体を選んでください。", status=400, username=username)
+        return _render_login(request, error="自治体を選んでください。", status=400, username=shown)
     try:
-        session = await service.login(deps.store, deps.policy, tenant, username, password, address=request.remote or "")
-    except LoginThrottled:
-        return _render_login(
-            request, error="ログインの失敗が続いたため、しばらくログインできません。15分ほどしてからお試しください。", status=429, tenant=tenant, username=username
-        )
+        session = await service.login(deps.store, deps.policy, tenant, username, password, address=deps.client_address(request))
+    except LoginThrottled as exc:
+        resp = _render_login(request, error=_throttled_text(exc), status=429, tenant=tenant, username=shown)
+        resp.headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
+        return resp
     if session is None:
-        return _render_login(request, error="ユーザー名またはパスワードが違います。", status=401, tenant=tenant, username=username)
+        return _render_login(request, error="ユーザー名またはパスワードが違います。", status=401, tenant=tenant, username=shown)
     target = _safe_next(str(form.get("next", "")), deps.home_path)
+    if session.stage:
+        session.next = target
+        await deps.store.save_session(session, service.PENDING_SECONDS)
+        target = MFA_PATH if session.stage == "mfa" else ENROL_PATH
     resp = web.HTTPSeeOther(target)
-    resp.set_cookie(SESSION_COOKIE, f"{session.tenant}.{session.id}", httponly=True, secure=deps.cookie_secure, samesite="Strict", path="/")
+    _session_cookie(resp, deps, session)
     resp.del_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
     raise resp
+
+
+async def _pending(request: web.Request, stage: str) -> Session:
+    session = await current_session(request, touch=False)
+    if session is None:
+        raise web.HTTPSeeOther(LOGIN_PATH)
+    if session.stage != stage and not (stage == "enrol" and session.stage == ""):
+        raise web.HTTPSeeOther(_deps(request).home_path if not session.stage else (MFA_PATH if session.stage == "mfa" else ENROL_PATH))
+    return session
+
+
+def _render(request: web.Request, template: str, ctx: dict[str, Any], status: int = 200) -> web.Response:
+    return aiohttp_jinja2.render_template(template, request, {**template_context(request), **ctx}, app_key=STAFF_JINJA, status=status)
+
+
+async def mfa_page(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
+    await _pending(request, "mfa")
+    return _render(request, "mfa.html", {"error": error, "action": MFA_PATH}, status)
+
+
+async def mfa_submit(request: web.Request) -> web.StreamResponse:
+    deps = _deps(request)
+    session = await _pending(request, "mfa")
+    form = await _small_form(request)
+    if form is None or not csrf_ok(request, session, form):
+        return await mfa_page(request, error="画面の有効期限が切れました。もう一度お試しください。", status=403)
+    try:
+        signed_in = await mfa.complete(deps.store, deps.policy, session, str(form.get("code", ""))[:64])
+    except LoginThrottled as exc:
+        return await mfa_page(request, error=_throttled_text(exc), status=429)
+    if signed_in is None:
+        return await mfa_page(request, error="確認コードが違います。", status=401)
+    resp = web.HTTPSeeOther(_safe_next(session.next, deps.home_path))
+    _session_cookie(resp, deps, signed_in)
+    raise resp
+
+
+async def enrol_page(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
+    deps = _deps(request)
+    session = await mfa.start_enrolment(deps.store, deps.policy, await _pending(request, "enrol"))
+    request[SESSION] = session
+    account = await deps.store.get_account(session.tenant, session.username)
+    tenant = deps.tenants.get(session.tenant)
+    uri = mfa.provisioning_uri(session.mfa_secret, account, getattr(tenant, "display_name", session.tenant)) if account else ""
+    ctx = {"error": error, "action": ENROL_PATH, "secret": session.mfa_secret, "qr": mfa.qr_data_uri(uri) if uri else "",
+           "required": session.stage == "enrol", "enrolled": bool(account and account.totp_secret)}
+    return _render(request, "mfa_setup.html", ctx, status)
+
+
+async def enrol_submit(request: web.Request) -> web.StreamResponse:
+    deps = _deps(request)
+    session = await _pending(request, "enrol")
+    form = await _small_form(request)
+    if form is None or not csrf_ok(request, session, form):
+        return await enrol_page(request, error="画面の有効期限が切れました。もう一度お試しください。", status=403)
+    try:
+        done = await mfa.finish_enrolment(deps.store, deps.policy, session, str(form.get("code", ""))[:64])
+    except LoginThrottled as exc:
+        return await enrol_page(request, error=_throttled_text(exc), status=429)
+    if done is None:
+        return await enrol_page(request, error="確認コードが違います。アプリに表示されている6桁の数字を入力してください。", status=401)
+    signed_in, codes = done
+    request[SESSION] = signed_in
+    resp = _render(request, "mfa_codes.html", {"codes": codes, "next": _safe_next(session.next, deps.home_path)})
+    _session_cookie(resp, deps, signed_in)
+    return resp
+
+
+@require_role(*ROLES_ALL)
+async def account_page(request: web.Request) -> web.Response:
+    return await _account_view(request)
+
+
+async def _account_view(request: web.Request, *, error: str = "", notice: str = "", status: int = 200) -> web.Response:
+    session = request[SESSION]
+    account = await _deps(request).store.get_account(session.tenant, session.username)
+    ctx = {"error": error, "notice": notice, "mfa_enabled": bool(account and account.totp_secret),
+           "recovery_left": len(account.recovery_hashes) if account else 0, "enrol_path": ENROL_PATH}
+    return _render(request, "account.html", ctx, status)
+
+
+@require_role(*ROLES_ALL)
+async def password_submit(request: web.Request) -> web.StreamResponse:
+    """Change one's own password: the current one is checked; every session of the account ends, this browser gets a
+    new one."""
+    deps = _deps(request)
+    session = request[SESSION]
+    form = await _small_form(request)
+    if form is None:
+        return await _account_view(request, error="送信された内容が大きすぎます。", status=413)
+    current, new = str(form.get("current", "")), str(form.get("new", ""))
+    if new != str(form.get("again", "")):
+        return await _account_view(request, error="新しいパスワードが一致しません。", status=400)
+    try:
+        ok = await service.login(deps.store, deps.policy, session.tenant, session.username, current, address=deps.client_address(request))
+    except LoginThrottled as exc:
+        return await _account_view(request, error=_throttled_text(exc), status=429)
+    if ok is None:
+        return await _account_view(request, error="現在のパスワードが違います。", status=401)
+    await deps.store.delete_session(ok.tenant, ok.id)  # only a check of the current password
+    try:
+        account = await service.set_password(deps.store, session.tenant, session.username, new, hasher=deps.policy.hasher, actor=session.username)
+    except StaffError as exc:
+        return await _account_view(request, error=f"新しいパスワードを使えません: {exc}", status=400)
+    await deps.store.delete_session(session.tenant, session.id)
+    fresh = service.new_session(account, deps.policy.clock())
+    await deps.store.save_session(fresh, deps.policy.absolute_timeout_seconds)
+    request[SESSION] = fresh
+    resp = await _account_view(request, notice="パスワードを変更しました。ほかの端末のログインはすべて終了しました。")
+    _session_cookie(resp, deps, fresh)
+    return resp
+
+
+@require_role(*ROLES_ALL)
+async def admin_index(request: web.Request) -> web.Response:
+    """``/admin``: the pages this person may use (the same table as the navigation)."""
+    return _render(request, "admin_index.html", {})
 
 
 async def logout_submit(request: web.Request) -> web.StreamResponse:
@@ -249,6 +443,6 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
 @require_role("admin", "supervisor")
 async def audit_page(request: web.Request) -> web.Response:
     session = request[SESSION]
-    entries = await _deps(request).store.audit_log(session.tenant, limit=int(request.query.get("limit", "200")) if request.query.get("limit", "").isdigit() else 200)
+    entries = await _deps(request).store.audit_log(session.tenant, limit=min(int(request.query["limit"]), 1000) if request.query.get("limit", "").isdigit() else 200)
     await service.audit(_deps(request).store, session, "audit.view")
     return aiohttp_jinja2.render_template("audit.html", request, {**template_context(request), "entries": entries}, app_key=STAFF_JINJA)

@@ -92,11 +92,15 @@ def csrf_token(html: str) -> str:
 
 
 async def staff_login(client, tenant: str, username: str, password: str, *, next_path: str) -> None:
-    """Sign in through the staff login form with an aiohttp test client (cookies kept); expects the redirect."""
+    """Sign in through the staff login form with an aiohttp test client (cookies kept), second factor included;
+    expects to land on ``next_path``."""
+    from staff.testing import complete_login
+
     token = csrf_token(await (await client.get("/staff/login")).text())
     resp = await client.post("/staff/login", allow_redirects=False, data={
         "tenant": tenant, "username": username, "password": password, "csrf_token": token, "next": next_path})
     assert resp.status == 303
+    assert await complete_login(client, resp.headers["Location"], tenant, username) == next_path
 
 
 class ManualClock:

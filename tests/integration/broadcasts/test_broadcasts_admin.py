@@ -17,6 +17,7 @@ from broadcasts.service import seed_subscribers
 from staff import RedisStaffStore, add_staff, fast_policy
 from staff.web import StaffDeps
 from staff.web import setup as staff_setup
+from staff.testing import complete_login
 from tests.browser import chromium, sign_in
 from tests.helpers import csrf_token
 from tests.system import free_port
@@ -55,7 +56,10 @@ async def login(base: str, username: str) -> tuple[aiohttp.ClientSession, str]:
     async with session.get(f"{base}/staff/login") as r:
         token = csrf_token(await r.text())
     form = {"tenant": "t1", "username": username, "password": PW, "csrf_token": token, "next": "/admin/broadcasts/"}
-    async with session.post(f"{base}/staff/login", data=form) as r:
+    async with session.post(f"{base}/staff/login", data=form, allow_redirects=False) as r:
+        assert r.status == 303
+        landing = await complete_login(session, r.headers["Location"], "t1", username, base=base)  # supervisors: TOTP
+    async with session.get(f"{base}{landing}") as r:
         page = await r.text()
         assert r.status == 200 and "お知らせ配信" in page, page[:300]
     csrf = csrf_token(page)

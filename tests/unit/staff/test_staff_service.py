@@ -50,12 +50,13 @@ async def test_login_right_and_wrong_password(store, policy):
     assert actions[:2] == ["login", "login.failed"]
 
 
-async def test_rate_limit_blocks_even_the_right_password(store, policy, clock):
-    for _ in range(policy.max_failures_per_user):
+async def test_repeated_failures_make_the_account_wait_even_with_the_right_password(store, policy, clock):
+    for _ in range(policy.free_failures):
         assert await login(store, policy, "demo", "alice", "guess guess guess") is None
-    with pytest.raises(LoginThrottled):
+    with pytest.raises(LoginThrottled) as waited:
         await login(store, policy, "demo", "alice", PW)
-    clock.now += policy.window_seconds + 1
+    assert 0 < waited.value.retry_after <= policy.delay_base_seconds
+    clock.advance(waited.value.retry_after)
     assert await login(store, policy, "demo", "alice", PW) is not None
 
 

@@ -9,7 +9,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Tenant
 from staff import add_staff, fast_policy
 from staff.store import MemoryStaffStore
-from staff.web import SESSION, StaffDeps, require_role, setup
+from staff.testing import code_for
+from staff.web import SESSION, STAFF_DEPS, StaffDeps, require_role, setup
 from tests.helpers import ManualClock, csrf_token
 
 PW = "correct horse battery"
@@ -34,6 +35,8 @@ async def env():
     await add_staff(store, "demo", "sam", "supervisor", PW, hasher=policy.hasher)
     await add_staff(store, "demo", "carl", "counsellor", PW, hasher=policy.hasher)
     await add_staff(store, "suita", "sue", "supervisor", PW, hasher=policy.hasher)
+    await _enrol(store, "demo", "sam")
+    await _enrol(store, "suita", "sue")
     app = web.Application()
     setup(app, StaffDeps(store=store, tenants=TENANTS, policy=policy, cookie_secure=False))
     app.router.add_get("/t/{tenant}/page", tenant_page)
@@ -42,13 +45,28 @@ async def env():
         yield client, store, clock
 
 
-async def _login(client, tenant, user, password=PW, *, with_csrf=True):
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # supervisors have enrolled TOTP (required for their role)
+
+
+async def _enrol(store, tenant, user):
+    acc = await store.get_account(tenant, user)
+    acc.totp_secret = SECRET
+    await store.save_account(acc)
+
+
+async def _login(client, tenant, user, password=PW, *, with_csrf=True, next_path=None):
+    """The login form, then the TOTP code when the account has one: the response that ends the login."""
     page = await client.get("/staff/login")
     token = csrf_token(await page.text())
-    data = {"tenant": tenant, "username": user, "password": password, "next": "/t/%s/page" % tenant}
+    data = {"tenant": tenant, "username": user, "password": password, "next": next_path or "/t/%s/page" % tenant}
     if with_csrf:
         data["csrf_token"] = token
-    return await client.post("/staff/login", data=data, allow_redirects=False)
+    resp = await client.post("/staff/login", data=data, allow_redirects=False)
+    if resp.status == 303 and resp.headers["Location"] == "/staff/mfa":
+        mfa_page = await (await client.get("/staff/mfa")).text()
+        now = client.app[STAFF_DEPS].policy.clock()
+        resp = await client.post("/staff/mfa", data={"csrf_token": csrf_token(mfa_page), "code": code_for(SECRET, now)}, allow_redirects=False)
+    return resp
 
 
 def _session_csrf(store, client) -> str:
@@ -76,7 +94,7 @@ async def test_login_sets_strict_httponly_cookie_and_redirects(env):
 async def test_session_cookie_is_secure_by_default():
     store = MemoryStaffStore()
     policy = fast_policy()
-    await add_staff(store, "demo", "sam", "supervisor", PW, hasher=policy.hasher)
+    await add_staff(store, "demo", "carl", "counsellor", PW, hasher=policy.hasher)
     app = web.Application()
     setup(app, StaffDeps(store=store, tenants=TENANTS, policy=policy))
     async with TestClient(TestServer(app)) as client:
@@ -85,7 +103,7 @@ async def test_session_cookie_is_secure_by_default():
         assert login_cookie["secure"]
         resp = await client.post(
             "/staff/login",
-            data={"csrf_token": login_cookie.value, "tenant": "demo", "username": "sam", "password": PW},
+            data={"csrf_token": login_cookie.value, "tenant": "demo", "username": "carl", "password": PW},
             headers={"Cookie": f"cb_login_csrf={login_cookie.value}"},  # the client will not send Secure cookies over http
             allow_redirects=False,
         )
@@ -100,19 +118,15 @@ async def test_login_without_csrf_is_rejected(env):
 
 async def test_wrong_password_then_rate_limited(env):
     client, _, _ = env
-    for _ in range(5):
+    for _ in range(3):
         assert (await _login(client, "demo", "carl", "wrong wrong wrong")).status == 401
     resp = await _login(client, "demo", "carl")
-    assert resp.status == 429 and "しばらく" in await resp.text()
+    assert resp.status == 429 and "2秒ほど待って" in await resp.text() and resp.headers["Retry-After"] == "2"
 
 
 async def test_open_redirect_is_refused(env):
     client, _, _ = env
-    page = await client.get("/staff/login")
-    token = csrf_token(await page.text())
-    resp = await client.post(
-        "/staff/login", data={"csrf_token": token, "tenant": "demo", "username": "sam", "password": PW, "next": "//evil.example/"}, allow_redirects=False
-    )
+    resp = await _login(client, "demo", "sam", next_path="//evil.example/")
     assert resp.headers["Location"] == "/console"
 
 
@@ -178,6 +192,7 @@ async def test_deps_can_be_bound_at_startup():
     store = MemoryStaffStore()
     policy = fast_policy()
     await add_staff(store, "demo", "sam", "supervisor", PW, hasher=policy.hasher)
+    await _enrol(store, "demo", "sam")
     app = web.Application()
     setup(app)
     app.router.add_get("/t/{tenant}/page", tenant_page)
@@ -199,3 +214,68 @@ async def test_background_requests_do_not_keep_a_session_alive(env):
     assert (await client.get("/t/demo/page", headers={"X-Background": "1"})).status == 200  # still valid...
     clock.now += 6 * 60
     assert (await client.get("/t/demo/page")).status == 401  # ...but it did not count as activity
+
+
+async def test_a_six_megabyte_username_is_refused_before_it_is_read(env):
+    """Review finding 1: 6 MB login bodies were accepted and the username written to the audit stream."""
+    client, store, _ = env
+    page = await client.get("/staff/login")
+    token = csrf_token(await page.text())
+    resp = await client.post("/staff/login", data={"tenant": "demo", "username": "a" * (6 * 1024 * 1024), "password": "x" * 12,
+                                                   "csrf_token": token})
+    assert resp.status == 413
+    assert all(len(e.actor) <= 40 for e in await store.audit_log("demo"))
+    assert await store.audit_log("demo") == [] or all(e.action == "staff.add" for e in await store.audit_log("demo"))
+
+
+async def test_a_pending_login_opens_no_page(env):
+    """Password right, code not given: the session exists but no staff page or API accepts it."""
+    client, _, _ = env
+    page = await client.get("/staff/login")
+    resp = await client.post("/staff/login", data={"tenant": "demo", "username": "sam", "password": PW, "csrf_token": csrf_token(await page.text()),
+                                                   "next": "/t/demo/page"}, allow_redirects=False)
+    assert resp.headers["Location"] == "/staff/mfa"
+    assert (await client.get("/t/demo/page")).status == 401
+    assert (await client.get("/t/demo/page", headers={"Accept": "text/html"}, allow_redirects=False)).headers["Location"] == "/staff/mfa"
+    assert (await client.get("/staff/audit")).status == 401
+
+
+async def test_password_change_page_ends_the_other_sessions(env):
+    client, store, _ = env
+    await _login(client, "demo", "carl")
+    other = TestClient(client.server)
+    await other.start_server()
+    try:
+        await _login(other, "demo", "carl")
+        assert (await other.get("/t/demo/page")).status == 200
+        token = _session_csrf(store, client)
+        resp = await client.post("/staff/account/password", data={"csrf_token": token, "current": PW, "new": "another good passphrase",
+                                                                   "again": "another good passphrase"})
+        assert resp.status == 200 and "変更しました" in await resp.text()
+        assert (await other.get("/t/demo/page")).status == 401  # the other browser is signed out
+        assert (await client.get("/t/demo/page")).status == 200  # this one got a new session
+    finally:
+        await other.close()
+
+
+def test_client_address_believes_x_forwarded_for_only_from_trusted_proxies():
+    from aiohttp.test_utils import make_mocked_request
+
+    deps = StaffDeps(store=MemoryStaffStore(), tenants=TENANTS, trusted_proxies=("10.0.0.0/8",))
+
+    class Peer:
+        def __init__(self, peer):
+            self.peer = peer
+
+        def get_extra_info(self, name, default=None):
+            return (self.peer, 1234) if name == "peername" else default
+
+    def client_of(peer, xff):
+        r = make_mocked_request("POST", "/staff/login", headers={"X-Forwarded-For": xff}, transport=Peer(peer))
+        return deps.client_address(r)
+
+    assert client_of("10.1.2.3", "198.51.100.7, 10.0.0.9") == "198.51.100.7"  # through two of our proxies
+    assert client_of("10.1.2.3", "203.0.113.66, 198.51.100.7") == "198.51.100.7"  # the left entry is the client's claim
+    assert client_of("192.0.2.50", "198.51.100.7") == "192.0.2.50"  # not from a proxy: the header is ignored
+    assert StaffDeps(store=MemoryStaffStore(), tenants=TENANTS).client_address(
+        make_mocked_request("POST", "/", headers={"X-Forwarded-For": "1.2.3.4"}, transport=Peer("192.0.2.50"))) == "192.0.2.50"
