@@ -120,10 +120,14 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
     app.add_routes(webhook.routes())
     app.add_routes(disaster.web.public_routes(lambda request: ports.disaster))
     streams = [RedisInbox.stream_key(s) for s in range(settings.inbox_shards)]
+    ops_token = settings.ops_token.get_secret_value() if settings.ops_token else None
     app.router.add_get(
         "/metrics",
         metrics_handler(
-            metrics, [lambda: inbox_refresher(metrics, app[CONTAINER].inbox.depth, stream_oldest_age(client, streams))()]
+            metrics,
+            [lambda: inbox_refresher(metrics, app[CONTAINER].inbox.depth, stream_oldest_age(client, streams))()],
+            token=ops_token,
+            public=True,
         ),
     )
     app.router.add_get(
@@ -134,7 +138,9 @@ def create_web_app(settings: Settings, redis_url: str, *, line: LineGateway | No
                 "nlu": nlu_probe(http_ok(app[HTTP], settings.nlu_url.rstrip("/") + "/"), fallback_active=True),
                 "feeds": feeds_probe(RedisFeedStatus(client), ports.feed_names, max_age_seconds=600),
                 "disaster": disaster.web.mode_probe(ports.disaster),
-            }
+            },
+            token=ops_token,
+            public=True,
         ),
     )
     return app

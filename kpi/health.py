@@ -11,6 +11,8 @@ Feed polls are recorded by the scheduler process and read by the web process, so
 from __future__ import annotations
 
 import asyncio
+import hmac
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -18,7 +20,16 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from aiohttp import web
 
+log = logging.getLogger("civicbot.health")
 ProbeResult = tuple[bool, str]
+
+
+def bearer_ok(request: web.Request, token: str | None) -> bool:
+    """``Authorization: Bearer <token>`` matches the configured operations token (never when none is configured)."""
+    if not token:
+        return False
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 Probe = Callable[[], Awaitable[ProbeResult]]
 
 
@@ -29,7 +40,9 @@ async def readiness(probes: Mapping[str, Probe], timeout: float = 2.0) -> tuple[
         except TimeoutError:
             return False, f"no answer within {timeout:g}s"
         except Exception as exc:  # noqa: BLE001 — any failure is "not ready", with its kind as the detail
-            return False, f"{type(exc).__name__}: {exc}"[:200]
+            # the message may name internal hosts and ports: it goes to the log, the answer carries only the kind
+            log.warning("readiness probe failed", extra={"error": repr(exc)[:300]})
+            return False, type(exc).__name__
 
     names = list(probes)
     results = await asyncio.gather(*(run(probes[n]) for n in names))
@@ -38,11 +51,18 @@ async def readiness(probes: Mapping[str, Probe], timeout: float = 2.0) -> tuple[
     return (200 if ready else 503), {"status": "ready" if ready else "not ready", "checks": checks}
 
 
-def readyz_handler(probes: Mapping[str, Probe] | Callable[[web.Request], Mapping[str, Probe]], timeout: float = 2.0):
-    """``GET /readyz``. ``probes`` may be a callable of the request, for probes built from app state at startup."""
+def readyz_handler(
+    probes: Mapping[str, Probe] | Callable[[web.Request], Mapping[str, Probe]], timeout: float = 2.0, *, token: str | None = None, public: bool = False
+):
+    """``GET /readyz``. ``probes`` may be a callable of the request, for probes built from app state at startup.
+
+    ``public=True`` (the web port facing the internet): everyone gets the status code and ``{"status": ...}``; the
+    per-check details only come with the operations token (``Authorization: Bearer``)."""
 
     async def handler(request: web.Request) -> web.Response:
         status, details = await readiness(probes(request) if callable(probes) else probes, timeout)
+        if public and not bearer_ok(request, token):
+            details = {"status": details["status"]}
         resp = web.json_response(details, status=status)
         resp.headers["Cache-Control"] = "no-store"
         return resp

@@ -20,6 +20,8 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from kpi.health import bearer_ok
+
 log = logging.getLogger("civicbot.metrics")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -137,10 +139,15 @@ async def _refresh(refreshers: Sequence[Refresher], timeout: float) -> None:
             log.warning("metrics refresh failed", exc_info=True)
 
 
-def metrics_handler(metrics: Metrics, refreshers: Sequence[Refresher] = (), timeout: float = 1.0):
-    """``GET /metrics``: refresh sampled gauges (inbox depth/age), then the text exposition format."""
+def metrics_handler(metrics: Metrics, refreshers: Sequence[Refresher] = (), timeout: float = 1.0, *, token: str | None = None, public: bool = False):
+    """``GET /metrics``: refresh sampled gauges (inbox depth/age), then the text exposition format.
+
+    ``public=True`` (the web port facing the internet): only with the operations token, otherwise 404 — as if there
+    were no such page. The worker's and scheduler's metrics ports are internal and open."""
 
     async def handler(request: web.Request) -> web.Response:
+        if public and not bearer_ok(request, token):
+            raise web.HTTPNotFound()
         await _refresh(refreshers, timeout)
         resp = web.Response(body=generate_latest(metrics.registry))
         resp.headers["Content-Type"] = CONTENT_TYPE_LATEST

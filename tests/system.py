@@ -38,6 +38,10 @@ def wait_http(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up: {last}")
 
 
+OPS_TOKEN = "test-ops-token"
+OPS_HEADERS = {"Authorization": f"Bearer {OPS_TOKEN}"}
+
+
 class System:
     """Processes of one civicbot deployment on loopback; each can be stopped, killed and restarted."""
 
@@ -54,6 +58,7 @@ class System:
             CIVICBOT_EMULATOR_PORT=str(self.emulator_port),
             CIVICBOT_LINE_API_URL=f"http://127.0.0.1:{self.emulator_port}",
             CIVICBOT_NLU_URL="http://127.0.0.1:9",  # no Rasa: the in-process fallback answers
+            CIVICBOT_OPS_TOKEN=OPS_TOKEN,  # /metrics and the detail of /readyz answer only with it
             **(extra_env or {}),
         )
         self.procs: dict[str, subprocess.Popen] = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.system import REPO, System, free_port, wait_http
+from tests.system import OPS_HEADERS, REPO, System, free_port, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -161,7 +161,7 @@ def _readyz(system: System) -> dict:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(system.web + "/readyz", timeout=10) as r:
+        with urllib.request.urlopen(urllib.request.Request(system.web + "/readyz", headers=OPS_HEADERS), timeout=10) as r:
             return json.loads(r.read())
     except urllib.error.HTTPError as exc:  # 503 while something else (Rasa) is down: the body still says why
         return json.loads(exc.read())

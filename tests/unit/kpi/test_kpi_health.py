@@ -83,3 +83,30 @@ async def test_readyz_handler_answers_503_with_details():
         state["redis"] = False
         bad = await client.get("/readyz")
         assert bad.status == 503 and (await bad.json())["checks"]["redis"] == {"ok": False, "detail": "refused"}
+
+
+async def test_public_readyz_and_metrics_give_details_only_with_the_ops_token():
+    """Review finding 10: /metrics and /readyz were public and /readyz returned exception text (internal host:port)."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from kpi.health import readyz_handler
+    from kpi.metrics import create_metrics, metrics_handler
+
+    async def refused():
+        raise ConnectionRefusedError("Error 111 connecting to 10.20.30.40:6380. Connection refused.")
+
+    app = web.Application()
+    app.router.add_get("/readyz", readyz_handler({"redis": refused}, token="s3cret-ops", public=True))
+    app.router.add_get("/metrics", metrics_handler(create_metrics("web"), token="s3cret-ops", public=True))
+    async with TestClient(TestServer(app)) as client:
+        anon = await client.get("/readyz")
+        assert anon.status == 503 and await anon.json() == {"status": "not ready"}
+        wrong = await client.get("/readyz", headers={"Authorization": "Bearer guess"})
+        assert await wrong.json() == {"status": "not ready"}
+        ops = await client.get("/readyz", headers={"Authorization": "Bearer s3cret-ops"})
+        body = await ops.text()
+        assert "ConnectionRefusedError" in body and "10.20.30.40" not in body and "6380" not in body
+        assert (await client.get("/metrics")).status == 404
+        assert (await client.get("/metrics", headers={"Authorization": "Bearer guess"})).status == 404
+        assert (await client.get("/metrics", headers={"Authorization": "Bearer s3cret-ops"})).status == 200
