@@ -8,8 +8,10 @@ tenants=container.tenants))`` once the container is open (or pass the deps to ``
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +62,10 @@ class KpiWebDeps:
     open_shelters: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
     # tables the composition root plugs in per tenant page: (tenant, lang) -> CountTable | None
     tables: list[TableSource] = field(default_factory=list)
-    _cache: dict[tuple, tuple[float, Any]] = field(default_factory=dict, init=False, repr=False)
+    view_cache_size: int = 256  # dashboard views: a few per tenant and period
+    file_cache_size: int = 32  # open-data files: any range can be asked for, so they get their own small LRU
+    _cache: OrderedDict[tuple, tuple[float, Any]] = field(default_factory=OrderedDict, init=False, repr=False)
+    _files: OrderedDict[tuple, tuple[float, Any]] = field(default_factory=OrderedDict, init=False, repr=False)
 
     def today(self) -> dt.date:
         return dt.datetime.fromtimestamp(self.clock(), R.JST).date()
@@ -111,18 +116,22 @@ def _deps(request: web.Request) -> KpiWebDeps:
     return deps
 
 
-async def cached(deps: KpiWebDeps, key: tuple, make: Callable[[], Any], ttl: float | None = None) -> Any:
+async def cached(
+    deps: KpiWebDeps, key: tuple, make: Callable[[], Any], ttl: float | None = None, *, files: bool = False
+) -> Any:
+    """A bounded LRU: the least recently used entry goes, never the whole cache — and open-data files live in their
+    own, so no number of odd date ranges can push the dashboard's views out."""
+    store, size = (deps._files, deps.file_cache_size) if files else (deps._cache, deps.view_cache_size)
     now = deps.clock()
-    hit = deps._cache.get(key)
+    hit = store.get(key)
     if hit and hit[0] > now:
+        store.move_to_end(key)
         return hit[1]
     value = await make()
-    if len(deps._cache) > 256:
-        for k in [k for k, (exp, _) in deps._cache.items() if exp <= now]:
-            del deps._cache[k]
-        if len(deps._cache) > 256:
-            deps._cache.clear()
-    deps._cache[key] = (now + (deps.cache_seconds if ttl is None else ttl), value)
+    store[key] = (now + (deps.cache_seconds if ttl is None else ttl), value)
+    store.move_to_end(key)
+    while len(store) > size:
+        store.popitem(last=False)
     return value
 
 
@@ -277,6 +286,10 @@ def _default_range(deps: KpiWebDeps) -> list[dt.date]:
     return date_range(deps.today() - dt.timedelta(days=1), 365)
 
 
+def _last_complete_day(deps: KpiWebDeps) -> dt.date:
+    return deps.today() - dt.timedelta(days=1)
+
+
 def _range(request: web.Request, deps: KpiWebDeps) -> list[dt.date]:
     if "from" not in request.query and "to" not in request.query:
         return _default_range(deps)
@@ -285,7 +298,9 @@ def _range(request: web.Request, deps: KpiWebDeps) -> list[dt.date]:
         start = dt.date.fromisoformat(request.query["from"]) if "from" in request.query else end - dt.timedelta(days=364)
     except ValueError as exc:
         raise web.HTTPBadRequest(text="from/to must be YYYY-MM-DD") from exc
-    end = min(end, deps.today())
+    # complete days only, whatever ``to`` says: today's live counts (and their small dv/suicide cells, minute by
+    # minute) are never published; the dashboard shows today from its own cache
+    end = min(end, _last_complete_day(deps))
     if start > end:
         raise web.HTTPBadRequest(text="from is after to")
     n = (end - start).days + 1
@@ -306,13 +321,14 @@ async def _file_body(deps: KpiWebDeps, ext: str, tenant_ids: list[str], days: li
                 rows.append((publish_day(raw, vocab[tid]), infos[tid]))
         rows.sort(key=lambda pair: (pair[0].day, pair[1].lg_code))
         if ext == "csv":
-            return opendata.csv_text(rows)
+            return await asyncio.to_thread(opendata.csv_text, rows)  # hundreds of ms for 800 days: off the event loop
         generated = dt.datetime.fromtimestamp(deps.clock(), R.JST).isoformat(timespec="seconds")
-        return opendata.dumps(opendata.json_document(rows, publisher=deps.publisher, generated_at=generated, base_url=deps.base_url))
+        doc = opendata.json_document(rows, publisher=deps.publisher, generated_at=generated, base_url=deps.base_url)
+        return await asyncio.to_thread(opendata.dumps, doc)
 
     today = deps.today()
     ttl = PAST_TTL if days[-1] < today else None
-    return await cached(deps, ("file", ext, tuple(tenant_ids), days[0], days[-1], today), make, ttl=ttl)
+    return await cached(deps, ("file", ext, tuple(tenant_ids), days[0], days[-1], today), make, ttl=ttl, files=True)
 
 
 def _file_response(deps: KpiWebDeps, ext: str, body: str, filename: str) -> web.Response:

@@ -104,8 +104,8 @@ async def test_open_data_applies_the_privacy_rule(client):
 
 
 async def test_all_tenants_csv_has_one_row_per_tenant_day(client):
-    rows = await _csv(client, "/opendata/daily.csv?from=2026-11-24&to=2026-11-25")
-    assert [(r[2], r[3]) for r in rows[1:]] == [("osaka", "2026-11-24"), ("kanan", "2026-11-24"), ("osaka", "2026-11-25"), ("kanan", "2026-11-25")]
+    rows = await _csv(client, "/opendata/daily.csv?from=2026-11-23&to=2026-11-24")
+    assert [(r[2], r[3]) for r in rows[1:]] == [("osaka", "2026-11-23"), ("kanan", "2026-11-23"), ("osaka", "2026-11-24"), ("kanan", "2026-11-24")]
     assert rows[1][0] == "271004" and rows[1][1] == "大阪市"
 
 
@@ -157,3 +157,34 @@ async def test_routes_can_be_added_before_the_deps_exist(redis):
         assert (await c.get("/dashboard")).status == 503
         bind(app, KpiWebDeps(recorder=RedisKpiRecorder(redis), tenants={"osaka": tenant("osaka", lg_code="271004")}))
         assert (await c.get("/dashboard")).status == 200
+
+
+async def test_open_data_never_publishes_todays_live_counts(redis):
+    """Review finding 5: ``to=today`` read live counts (dashboard 6, open data 7, with the dv/suicide breakdown)."""
+    rec = RedisKpiRecorder(redis, clock=lambda: NOW)
+    deps = KpiWebDeps(recorder=rec, tenants={"osaka": tenant("osaka", display_name="大阪市", lg_code="271004")}, clock=lambda: NOW)
+    app = web.Application()
+    setup(app, deps)
+    async with TestClient(TestServer(app)) as c:
+        for _ in range(7):
+            await rec.consultation_opened("osaka", "dv", outside_hours=False, day=TODAY)
+        rows = await _csv(c, "/opendata/osaka/daily.csv?from=2026-11-20&to=2026-11-25")
+        assert rows[-1][3] == "2026-11-24" and all(r[3] != "2026-11-25" for r in rows[1:])
+        assert (await c.get("/opendata/osaka/daily.json?from=2026-11-25&to=2026-11-25")).status == 400  # no complete day
+
+
+async def test_odd_open_data_ranges_never_push_the_dashboard_out_of_its_cache(redis):
+    """Review finding 5: more than 256 cache keys cleared the whole cache, dashboard views included."""
+    rec = RedisKpiRecorder(redis, clock=lambda: NOW)
+    deps = KpiWebDeps(recorder=rec, tenants={"osaka": tenant("osaka", display_name="大阪市", lg_code="271004")}, clock=lambda: NOW)
+    app = web.Application()
+    setup(app, deps)
+    async with TestClient(TestServer(app)) as c:
+        assert (await c.get("/dashboard/osaka?period=7d")).status == 200
+        views = dict(deps._cache)
+        assert views
+        for n in range(300):
+            day = YESTERDAY - dt.timedelta(days=n % 700)
+            assert (await c.get(f"/opendata/osaka/daily.csv?from={day.isoformat()}&to={YESTERDAY.isoformat()}")).status == 200
+        assert all(deps._cache.get(k) == v for k, v in views.items())  # the dashboard's views are all still there
+        assert len(deps._files) <= deps.file_cache_size
