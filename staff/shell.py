@@ -44,7 +44,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/console", "相談コンソール", ("counsellor", "supervisor")),
-    NavItem("/admin/faq/", "FAQの編集", ("editor", "admin")),
+    NavItem("/admin/faq/", "FAQの編集", ("editor", "admin", "viewer")),
     NavItem("/admin/broadcasts/", "配信", ("editor", "admin", "supervisor", "viewer")),
     NavItem("/admin/alerts/", "気象庁の電文", ("admin", "supervisor")),
     NavItem("/admin/notices/", "防犯・不審者情報", ("admin", "supervisor")),
@@ -95,7 +95,7 @@ async def _slash_twin(request: web.Request) -> str | None:
     match = await request.app.router.resolve(clone)
     if match.http_exception is not None:
         return None
-    return str(request.rel_url.with_path(twin))
+    return str(request.rel_url.with_path(twin).with_query(request.rel_url.query))
 
 
 def middleware(render_error: ErrorRenderer | None = None) -> Callable:

@@ -406,7 +406,7 @@ async def password_submit(request: web.Request) -> web.StreamResponse:
     except LoginThrottled as exc:
         return await _account_view(request, error=_throttled_text(exc), status=429)
     if ok is None:
-        return await _account_view(request, error="現在のパスワードが違います。", status=401)
+        return await _account_view(request, error="現在のパスワードが違います。", status=400)
     await deps.store.delete_session(ok.tenant, ok.id)  # only a check of the current password
     try:
         account = await service.set_password(deps.store, session.tenant, session.username, new, hasher=deps.policy.hasher, actor=session.username)
