@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
+import yaml
 from aiohttp import web
 
 from staff import mfa, service, shell
@@ -41,6 +42,8 @@ LOGIN_PATH = "/staff/login"
 MFA_PATH = "/staff/mfa"
 ENROL_PATH = "/staff/mfa/setup"
 ACCOUNT_PATH = "/staff/account"
+OPENAPI_PATH = "/staff/api/openapi.json"
+OPENAPI_FILE = Path(__file__).parent / "openapi" / "staff-api.yaml"
 LOGIN_MAX_BODY = 4096  # tenant, username, password, two tokens: a few hundred bytes; 6 MB usernames end here
 SESSION_COOKIE = "cb_staff"
 LOGIN_CSRF_COOKIE = "cb_login_csrf"
@@ -119,6 +122,7 @@ def setup(app: web.Application, deps: StaffDeps | None = None) -> None:
     app.router.add_get(ACCOUNT_PATH, account_page)
     app.router.add_post(ACCOUNT_PATH + "/password", password_submit)
     app.router.add_get("/admin", admin_index)
+    app.router.add_get(OPENAPI_PATH, openapi_description)
     # every app with staff pages gets the shell: same headers, error pages in the layout, slashes normalised
     app.middlewares.append(shell.middleware(shell.render_in_layout("error.html", STAFF_JINJA, _error_context)))
 
@@ -419,6 +423,16 @@ async def password_submit(request: web.Request) -> web.StreamResponse:
     resp = await _account_view(request, notice="パスワードを変更しました。ほかの端末のログインはすべて終了しました。")
     _session_cookie(resp, deps, fresh)
     return resp
+
+
+async def openapi_description(request: web.Request) -> web.Response:
+    """The published description of the staff JSON APIs (no data in it; the operations themselves need a session)."""
+    return web.json_response(load_openapi())
+
+
+@functools.cache
+def load_openapi() -> dict[str, Any]:
+    return yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
 
 
 @require_role(*ROLES_ALL)
