@@ -31,6 +31,7 @@ import aiohttp_jinja2
 import jinja2
 import yaml
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from staff import mfa, service, shell
 from staff.model import ROLES, Session
@@ -160,6 +161,15 @@ async def current_session(request: web.Request, *, touch: bool = True) -> Sessio
     return session
 
 
+async def read_form(request: web.Request) -> Mapping[str, Any]:
+    """``request.post()``, but a body that is not a readable form (not UTF-8, a broken multipart) is a 400, not a 500.
+    aiohttp caches the result, so handlers calling ``request.post()`` afterwards get the same form."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError, AssertionError, HttpProcessingError) as exc:  # decode errors, unknown charset, bad parts
+        raise web.HTTPBadRequest(text="the form could not be read") from exc
+
+
 def csrf_ok(request: web.Request, session: Session, form: Mapping[str, Any] | None = None) -> bool:
     token = request.headers.get("X-CSRF-Token") or (form or {}).get("csrf_token") or ""
     return bool(token) and hmac.compare_digest(str(token), session.csrf)
@@ -199,7 +209,7 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
             if request.method in UNSAFE:
                 form = None
                 if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                    form = await request.post()
+                    form = await read_form(request)
                 if not csrf_ok(request, session, form):
                     raise web.HTTPForbidden(text="CSRF token missing or wrong")
             return await handler(request)
@@ -274,7 +284,7 @@ async def _small_form(request: web.Request, limit: int = LOGIN_MAX_BODY) -> Mapp
     """The form of a pre-login POST, or None when it is larger than ``limit`` (checked before reading it)."""
     if request.content_length is None or request.content_length > limit:
         return None
-    return await request.post()
+    return await read_form(request)
 
 
 def _throttled_text(exc: LoginThrottled) -> str:
@@ -445,7 +455,7 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
     deps = _deps(request)
     session = await current_session(request, touch=False)
     if session is not None:
-        form = await request.post()
+        form = await read_form(request)
         if not csrf_ok(request, session, form):
             raise web.HTTPForbidden(text="CSRF token missing or wrong")
         await service.logout(deps.store, session)
