@@ -1,4 +1,4 @@
-"""``civicbot staff ...`` subcommands (add, passwd, disable, enable, list, audit) as plain functions over a StaffStore.
+"""``civicbot staff ...`` subcommands (add, passwd, mfa-reset, disable, enable, list, audit) as plain functions over a StaffStore.
 
 The composition root owns Redis; it wires these as::
 
@@ -16,6 +16,7 @@ import getpass
 import sys
 from collections.abc import Callable
 
+from staff import mfa
 from staff.model import ROLES
 from staff.service import StaffError, add_staff, set_active, set_password
 from staff.store import StaffStore
@@ -33,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pw.add_argument("tenant")
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true")
+    mr = sub.add_parser("mfa-reset", help="forget an account's second factor (lost phone); it enrols again at the next login")
+    mr.add_argument("tenant")
+    mr.add_argument("username")
     for name in ("disable", "enable"):
         p = sub.add_parser(name, help=f"{name} an account")
         p.add_argument("tenant")
@@ -65,6 +69,9 @@ async def run(args: argparse.Namespace, store: StaffStore, *, read_password: Cal
         elif cmd == "passwd":
             await set_password(store, args.tenant, args.username, _password(args, read_password))
             out(f"password changed for {args.username}")
+        elif cmd == "mfa-reset":
+            await mfa.reset(store, args.tenant, args.username)
+            out(f"second factor reset for {args.username}; every session of the account ended")
         elif cmd in ("disable", "enable"):
             await set_active(store, args.tenant, args.username, cmd == "enable")
             out(f"{cmd}d {args.username}")
