@@ -9,7 +9,7 @@ authorization test checks it against the routes' ``require_role``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp_jinja2

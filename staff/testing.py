@@ -12,6 +12,8 @@ import time
 
 import pyotp
 
+from staff.web import STAFF_DEPS
+
 _SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _NEXT = re.compile(r'<a href="([^"]+)">続ける</a>')
@@ -25,8 +27,6 @@ def code_for(secret: str, at: float | None = None) -> str:
 
 def _clock(client) -> float:
     """The server's clock when the test client runs the app in process (tests often use a ManualClock)."""
-    from staff.web import STAFF_DEPS
-
     app = getattr(client, "app", None)
     deps = app.get(STAFF_DEPS) if app is not None else None
     return deps.policy.clock() if deps is not None else time.time()

@@ -11,8 +11,7 @@ import pyotp
 import pytest
 from argon2 import PasswordHasher
 
-from staff import add_staff, fast_policy, login, resolve_session, set_password
-from staff import mfa
+from staff import add_staff, fast_policy, login, mfa, resolve_session, set_password
 from staff.cli import seed_demo_accounts
 from staff.service import PUBLISHED_PASSWORDS, LoginThrottled
 from staff.store import AUDIT_MAXLEN, MemoryStaffStore, RedisStaffStore
