@@ -109,9 +109,12 @@ async def start_enrolment(store: StaffStore, policy: LoginPolicy, session: Sessi
     return session
 
 
-async def finish_enrolment(store: StaffStore, policy: LoginPolicy, session: Session, code: str) -> tuple[Session, list[str]] | None:
+async def finish_enrolment(
+    store: StaffStore, policy: LoginPolicy, session: Session, code: str, current_code: str = ""
+) -> tuple[Session, list[str]] | None:
     """Confirm the secret with a code from the app: the account gets the secret and fresh recovery codes (returned
-    once), every other session of the account ends, and this browser gets a new signed-in session."""
+    once), every other session of the account ends, and this browser gets a new signed-in session. Replacing a second
+    factor already enrolled needs a code of the current one too (a stolen session alone cannot swap the phone)."""
     now = policy.clock()
     if not session.mfa_secret or session.stage not in ("", "enrol"):
         return None
@@ -119,6 +122,11 @@ async def finish_enrolment(store: StaffStore, policy: LoginPolicy, session: Sess
     account = await store.get_account(session.tenant, session.username)
     if account is None or not account.active or account.session_epoch != session.epoch:
         return None
+    if account.totp_secret:
+        current = totp_step(account.totp_secret, current_code, now, account.totp_last_step)
+        if current is None and _hash_code(current_code) not in account.recovery_hashes:
+            await store.append_audit(AuditEntry(tenant=session.tenant, actor=session.username, action="mfa.enrol_failed", ts=now))
+            return None
     step = totp_step(session.mfa_secret, code, now, 0)
     if step is None:
         await store.append_audit(AuditEntry(tenant=session.tenant, actor=session.username, action="mfa.enrol_failed", ts=now))

@@ -378,7 +378,9 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
     if form is None or not csrf_ok(request, session, form):
         return await enrol_page(request, error="画面の有効期限が切れました。もう一度お試しください。", status=403)
     try:
-        done = await mfa.finish_enrolment(deps.store, deps.policy, session, str(form.get("code", ""))[:64])
+        done = await mfa.finish_enrolment(
+            deps.store, deps.policy, session, str(form.get("code", ""))[:64], str(form.get("current_code", ""))[:64]
+        )
     except LoginThrottled as exc:
         return await enrol_page(request, error=_throttled_text(exc), status=429)
     if done is None:

@@ -225,3 +225,18 @@ async def test_mfa_codes_are_throttled_like_passwords(policy, clock):
     with pytest.raises(LoginThrottled):
         for i in range(10):
             await mfa.complete(store, policy, second, f"{i:06d}")
+
+
+async def test_replacing_an_enrolled_second_factor_needs_a_code_of_the_current_one(policy, clock):
+    store = MemoryStaffStore()
+    await add_staff(store, "demo", "boss", "admin", PW, hasher=policy.hasher)
+    pending = await mfa.start_enrolment(store, policy, await login(store, policy, "demo", "boss", PW))
+    session, _ = await mfa.finish_enrolment(store, policy, pending, pyotp.TOTP(pending.mfa_secret).at(clock.now))
+    first_secret = pending.mfa_secret
+    clock.advance(60)
+    again = await mfa.start_enrolment(store, policy, session)  # a signed-in session (perhaps a stolen one)
+    new_code = pyotp.TOTP(again.mfa_secret).at(clock.now)
+    assert await mfa.finish_enrolment(store, policy, again, new_code) is None
+    assert (await store.get_account("demo", "boss")).totp_secret == first_secret
+    done = await mfa.finish_enrolment(store, policy, again, new_code, pyotp.TOTP(first_secret).at(clock.now))
+    assert done is not None and (await store.get_account("demo", "boss")).totp_secret == again.mfa_secret
