@@ -271,7 +271,12 @@ class RedisInbox:
         if tries >= max_attempts:
             now = self._clock()
             key = self.dead_key(entry.shard)
-            fields = {"t": entry.tenant, "e": json.dumps(entry.event, ensure_ascii=False), "error": error[:500], "at": repr(now)}
+            fields: dict[Any, Any] = {
+                "t": entry.tenant,
+                "e": json.dumps(entry.event, ensure_ascii=False),
+                "error": error[:500],
+                "at": repr(now),
+            }
             # ids carry the time (ms), so MINID trims everything older than the retention at every new dead letter,
             # and the key itself expires when none came for the whole period
             async with self._r.pipeline(transaction=True) as pipe:
@@ -294,9 +299,15 @@ class RedisInbox:
         key = self.dead_key(shard)
         floor = self._dead_floor(self._clock())
         await self._r.xtrim(key, minid=floor, approximate=False)
+        rows: list[tuple[str, dict[str, str]]] = await self._r.xrange(key, min=str(floor))  # type: ignore[assignment]
         return [
-            {"tenant": f.get("t", ""), "event": json.loads(f.get("e") or "{}"), "error": f.get("error", ""), "at": float(f.get("at") or 0)}
-            for _, f in await self._r.xrange(key, min=str(floor))
+            {
+                "tenant": f.get("t", ""),
+                "event": json.loads(f.get("e") or "{}"),
+                "error": f.get("error", ""),
+                "at": float(f.get("at") or 0),
+            }
+            for _, f in rows
         ]
 
     async def depth(self) -> int:
@@ -312,7 +323,9 @@ class RedisInbox:
 class MemoryInbox:
     """In-process inbox with the same semantics (dedup, per-shard order, pending redelivery, dead letters)."""
 
-    def __init__(self, shards: int = 16, *, dead_retention_seconds: int = DEAD_RETENTION_SECONDS, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, shards: int = 16, *, dead_retention_seconds: int = DEAD_RETENTION_SECONDS, clock: Callable[[], float] = time.time
+    ) -> None:
         self.shards = shards
         self._dead_retention = dead_retention_seconds
         self._clock = clock

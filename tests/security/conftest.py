@@ -19,10 +19,11 @@ import redis.asyncio as aioredis
 import requests
 from aiohttp import web
 
-from bot.bootstrap import CONTAINER, create_web_app
+from app.web import CONTAINER, create_web_app
 from bot.config import Settings
 from staff.model import ROLES
 from staff.service import fast_policy, new_session
+from staff.store import RedisStaffStore
 from tests.system import free_port
 
 TENANTS = ("demo", "suita")  # own (where the objects are) and other
@@ -83,7 +84,7 @@ class LiveWeb:
 
 async def _seed(live: LiveWeb) -> None:
     container = live.app[CONTAINER]
-    store = container.extras["staff_store"]
+    store = RedisStaffStore(container.redis)
     hasher = fast_policy().hasher.hash(PASSWORD)
     from staff.model import StaffAccount
 
@@ -103,10 +104,10 @@ async def _seed(live: LiveWeb) -> None:
     from broadcasts.composer import Draft, RedisDraftStore
     from faq.models import FaqEntry
 
-    hd = container.extras["handoff"]
+    hd = container.handoff
     conv = await handoff.request_handoff(hd, container.tenants[OWN], "U" + "5" * 32, summary=MARKERS[0])
     live.ids["cid"] = conv.conversation_id
-    entry = await container.extras["faq_store"].put(FaqEntry(tenant=OWN, id="sec-1", question=MARKERS[1], answer=MARKERS[2]), "seed")
+    entry = await container.ports.faq_store.put(FaqEntry(tenant=OWN, id="sec-1", question=MARKERS[1], answer=MARKERS[2]), "seed")
     live.ids["id"] = entry.id
     draft = Draft(id="secdraft0001", tenant=OWN, text=MARKERS[3], created_by="editor1", created_at=now, all_friends=True,
                   state="awaiting_approval")

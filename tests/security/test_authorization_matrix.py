@@ -68,7 +68,7 @@ def _route_table() -> list[tuple[str, str, tuple[str, ...] | None]]:
     """The route table of the composed app, built without starting it (routes are registered at build time)."""
     from pathlib import Path
 
-    from bot.bootstrap import create_web_app
+    from app.web import create_web_app
     from bot.config import Settings
 
     app = create_web_app(Settings(demo=True, jma_poll_seconds=0, data_dir=Path("/nonexistent")), "redis://127.0.0.1:9/0")

@@ -15,9 +15,9 @@ from broadcasts.engine import RedisDeliverer
 from broadcasts.friends import FriendsAudience
 from broadcasts.service import seed_subscribers
 from staff import RedisStaffStore, add_staff, fast_policy
+from staff.testing import complete_login
 from staff.web import StaffDeps
 from staff.web import setup as staff_setup
-from staff.testing import complete_login
 from tests.browser import chromium, sign_in
 from tests.helpers import csrf_token
 from tests.system import free_port

@@ -138,7 +138,7 @@ async def test_demo_accounts_log_in_only_in_demo_mode(clock):
 
 
 def test_the_published_demo_password_is_on_the_refused_list():
-    from bot.demo import DEMO_PASSWORD
+    from app.demo import DEMO_PASSWORD
 
     assert DEMO_PASSWORD in PUBLISHED_PASSWORDS
 
