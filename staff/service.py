@@ -48,6 +48,7 @@ PUBLISHED_PASSWORDS = frozenset({"demo-password-2026"})
 MAX_PASSWORD = 256  # Argon2 hashes any length; a 6 MB "password" would only cost the web process time
 MFA_ROLES = ("supervisor", "admin")
 PENDING_SECONDS = 5 * 60  # a password accepted but the second factor not given yet
+DEVICE_SECONDS = 90 * 24 * 3600  # a browser that signed in keeps its own login gate this long
 
 
 @dataclass
@@ -164,18 +165,22 @@ def audit_name(username: str) -> str:
 
 
 async def login(
-    store: StaffStore, policy: LoginPolicy, tenant: str, username: str, password: str, *, address: str = ""
+    store: StaffStore, policy: LoginPolicy, tenant: str, username: str, password: str, *, address: str = "", device: str = ""
 ) -> Session | None:
     """Check the password; None on a wrong one. Raises LoginThrottled while the account or address must wait.
 
     The attempt is recorded *before* Argon2 runs (so 31 parallel guesses are 31 attempts, not 31 × "0 failures so
-    far") and refunded when it succeeds. The returned session may be pending (``stage`` "mfa" or "enrol"): the
+    far") and refunded when it succeeds. A browser that signed in as this person before (``device``, a token from
+    ``remember_device``) has a gate of its own, so an attacker's failures slow the attacker, not the owner's usual
+    browser (OWASP's device cookies). The returned session may be pending (``stage`` "mfa" or "enrol"): the
     second factor is still to come, and ``require_role`` does not accept it.
     """
     now = policy.clock()
     well_formed = bool(USERNAME.match(username)) and len(password) <= MAX_PASSWORD
     actor = audit_name(username)
     user_key, addr_key = f"user:{username}" if well_formed else "user:(invalid)", f"addr:{address}"
+    if well_formed and device and len(device) <= 64 and await store.device_owner(tenant, device) == username:
+        user_key = f"device:{device}"
     if address:
         wait = await store.gate_enter(tenant, addr_key, now, policy.max_failures_per_address, policy.delay_base_seconds, policy.address_delay_cap_seconds)
         if wait:
@@ -209,6 +214,13 @@ async def login(
     await store.save_session(session, PENDING_SECONDS if stage else policy.absolute_timeout_seconds)
     await store.append_audit(AuditEntry(tenant=tenant, actor=username, action="login" if not stage else "login.password_ok", detail={"address": address}, ts=now))
     return session
+
+
+async def remember_device(store: StaffStore, session: Session) -> str:
+    """A token for the browser that just signed in (kept in a cookie): its own login gate from now on."""
+    token = secrets.token_urlsafe(24)
+    await store.save_device(session.tenant, token, session.username, DEVICE_SECONDS)
+    return token
 
 
 def new_session(account: StaffAccount, now: float, *, stage: str = "") -> Session:

@@ -3,7 +3,8 @@
 Redis keys (tenant in braces = cluster hash tag, so one tenant's staff data lives on one shard):
 ``cb:{t}:staff:account:<username>`` (hash), ``cb:{t}:staff:accounts`` (set), ``cb:{t}:staff:session:<sid>`` (hash,
 expires), ``cb:{t}:staff:fail:<key>`` (counter with TTL), ``cb:{t}:staff:gate:<key>`` (login gate: attempts and the
-time of the next allowed one, with TTL), ``cb:{t}:staff:audit`` (stream, append-only, capped at ``AUDIT_MAXLEN``).
+time of the next allowed one, with TTL), ``cb:{t}:staff:device:<token>`` (a browser that signed in before: username,
+with TTL), ``cb:{t}:staff:audit`` (stream, append-only, capped at ``AUDIT_MAXLEN``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class StaffStore(Protocol):
 
     async def gate_reset(self, tenant: str, key: str) -> None: ...
 
+    async def save_device(self, tenant: str, token: str, username: str, ttl_seconds: int) -> None:
+        """Remember a browser that signed in as ``username`` (its own login gate, see ``staff.service.login``)."""
+        ...
+
+    async def device_owner(self, tenant: str, token: str) -> str | None: ...
+
     async def append_audit(self, entry: AuditEntry) -> None: ...
     async def audit_log(self, tenant: str, limit: int = 100) -> list[AuditEntry]:
         """Newest first."""
@@ -67,6 +74,7 @@ class MemoryStaffStore:
         self._sessions: dict[tuple[str, str], tuple[Session, float]] = {}  # (session, expires_at)
         self._fails: dict[tuple[str, str], tuple[int, float]] = {}  # (count, window ends)
         self._gates: dict[tuple[str, str], tuple[int, float]] = {}  # (attempts, next allowed at)
+        self._devices: dict[tuple[str, str], tuple[str, float]] = {}  # (username, expires at)
         self._audit: dict[str, list[AuditEntry]] = {}
 
     async def get_account(self, tenant: str, username: str) -> StaffAccount | None:
@@ -126,6 +134,13 @@ class MemoryStaffStore:
 
     async def gate_reset(self, tenant: str, key: str) -> None:
         self._gates.pop((tenant, key), None)
+
+    async def save_device(self, tenant: str, token: str, username: str, ttl_seconds: int) -> None:
+        self._devices[(tenant, token)] = (username, time.time() + ttl_seconds)
+
+    async def device_owner(self, tenant: str, token: str) -> str | None:
+        found = self._devices.get((tenant, token))
+        return found[0] if found and found[1] > time.time() else None
 
     async def append_audit(self, entry: AuditEntry) -> None:
         entries = self._audit.setdefault(entry.tenant, [])
@@ -284,6 +299,12 @@ class RedisStaffStore:
 
     async def gate_reset(self, tenant: str, key: str) -> None:
         await self._r.delete(self._k(tenant, f"gate:{key}"))
+
+    async def save_device(self, tenant: str, token: str, username: str, ttl_seconds: int) -> None:
+        await self._r.set(self._k(tenant, f"device:{token}"), username, ex=ttl_seconds)
+
+    async def device_owner(self, tenant: str, token: str) -> str | None:
+        return await self._r.get(self._k(tenant, f"device:{token}"))
 
     async def append_audit(self, entry: AuditEntry) -> None:
         await self._r.xadd(

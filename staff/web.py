@@ -48,6 +48,7 @@ OPENAPI_FILE = Path(__file__).parent / "openapi" / "staff-api.yaml"
 LOGIN_MAX_BODY = 4096  # tenant, username, password, two tokens: a few hundred bytes; 6 MB usernames end here
 SESSION_COOKIE = "cb_staff"
 LOGIN_CSRF_COOKIE = "cb_login_csrf"
+DEVICE_COOKIE = "cb_device"  # a browser that signed in before: its own login gate (staff.service.remember_device)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BACKGROUND_HEADER = "X-Background"
 
@@ -280,6 +281,14 @@ def _session_cookie(resp: web.StreamResponse, deps: StaffDeps, session: Session)
     resp.set_cookie(SESSION_COOKIE, f"{session.tenant}.{session.id}", httponly=True, secure=deps.cookie_secure, samesite="Strict", path="/")
 
 
+async def _device_cookie(resp: web.StreamResponse, deps: StaffDeps, session: Session) -> None:
+    token = await service.remember_device(deps.store, session)
+    resp.set_cookie(
+        DEVICE_COOKIE, token, httponly=True, secure=deps.cookie_secure, samesite="Strict", path=LOGIN_PATH,
+        max_age=service.DEVICE_SECONDS,
+    )
+
+
 async def _small_form(request: web.Request, limit: int = LOGIN_MAX_BODY) -> Mapping[str, Any] | None:
     """The form of a pre-login POST, or None when it is larger than ``limit`` (checked before reading it)."""
     if request.content_length is None or request.content_length > limit:
@@ -306,7 +315,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if tenant not in deps.tenants:
         return _render_login(request, error="自治体を選んでください。", status=400, username=shown)
     try:
-        session = await service.login(deps.store, deps.policy, tenant, username, password, address=deps.client_address(request))
+        session = await service.login(
+            deps.store, deps.policy, tenant, username, password, address=deps.client_address(request),
+            device=request.cookies.get(DEVICE_COOKIE, ""),
+        )
     except LoginThrottled as exc:
         resp = _render_login(request, error=_throttled_text(exc), status=429, tenant=tenant, username=shown)
         resp.headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
@@ -321,6 +333,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     resp = web.HTTPSeeOther(target)
     _session_cookie(resp, deps, session)
     resp.del_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
+    if not session.stage:
+        await _device_cookie(resp, deps, session)
     raise resp
 
 
@@ -356,6 +370,7 @@ async def mfa_submit(request: web.Request) -> web.StreamResponse:
         return await mfa_page(request, error="確認コードが違います。", status=401)
     resp = web.HTTPSeeOther(_safe_next(session.next, deps.home_path))
     _session_cookie(resp, deps, signed_in)
+    await _device_cookie(resp, deps, signed_in)
     raise resp
 
 
@@ -389,6 +404,7 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
     request[SESSION] = signed_in
     resp = _render(request, "mfa_codes.html", {"codes": codes, "next": _safe_next(session.next, deps.home_path)})
     _session_cookie(resp, deps, signed_in)
+    await _device_cookie(resp, deps, signed_in)
     return resp
 
 

@@ -240,3 +240,27 @@ async def test_replacing_an_enrolled_second_factor_needs_a_code_of_the_current_o
     assert (await store.get_account("demo", "boss")).totp_secret == first_secret
     done = await mfa.finish_enrolment(store, policy, again, new_code, pyotp.TOTP(first_secret).at(clock.now))
     assert done is not None and (await store.get_account("demo", "boss")).totp_secret == again.mfa_secret
+
+
+async def test_an_attacker_slows_himself_not_the_owners_usual_browser(store, policy, clock):
+    """Finding 11 ("anyone can lock a counsellor out"): the owner's browser that signed in before has its own gate."""
+    from staff.service import remember_device
+
+    device = await remember_device(store, await login(store, policy, "demo", "alice", PW))
+    for _ in range(12):  # an attacker somewhere, without the owner's browser, guessing as fast as allowed
+        try:
+            await login(store, policy, "demo", "alice", "an attacker's guess")
+        except LoginThrottled as exc:
+            clock.advance(exc.retry_after)
+            await login(store, policy, "demo", "alice", "an attacker's guess")
+    with pytest.raises(LoginThrottled):
+        await login(store, policy, "demo", "alice", PW)  # a new browser waits like the attacker
+    assert await login(store, policy, "demo", "alice", PW, device=device) is not None  # the usual one does not
+    with pytest.raises(LoginThrottled):
+        await login(store, policy, "demo", "alice", "another guess", device="forged-token")
+    bob_device = await remember_device(store, await login(store, policy, "demo", "alice", PW, device=device))
+    await add_staff(store, "demo", "bob", "counsellor", PW, hasher=policy.hasher)
+    for _ in range(3):
+        await login(store, policy, "demo", "bob", "wrong wrong wrong")
+    with pytest.raises(LoginThrottled):  # alice's browser token is no pass for bob's account
+        await login(store, policy, "demo", "bob", PW, device=bob_device)

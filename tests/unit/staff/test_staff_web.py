@@ -279,3 +279,18 @@ def test_client_address_believes_x_forwarded_for_only_from_trusted_proxies():
     assert client_of("192.0.2.50", "198.51.100.7") == "192.0.2.50"  # not from a proxy: the header is ignored
     assert StaffDeps(store=MemoryStaffStore(), tenants=TENANTS).client_address(
         make_mocked_request("POST", "/", headers={"X-Forwarded-For": "1.2.3.4"}, transport=Peer("192.0.2.50"))) == "192.0.2.50"
+
+
+async def test_a_browser_that_signed_in_keeps_its_own_gate(env):
+    client, store, clock = env
+    resp = await _login(client, "demo", "carl")
+    assert resp.status == 303 and "cb_device" in resp.cookies and resp.cookies["cb_device"]["httponly"]
+    attacker = TestClient(client.server)
+    await attacker.start_server()
+    try:
+        for _ in range(3):
+            await _login(attacker, "demo", "carl", "wrong wrong wrong")
+        assert (await _login(attacker, "demo", "carl")).status == 429
+        assert (await _login(client, "demo", "carl")).status == 303  # the owner's browser is not held up
+    finally:
+        await attacker.close()
