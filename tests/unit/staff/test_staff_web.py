@@ -294,3 +294,23 @@ async def test_a_browser_that_signed_in_keeps_its_own_gate(env):
         assert (await _login(client, "demo", "carl")).status == 303  # the owner's browser is not held up
     finally:
         await attacker.close()
+
+
+async def test_first_login_of_an_admin_enrols_totp_with_a_qr_code_and_recovery_codes(env):
+    import re
+
+    client, store, clock = env
+    await add_staff(store, "demo", "ada", "admin", PW, hasher=fast_policy().hasher)
+    resp = await _login(client, "demo", "ada", next_path="/staff/audit")
+    assert resp.headers["Location"] == "/staff/mfa/setup" and "cb_device" not in resp.cookies
+    page = await (await client.get("/staff/mfa/setup")).text()
+    assert 'src="data:image/svg+xml' in page
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    token = csrf_token(page)
+    wrong = await client.post("/staff/mfa/setup", data={"csrf_token": token, "code": "123456"})
+    assert wrong.status == 401 and (await store.get_account("demo", "ada")).totp_secret == ""
+    done = await client.post("/staff/mfa/setup", data={"csrf_token": token, "code": code_for(secret, clock.now)})
+    body = await done.text()
+    assert done.status == 200 and len(re.findall(r"<li>[0-9a-f]{5}-[0-9a-f]{5}</li>", body)) == 10
+    assert (await store.get_account("demo", "ada")).totp_secret == secret
+    assert (await client.get("/staff/audit")).status == 200
