@@ -48,6 +48,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/admin/broadcasts/", "配信", ("editor", "admin", "supervisor", "viewer")),
     NavItem("/admin/alerts/", "気象庁の電文", ("admin", "supervisor")),
     NavItem("/admin/notices/", "防犯・不審者情報", ("admin", "supervisor")),
+    NavItem("/admin/crisis-review/", "危険の見逃し・誤報", ("admin", "supervisor")),
     NavItem("/staff/audit", "監査ログ", ("admin", "supervisor")),
     NavItem("/staff/account", "アカウント", ("counsellor", "supervisor", "admin", "editor", "viewer")),
 )
