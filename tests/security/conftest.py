@@ -73,9 +73,15 @@ class LiveWeb:
                 keys = sorted(k for k in [k async for k in client.scan_iter(count=1000)] if not any(v in k.decode() for v in VOLATILE))
                 async with client.pipeline(transaction=False) as pipe:
                     for k in keys:
+                        pipe.pttl(k)
                         pipe.dump(k)
-                    values = await pipe.execute()
-                return {k.decode(): v for k, v in zip(keys, values)}
+                    replies = await pipe.execute()
+                # keys about to expire on their own (typing indicators, short locks) are not "stored data"
+                return {
+                    k.decode(): value
+                    for k, ttl, value in zip(keys, replies[0::2], replies[1::2], strict=True)
+                    if value is not None and not 0 <= ttl < 120_000
+                }
             finally:
                 await client.aclose()
 
