@@ -45,10 +45,13 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("/console", "相談コンソール", ("counsellor", "supervisor")),
     NavItem("/admin/faq/", "FAQの編集", ("editor", "admin", "viewer")),
+    NavItem("/admin/garbage/", "ごみ分別・収集日", ("editor", "admin", "viewer")),
     NavItem("/admin/broadcasts/", "配信", ("editor", "admin", "supervisor", "viewer")),
     NavItem("/admin/alerts/", "気象庁の電文", ("admin", "supervisor")),
     NavItem("/admin/notices/", "防犯・不審者情報", ("admin", "supervisor")),
     NavItem("/admin/crisis-review/", "危険の見逃し・誤報", ("admin", "supervisor")),
+    NavItem("/admin/disaster/", "災害時モード・避難所", ("counsellor", "supervisor", "admin", "editor", "viewer")),
+    NavItem("/admin/reports/", "住民からの通報", ("admin", "supervisor", "editor", "viewer")),
     NavItem("/staff/audit", "監査ログ", ("admin", "supervisor")),
     NavItem("/staff/account", "アカウント", ("counsellor", "supervisor", "admin", "editor", "viewer")),
 )

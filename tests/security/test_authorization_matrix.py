@@ -7,6 +7,7 @@ must neither see nor change it (403 or 404, and the database unchanged).
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -18,7 +19,9 @@ from tests.security.conftest import MARKERS, OTHER, OWN, LiveWeb
 # staff-path routes that are deliberately reachable before login (they run their own checks)
 PRE_LOGIN = {"/staff/login", "/staff/logout", "/staff/mfa", "/staff/mfa/setup", "/staff/api/openapi.json"}
 STATIC = ("/console/static", "/admin/broadcasts/static")
-_PARAM = re.compile(r"\{([a-z_]+)(?::[^}]*)?\}")
+_PARAM = re.compile(r"\{([a-z_]+)\}")
+SAMPLES = ("R1", "0" * 32, "csv", "1", "x")  # for a path parameter with a pattern the seeded id does not match
+PATTERNS: dict[str, re.Pattern] = {}  # route path -> the router's regular expression for it
 
 
 def staff_routes(app) -> list[tuple[str, str, tuple[str, ...] | None]]:
@@ -28,11 +31,29 @@ def staff_routes(app) -> list[tuple[str, str, tuple[str, ...] | None]]:
         if route.method == "HEAD" or not is_staff_path(path) or path.startswith(STATIC):
             continue
         out.append((route.method, path, getattr(route.handler, "staff_roles", None)))
+        pattern = route.resource.get_info().get("pattern") if route.resource else None
+        if pattern is not None:
+            PATTERNS[path] = pattern
     return out
 
 
+def fill_params(live: LiveWeb, path: str, chosen: dict[str, str] | None = None) -> str:
+    """The path with the seeded ids (or ``chosen`` values); where the route's pattern refuses them (``{id:R\\d+}``),
+    the first sample values it accepts, so the request reaches the handler instead of the router's 404."""
+    names = _PARAM.findall(path)
+    values = {n: (chosen or {}).get(n, live.ids.get(n, "x")) for n in names}
+    pattern = PATTERNS.get(path)
+    if pattern is not None and not pattern.fullmatch(_PARAM.sub(lambda m: values[m.group(1)], path)):
+        for combo in itertools.product(SAMPLES, repeat=len(names)):
+            candidate = dict(zip(names, combo, strict=True))
+            if pattern.fullmatch(_PARAM.sub(lambda m, c=candidate: c[m.group(1)], path)):
+                values = candidate
+                break
+    return _PARAM.sub(lambda m: values[m.group(1)], path)
+
+
 def _url(live: LiveWeb, path: str) -> str:
-    return live.base + _PARAM.sub(lambda m: live.ids.get(m.group(1), "x"), path)
+    return live.base + fill_params(live, path)
 
 
 def test_every_staff_route_is_behind_require_role_or_a_known_pre_login_page(live):

@@ -9,7 +9,6 @@ the pre-login forms (login, second factor, logout) without one.
 from __future__ import annotations
 
 import json
-import re
 from urllib.parse import quote
 
 import pytest
@@ -18,9 +17,8 @@ from hypothesis import strategies as st
 
 from staff.shell import is_staff_path
 from tests.security.conftest import LiveWeb
-from tests.security.test_authorization_matrix import _ROUTES
+from tests.security.test_authorization_matrix import _PARAM, _ROUTES, fill_params
 
-_PARAM = re.compile(r"\{([a-z_]+)(?::[^}]*)?\}")
 FIELDS = ["text", "message", "labels", "category", "to", "client_id", "area", "area_codes", "language", "all_friends",
           "send_at", "link_url", "image_url", "id", "question", "answer", "url", "updated", "keywords", "version", "token",
           "town", "reason", "code", "current", "new", "again", "tenant", "username", "password", "next", "q", "file"]
@@ -37,15 +35,16 @@ POSTS = sorted({(path, roles) for method, path, roles in _ROUTES if method == "P
 
 @st.composite
 def requests_for(draw, live: LiveWeb, path: str):
-    def fill(m: re.Match) -> str:
+    chosen = {}
+    for name in _PARAM.findall(path):
         choice = draw(st.sampled_from(["seeded", "seeded", "other", "random"]))
-        if m.group(1) == "action":
-            return draw(st.sampled_from(["take", "send", "typing", "read", "note", "emergency", "transfer", "join", "handback", "close", "x"]))
-        if choice == "seeded":
-            return live.ids.get(m.group(1), "x")
-        return "x" if choice == "other" else quote(draw(text.filter(bool)), safe="")
-
-    url = _PARAM.sub(fill, path)
+        if name == "action":
+            chosen[name] = draw(st.sampled_from(["take", "send", "typing", "read", "note", "emergency", "transfer", "join", "handback", "close", "x"]))
+        elif choice == "other":
+            chosen[name] = "x"
+        elif choice == "random":
+            chosen[name] = quote(draw(text.filter(bool)), safe="")
+    url = fill_params(live, path, chosen)  # seeded ids, or what the route's pattern accepts
     kind = draw(st.sampled_from(["form", "json", "multipart", "raw"]))
     with_csrf = draw(st.integers(0, 9)) > 0  # mostly valid: the handlers behind the gate must see the input
     if kind == "form":
