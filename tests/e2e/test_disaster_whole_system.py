@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from disaster.cli import BUNDLED
 from disaster.shelters import distance_m, parse_csv
 from staff import RedisStaffStore, add_staff, fast_policy
+from staff.testing import complete_login
 from tests.helpers import csrf_token
 from tests.system import REPO, System, free_port, wait_http
 
@@ -114,6 +115,8 @@ class Staff:
         resp = await self.session.post(self.base + "/staff/login", allow_redirects=False, data={
             "tenant": "demo", "username": username, "password": PW, "csrf_token": token, "next": "/admin/disaster/"})
         assert resp.status == 303
+        # supervisors enrol a TOTP second factor at their first login (the web process runs on the real clock)
+        await complete_login(self.session, resp.headers["Location"], "demo", username, base=self.base)
 
     async def page(self) -> str:
         resp = await self.session.get(self.base + "/admin/disaster/")

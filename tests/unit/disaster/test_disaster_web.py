@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 import disaster.web
 from staff import add_staff, fast_policy
 from staff.store import MemoryStaffStore
+from staff.testing import complete_login
 from staff.web import StaffDeps, setup
 from tests.helpers import csrf_token
 
@@ -42,6 +43,7 @@ async def env():
         resp = await client.post("/staff/login", allow_redirects=False, data={
             "tenant": "demo", "username": user, "password": PW, "csrf_token": token, "next": "/admin/disaster/"})
         assert resp.status == 303
+        await complete_login(client, resp.headers["Location"], "demo", user)  # supervisors enrol TOTP first
         return client
 
     yield w, client_for
