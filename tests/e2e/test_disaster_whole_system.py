@@ -26,7 +26,7 @@ from disaster.shelters import distance_m, parse_csv
 from staff import RedisStaffStore, add_staff, fast_policy
 from staff.testing import complete_login
 from tests.helpers import csrf_token
-from tests.system import REPO, System, free_port, wait_http
+from tests.system import OPS_HEADERS, REPO, System, free_port, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def _carousel_names(reply: dict) -> list[str]:
 
 def _readyz(system: System) -> dict:
     try:
-        with urllib.request.urlopen(system.web + "/readyz", timeout=10) as r:
+        with urllib.request.urlopen(urllib.request.Request(system.web + "/readyz", headers=OPS_HEADERS), timeout=10) as r:
             return json.loads(r.read())
     except urllib.error.HTTPError as exc:  # 503 while Rasa is down: the body still carries every check
         return json.loads(exc.read())
