@@ -38,22 +38,23 @@ PUBLIC_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-re
 @dataclass(frozen=True)
 class NavItem:
     path: str
-    label: str
+    label: str  # short, for the navigation bar
     roles: tuple[str, ...]
+    title: str = ""  # longer, for the /admin menu
 
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/console", "相談コンソール", ("counsellor", "supervisor")),
-    NavItem("/admin/faq/", "FAQの編集", ("editor", "admin", "viewer")),
-    NavItem("/admin/garbage/", "ごみ分別・収集日", ("editor", "admin", "viewer")),
-    NavItem("/admin/broadcasts/", "配信", ("editor", "admin", "supervisor", "viewer")),
-    NavItem("/admin/alerts/", "気象庁の電文", ("admin", "supervisor")),
-    NavItem("/admin/notices/", "防犯・不審者情報", ("admin", "supervisor")),
-    NavItem("/admin/crisis-review/", "危険の見逃し・誤報", ("admin", "supervisor")),
-    NavItem("/admin/disaster/", "災害時モード・避難所", ("counsellor", "supervisor", "admin", "editor", "viewer")),
-    NavItem("/admin/reports/", "住民からの通報", ("admin", "supervisor", "editor", "viewer")),
+    NavItem("/admin/faq/", "FAQ", ("editor", "admin", "viewer"), "よくある質問（FAQ）の編集"),
+    NavItem("/admin/garbage/", "ごみ", ("editor", "admin", "viewer"), "ごみ分別・収集日の編集"),
+    NavItem("/admin/broadcasts/", "配信", ("editor", "admin", "supervisor", "viewer"), "配信の作成・予約"),
+    NavItem("/admin/alerts/", "気象庁電文", ("admin", "supervisor"), "気象庁の訓練・受信できなかった電文"),
+    NavItem("/admin/notices/", "防犯情報", ("admin", "supervisor"), "防犯・不審者情報の確認"),
+    NavItem("/admin/crisis-review/", "危険の確認", ("admin", "supervisor"), "危険の見逃し・誤報の確認"),
+    NavItem("/admin/disaster/", "災害時モード", ("counsellor", "supervisor", "admin", "editor", "viewer"), "災害時モード・避難所の開設状況"),
+    NavItem("/admin/reports/", "通報", ("admin", "supervisor", "editor", "viewer"), "住民からの通報（道路・街灯・公園など）"),
     NavItem("/staff/audit", "監査ログ", ("admin", "supervisor")),
-    NavItem("/staff/account", "アカウント", ("counsellor", "supervisor", "admin", "editor", "viewer")),
+    NavItem("/staff/account", "アカウント", ("counsellor", "supervisor", "admin", "editor", "viewer"), "アカウント（パスワード・2段階認証）"),
 )
 
 
