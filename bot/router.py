@@ -165,8 +165,13 @@ class Dispatcher:
         rooms = self.rooms
         city = incoming.tenant.display_name
         lang = incoming.language
+        offered = incoming.tenant.languages
+
+        def reply(key: str, **kw: str) -> Reply:
+            return [menu_text(key, lang, offered, **kw)]
+
         if incoming.kind == "follow":
-            return [menu_text("welcome", lang, city=city)]
+            return reply("welcome", city=city)
         if incoming.kind == "unfollow":
             return None
         for session in rooms.sessions:
@@ -179,13 +184,13 @@ class Dispatcher:
                 out = await target.on_postback(incoming, incoming.postback)
                 if out is not None:
                     return out
-            return [menu_text("not_yet", lang)]
+            return reply("not_yet")
         if incoming.kind == "location":
             for room in rooms.all():
                 out = await room.on_location(incoming)
                 if out is not None:
                     return out
-            return [menu_text("not_yet", lang)]
+            return reply("not_yet")
         if incoming.kind == "text" and incoming.text:
             parse = data.get("parse")
             if parse is None and rooms.nlu is not None:
@@ -193,7 +198,7 @@ class Dispatcher:
                 data["parse"] = parse
             intent = getattr(parse, "intent", None)
             if intent in _SMALL_TALK:  # answered by the bot itself, with the main menu
-                return [menu_text(_SMALL_TALK[intent], lang, city=city)]
+                return reply(_SMALL_TALK[intent], city=city)
             for room in rooms.all():
                 out = await room.on_text(incoming, parse)
                 if out is not None:
@@ -202,8 +207,8 @@ class Dispatcher:
                 out = await rooms.handoff.on_unanswered(incoming)
                 if out is not None:
                     return out
-            return [menu_text("not_yet", lang)]
-        return [menu_text("unsupported", lang)]
+            return reply("not_yet")
+        return reply("unsupported")
 
 
 def _bind(mw: Middleware, handler: Handler) -> Handler:
