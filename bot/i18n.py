@@ -10,7 +10,7 @@ The fallback rule (the only one; crisis replies are the one exception, see below
 3. ``en``, if the tenant offers English;
 4. ``ja`` (every tenant speaks Japanese, and every key exists in ``ja``).
 
-Without a tenant (``offered=None``) every catalogue language counts as offered. The crisis layer
+Without a tenant (``offered=None``) every language counts as offered. The crisis layer
 (``nlu/crisis_texts.yaml``) answers in the resident's own language even when the tenant does not offer it: a person in
 crisis gets the widest help we have, not the tenant's menu languages.
 """
@@ -31,10 +31,10 @@ OVERLAYS: dict[str, str] = {"ja-easy": "ja"}  # a language whose missing keys re
 
 def chain(language: str | None, offered: Iterable[str] | None = None) -> tuple[str, ...]:
     """The languages to try, best first, for a resident of a tenant offering ``offered``."""
-    allowed = set(LANGUAGES if offered is None else offered) | {"ja"}
+    allowed = None if offered is None else set(offered) | {"ja"}
     out: list[str] = []
     for lang in (language or "ja", OVERLAYS.get(language or "", ""), "en", "ja"):
-        if lang and lang in allowed and lang not in out:
+        if lang and (allowed is None or lang in allowed) and lang not in out:
             out.append(lang)
     return tuple(out)
 
@@ -49,7 +49,7 @@ def pick(table: Mapping[str, str], language: str | None, offered: Iterable[str] 
     for lang in chain(language, offered):
         if table.get(lang):
             return table[lang]
-    return next(iter(table.values()), "")
+    return ""
 
 
 class Catalogue:
