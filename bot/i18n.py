@@ -39,6 +39,17 @@ def chain(language: str | None, offered: Iterable[str] | None = None) -> tuple[s
     return tuple(out)
 
 
+def from_line(tag: str | None) -> str | None:
+    """A LINE profile language (BCP 47, e.g. ``vi``, ``en-US``, ``zh-Hans``, ``zh-TW``) as a product language code:
+    a catalogue language when there is one, else the primary subtag (the crisis layer speaks more languages)."""
+    if not tag:
+        return None
+    if tag in LANGUAGES:
+        return tag
+    primary = tag.split("-")[0].lower()
+    return "zh-Hans" if primary == "zh" else primary
+
+
 def resolve(language: str | None, offered: Iterable[str] | None = None) -> str:
     """The language a resident is answered in: the first of :func:`chain`."""
     return chain(language, offered)[0]

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot import i18n
 from bot.chat import Incoming
 from bot.config import Tenant
 from bot.messages import menu_text
@@ -27,6 +28,7 @@ _SMALL_TALK = {"greet": "greeting", "thanks": "thanks", "help": "help"}  # nlu i
 Reply = list[dict[str, Any]]  # LINE message objects (bot.chat)
 Handler = Callable[[Incoming, dict[str, Any]], Awaitable[Reply | None]]
 Middleware = Callable[[Handler, Incoming, dict[str, Any]], Awaitable[Reply | None]]
+ProfileLookup = Callable[[str, str], Awaitable[dict[str, Any]]]  # (tenant, user id) -> LINE profile (bot.line)
 
 
 class Parse(Protocol):
@@ -237,6 +239,28 @@ async def user_middleware(handler: Handler, incoming: Incoming, data: dict[str, 
     return await handler(incoming, data)
 
 
+def profile_language_middleware(profile: ProfileLookup) -> Middleware:
+    """On follow, the resident's language is their LINE profile's (``bot.i18n.from_line``), so the welcome and every
+    later text come in it; a failing profile call keeps the stored language. Runs right after ``user_middleware``."""
+
+    async def profile_language(handler: Handler, incoming: Incoming, data: dict[str, Any]) -> Reply | None:
+        user: User | None = data.get("user")
+        if incoming.kind == "follow" and user is not None:
+            try:
+                language = i18n.from_line((await profile(incoming.tenant.id, incoming.user_id)).get("language"))
+            except Exception:  # noqa: BLE001 - the welcome must not fail because the profile did
+                log.warning("profile language not read", extra={"tenant": incoming.tenant.id})
+                language = None
+            if language and language != user.language:
+                user.language = language
+                users: UserStore = data["users"]
+                await users.save(user)
+            incoming.language = user.language or "ja"
+        return await handler(incoming, data)
+
+    return profile_language
+
+
 async def held_middleware(handler: Handler, incoming: Incoming, data: dict[str, Any]) -> Reply | None:
     """While a counsellor holds the conversation the bot stays silent: the message goes to the counsellor."""
     dispatcher: Dispatcher = data["dispatcher"]
@@ -303,8 +327,10 @@ async def _crisis_postback(incoming: Incoming, crisis: CrisisPort, handoff: Coun
     return crisis.fine(language)
 
 
-def default_middlewares() -> list[Middleware]:
-    return [user_middleware, held_middleware, crisis_middleware]
+def default_middlewares(profile: ProfileLookup | None = None) -> list[Middleware]:
+    """user → (profile language, when the root passes the LINE profile lookup) → held → crisis."""
+    languages = [profile_language_middleware(profile)] if profile is not None else []
+    return [user_middleware, *languages, held_middleware, crisis_middleware]
 
 
 class NluMetrics(Protocol):
