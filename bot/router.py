@@ -9,6 +9,7 @@ optional so that the bot runs (honestly) before every room exists.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -310,8 +311,8 @@ async def crisis_middleware(handler: Handler, incoming: Incoming, data: dict[str
     messages = rooms.crisis.messages(assessment, incoming.tenant, language)
     if rooms.handoff is not None:
         try:
-            queued = await rooms.handoff.request_from_crisis(incoming, assessment)
-            if language in ("ja", "ja-easy"):  # the queue's own texts are Japanese; others got theirs above
+            queued = await rooms.handoff.request_from_crisis(dataclasses.replace(incoming, language=language), assessment)
+            if _queue_speaks(incoming, language):  # position and hours in the reply's language; else the reply's own offer
                 messages += queued
         except Exception:  # the hotline reply must go out even if the queue is down
             log.exception("could not queue crisis handoff", extra={"tenant": incoming.tenant.id})
@@ -322,9 +323,14 @@ async def _crisis_postback(incoming: Incoming, crisis: CrisisPort, handoff: Coun
     """The crisis reply's quick replies: talk to a person (queued at high priority) or "I'm OK"."""
     language = incoming.postback.get("lang") or incoming.language
     if incoming.postback.get("action") == "talk" and handoff is not None:
-        queued = await handoff.request_from_crisis(incoming, None)
-        return queued if language in ("ja", "ja-easy") else crisis.queued(language)
+        queued = await handoff.request_from_crisis(dataclasses.replace(incoming, language=language), None)
+        return queued if _queue_speaks(incoming, language) else crisis.queued(language)
     return crisis.fine(language)
+
+
+def _queue_speaks(incoming: Incoming, language: str) -> bool:
+    """The counsellor queue's texts (catalogue) exist in ``language`` for this tenant (the crisis layer speaks more)."""
+    return i18n.resolve(language, incoming.tenant.languages) == language
 
 
 def default_middlewares(profile: ProfileLookup | None = None) -> list[Middleware]:

@@ -1,0 +1,101 @@
+"""A Vietnamese and an English resident through the real processes (emulator → webhook → inbox → worker → LINE API):
+greeting, an FAQ answer and its 👍, subscribing to alerts for a place, and a crisis — every line the bot sends (texts
+and button labels) is in the resident's language, taken from their LINE profile on follow.
+
+The one allowed exception is the FAQ entry itself (the FAQ is Japanese until it is translated): that message opens
+with a sentence in the resident's language saying so. The tenant's name (デモ市) is a proper noun.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot import i18n
+from tests.integration.faq.test_faq_system import _load_demo_faq
+from tests.system import System, chat_system
+
+pytestmark = pytest.mark.slow
+
+JAPANESE = re.compile(r"[\u3040-\u30fa\u30fc-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+CITY = "デモ市"
+QUESTION = "燃えるゴミは何曜日に出せばいい？"
+CRISIS = {"vi": "Tôi muốn chết, không muốn sống nữa", "en": "I want to kill myself"}
+
+
+class Resident:
+    def __init__(self, system: System, language: str) -> None:
+        self.system, self.language = system, language
+        self.user = "U" + f"lang{language}".ljust(32, "0")
+        self.deliveries: list[dict] = []
+
+    def send(self, **payload: str) -> list[dict]:
+        self.system.post("/_emulator/send", {"tenant": "demo", "user_id": self.user, **payload})
+        delivery = self.system.wait_messages(self.user, len(self.deliveries) + 1, timeout=60)[len(self.deliveries)]
+        self.deliveries.append(delivery)
+        return delivery["messages"]
+
+    @staticmethod
+    def postbacks(message: dict) -> list[tuple[str, str]]:
+        items = (message.get("quickReply") or {}).get("items", [])
+        return [(i["action"]["label"], i["action"]["data"]) for i in items if i["action"]["type"] == "postback"]
+
+    def foreign_lines(self) -> list[str]:
+        """Every text and button label the bot sent that carries Japanese script (the FAQ entry and the city aside)."""
+        note = i18n.t("faq.japanese_only", self.language)
+        out = []
+        for delivery in self.deliveries:
+            for m in delivery["messages"]:
+                body = m.get("text", "")
+                if body.startswith(note + "\n"):
+                    continue  # the FAQ entry, introduced in the resident's language
+                items = (m.get("quickReply") or {}).get("items", [])
+                lines = [*body.splitlines(), *(i["action"]["label"] for i in items)]
+                lines += [i["action"].get("displayText", "") for i in items]
+                out += [line for line in lines if JAPANESE.search(line.replace(CITY, ""))]
+        return out
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory, redis_url):
+    with chat_system(tmp_path_factory.mktemp("languages"), redis_url, prepare=_load_demo_faq) as s:
+        yield s
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_resident_stays_in_their_language_from_greeting_to_crisis(system, language):
+    def t(key: str, **kw: str) -> str:
+        return i18n.t(key, language, **kw)
+
+    r = Resident(system, language)
+    # greeting: the LINE profile's language
+    (welcome,) = r.send(type="follow", language=language)
+    assert welcome["text"] == t("core.welcome", city=CITY)
+    assert [label for label, _ in r.postbacks(welcome)] == [t("core.menu.alerts_label")]
+
+    # FAQ: the Japanese entry, said to be Japanese in the resident's language, then 👍/👎 in their language
+    *answer, ask = r.send(text=QUESTION)
+    assert answer[0]["text"].startswith(t("faq.japanese_only") + "\n\nQ. 燃えるごみは何曜日")
+    assert ask["text"] == t("faq.helpful")
+    up = next(data for label, data in r.postbacks(ask) if label == t("faq.up_label"))
+    (thanks,) = r.send(type="postback", data=up, display_text=t("faq.up_text"))
+    assert thanks["text"] == t("faq.thanks_up")
+
+    # subscription: menu → the first municipality → its first ward → "home" → saved
+    *_, where = r.send(type="postback", data="room=alerts&action=menu")
+    assert where["text"] == t("alerts.text.where")
+    reply = where
+    for _ in range(2):  # municipality, then ward
+        (reply,) = r.send(type="postback", data=r.postbacks(reply)[0][1])
+    home = next(data for label, data in r.postbacks(reply) if label == t("alerts.place.自宅"))
+    (saved,) = r.send(type="postback", data=home)
+    assert saved["text"].startswith(t("alerts.text.saved", name=t("alerts.place.自宅"), label="").split("(")[0])
+
+    # crisis: the crisis layer's reply, then the counsellor queue's answer, both in the resident's language
+    crisis = r.send(text=CRISIS[language])
+    assert len(crisis) >= 3
+    queue = crisis[2]["text"]
+    assert t("handoff.lead_crisis") in queue or t("handoff.closed_now") in queue or t("handoff.closed_today") in queue
+
+    assert r.foreign_lines() == []
