@@ -1,7 +1,8 @@
 """Osaka Prefecture reference geography: municipalities, wards, 町丁目, and JMA's area codes.
 
-One ``Gazetteer`` is loaded once per process (``Gazetteer.load()`` is cached) from the CSV files shipped in
-``alerts/data/`` (Geolonia 住所データ, CC BY 4.0 — see ``alerts/data/ATTRIBUTION.txt``). It answers the questions
+One ``Gazetteer`` is loaded once per process (``Gazetteer.load()`` is cached) from the core's one municipality table
+(``bot.municipalities``) and the 町丁目 CSV in ``alerts/data/`` (Geolonia 住所データ, CC BY 4.0 — see
+``bot/data/ATTRIBUTION.md`` and ``alerts/data/ATTRIBUTION.txt``). It answers the questions
 every alert and every place a resident registers needs:
 
 * codes: ``get("27104")``, ``get("271047")`` (with check digit) and ``get("2710400")`` (JMA 市町村等) are the

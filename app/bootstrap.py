@@ -170,7 +170,9 @@ def build_dispatcher(
     rooms = Rooms(nlu=gated, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES))
     profile = line.profile if line is not None else None
     middlewares = [kpi_middleware(ports.kpi), *default_middlewares(profile)]
-    middlewares.insert(3 if profile is not None else 2, language_menu_middleware(ports.disaster))  # right after the resident (and language) is loaded
+    middlewares.insert(
+        3 if profile is not None else 2, language_menu_middleware(ports.disaster)
+    )  # right after the resident (and language) is loaded
     dispatcher = Dispatcher(ports.users, rooms, middlewares=middlewares)
     dispatcher.include(DisasterRoom(ports.disaster))  # before alerts: a location shared to find a shelter is not a place
     dispatcher.include(ports.alerts.room)

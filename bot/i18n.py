@@ -98,7 +98,7 @@ class Catalogue:
         head = prefix + "."
         for lang, texts in self.texts.items():
             for key, value in texts.items():
-                if key.startswith(head) and "." not in key[len(head) :]:
+                if key.startswith(head):
                     out.setdefault(key[len(head) :], {})[lang] = value
         return out
 
