@@ -312,7 +312,7 @@ async def crisis_middleware(handler: Handler, incoming: Incoming, data: dict[str
     if rooms.handoff is not None:
         try:
             queued = await rooms.handoff.request_from_crisis(dataclasses.replace(incoming, language=language), assessment)
-            if _queue_speaks(incoming, language):  # position and hours in the reply's language; else the reply's own offer
+            if language in ("ja", "ja-easy"):  # others: the crisis reply's own offer of a counsellor (its quick replies)
                 messages += queued
         except Exception:  # the hotline reply must go out even if the queue is down
             log.exception("could not queue crisis handoff", extra={"tenant": incoming.tenant.id})
@@ -324,13 +324,8 @@ async def _crisis_postback(incoming: Incoming, crisis: CrisisPort, handoff: Coun
     language = incoming.postback.get("lang") or incoming.language
     if incoming.postback.get("action") == "talk" and handoff is not None:
         queued = await handoff.request_from_crisis(dataclasses.replace(incoming, language=language), None)
-        return queued if _queue_speaks(incoming, language) else crisis.queued(language)
+        return queued if language in ("ja", "ja-easy") else crisis.queued(language)
     return crisis.fine(language)
-
-
-def _queue_speaks(incoming: Incoming, language: str) -> bool:
-    """The counsellor queue's texts (catalogue) exist in ``language`` for this tenant (the crisis layer speaks more)."""
-    return i18n.resolve(language, incoming.tenant.languages) == language
 
 
 def default_middlewares(profile: ProfileLookup | None = None) -> list[Middleware]:

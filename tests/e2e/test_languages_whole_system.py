@@ -8,6 +8,7 @@ with a sentence in the resident's language saying so. The tenant's name (デモ�
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -22,6 +23,18 @@ JAPANESE = re.compile(r"[\u3040-\u30fa\u30fc-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 CITY = "デモ市"
 QUESTION = "燃えるゴミは何曜日に出せばいい？"
 CRISIS = {"vi": "Tôi muốn chết, không muốn sống nữa", "en": "I want to kill myself"}
+
+
+async def _open_consultation(redis_url: str, user: str):
+    import redis.asyncio as aioredis
+
+    from handoff import RedisHandoffStore
+
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return await RedisHandoffStore(client).open_for_user("demo", user)
+    finally:
+        await client.aclose()
 
 
 class Resident:
@@ -64,7 +77,7 @@ def system(tmp_path_factory, redis_url):
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
-def test_a_resident_stays_in_their_language_from_greeting_to_crisis(system, language):
+def test_a_resident_stays_in_their_language_from_greeting_to_crisis(system, redis_url, language):
     def t(key: str, **kw: str) -> str:
         return i18n.t(key, language, **kw)
 
@@ -92,10 +105,12 @@ def test_a_resident_stays_in_their_language_from_greeting_to_crisis(system, lang
     (saved,) = r.send(type="postback", data=home)
     assert saved["text"].startswith(t("alerts.text.saved", name=t("alerts.place.自宅"), label="").split("(")[0])
 
-    # crisis: the crisis layer's reply, then the counsellor queue's answer, both in the resident's language
-    crisis = r.send(text=CRISIS[language])
-    assert len(crisis) >= 3
-    queue = crisis[2]["text"]
-    assert t("handoff.lead_crisis") in queue or t("handoff.closed_now") in queue or t("handoff.closed_today") in queue
+    # crisis: the crisis layer's reply (hotlines, the offer of a counsellor) in the resident's language; the
+    # consultation is queued in that language too (pushes from the console use it)
+    first, lines = r.send(text=CRISIS[language])
+    assert "0120-279-338" in lines["text"]
+    assert any("action=talk" in data for _, data in r.postbacks(lines))
+    conversation = asyncio.run(_open_consultation(redis_url, r.user))
+    assert conversation is not None and conversation.risk == "crisis" and conversation.language == language
 
     assert r.foreign_lines() == []
