@@ -2,8 +2,8 @@
 greeting, an FAQ answer and its 👍, subscribing to alerts for a place, and a crisis — every line the bot sends (texts
 and button labels) is in the resident's language, taken from their LINE profile on follow.
 
-The one allowed exception is the FAQ entry itself (the FAQ is Japanese until it is translated): that message opens
-with a sentence in the resident's language saying so. The tenant's name (デモ市) is a proper noun.
+The one allowed exception is FAQ content (entries are Japanese until translated; the demo has English translations): an
+untranslated answer opens with a sentence in the resident's language saying so. The tenant's name (デモ市) is a proper noun.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 JAPANESE = re.compile(r"[\u3040-\u30fa\u30fc-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 CITY = "デモ市"
-QUESTION = "燃えるゴミは何曜日に出せばいい？"
+QUESTION = {"vi": "Rác cháy được thu gom vào ngày nào?", "en": "What day is burnable garbage collected?"}
 CRISIS = {"vi": "Tôi muốn chết, không muốn sống nữa", "en": "I want to kill myself"}
 
 
@@ -55,8 +55,9 @@ class Resident:
         return [(i["action"]["label"], i["action"]["data"]) for i in items if i["action"]["type"] == "postback"]
 
     def foreign_lines(self) -> list[str]:
-        """Every text and button label the bot sent that carries Japanese script (the FAQ entry and the city aside)."""
-        note = i18n.t("faq.japanese_only", self.language)
+        """Every text and button label the bot sent that carries Japanese script (FAQ entries — answers and the questions
+        offered as choices — and the city's name aside)."""
+        note = i18n.t("faq.only_japanese", self.language)
         out = []
         for delivery in self.deliveries:
             for m in delivery["messages"]:
@@ -64,8 +65,11 @@ class Resident:
                 if body.startswith(note + "\n"):
                     continue  # the FAQ entry, introduced in the resident's language
                 items = (m.get("quickReply") or {}).get("items", [])
-                lines = [*body.splitlines(), *(i["action"]["label"] for i in items)]
-                lines += [i["action"].get("displayText", "") for i in items]
+                entries = [i for i in items if "action=show" in i["action"].get("data", "")]  # FAQ questions
+                items = [i for i in items if i not in entries]
+                shown = {"・" + i["action"]["displayText"] for i in entries}
+                lines = [x for x in body.splitlines() if x not in shown]
+                lines += [i["action"]["label"] for i in items] + [i["action"].get("displayText", "") for i in items]
                 out += [line for line in lines if JAPANESE.search(line.replace(CITY, ""))]
         return out
 
@@ -87,12 +91,16 @@ def test_a_resident_stays_in_their_language_from_greeting_to_crisis(system, redi
     assert welcome["text"] == t("core.welcome", city=CITY)
     assert [label for label, _ in r.postbacks(welcome)] == [t("core.menu.alerts_label")]
 
-    # FAQ: the Japanese entry, said to be Japanese in the resident's language, then 👍/👎 in their language
-    *answer, ask = r.send(text=QUESTION)
-    assert answer[0]["text"].startswith(t("faq.japanese_only") + "\n\nQ. 燃えるごみは何曜日")
+    # FAQ: a question in the resident's language (the demo FAQ is Japanese with English translations), then the entry
+    # the resident picks (as from a choice button): English gets its translation; Vietnamese the Japanese entry,
+    # introduced by a sentence in Vietnamese; 👍/👎 and the thanks in the resident's language
+    r.send(text=QUESTION[language])
+    *answer, ask = r.send(type="postback", data=f"room=faq&action=show&id=gomi-001&q=walk&lang={language}")
+    note = t("faq.only_japanese")
+    assert answer[0]["text"].startswith(f"{note}\n\nQ. 燃えるごみは何曜日" if note else "Q. ")
     assert ask["text"] == t("faq.helpful")
-    up = next(data for label, data in r.postbacks(ask) if label == t("faq.up_label"))
-    (thanks,) = r.send(type="postback", data=up, display_text=t("faq.up_text"))
+    up = next(data for label, data in r.postbacks(ask) if label == t("faq.vote_up"))
+    (thanks,) = r.send(type="postback", data=up, display_text=t("faq.vote_up").removeprefix("👍 "))
     assert thanks["text"] == t("faq.thanks_up")
 
     # subscription: menu → the first municipality → its first ward → "home" → saved
