@@ -1,7 +1,8 @@
 """Osaka Prefecture reference geography: municipalities, wards, 町丁目, and JMA's area codes.
 
-One ``Gazetteer`` is loaded once per process (``Gazetteer.load()`` is cached) from the CSV files shipped in
-``alerts/data/`` (Geolonia 住所データ, CC BY 4.0 — see ``alerts/data/ATTRIBUTION.txt``). It answers the questions
+One ``Gazetteer`` is loaded once per process (``Gazetteer.load()`` is cached) from the core's one municipality table
+(``bot.municipalities``) and the 町丁目 CSV in ``alerts/data/`` (Geolonia 住所データ, CC BY 4.0 — see
+``bot/data/ATTRIBUTION.md`` and ``alerts/data/ATTRIBUTION.txt``). It answers the questions
 every alert and every place a resident registers needs:
 
 * codes: ``get("27104")``, ``get("271047")`` (with check digit) and ``get("2710400")`` (JMA 市町村等) are the
@@ -27,6 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bot.municipalities import MUNICIPALITIES_CSV
+from bot.municipalities import rows as municipality_rows
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PREF_CODE = "27"
@@ -156,8 +160,8 @@ class Gazetteer:
     def _read(cls, data_dir: Path) -> Gazetteer:
         munis: list[Municipality] = []
         by_name: dict[str, str] = {}
-        with open(data_dir / "osaka_municipalities.csv", encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+        own = data_dir / "osaka_municipalities.csv"  # test data may bring its own; else the core's one table
+        rows = list(municipality_rows(own if own.exists() else MUNICIPALITIES_CSV))
         for r in rows:
             by_name[r["name"]] = r["jis5"]
         for r in rows:

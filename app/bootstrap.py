@@ -142,7 +142,12 @@ def crisis_flags(crisis: CrisisLayer | None) -> Callable[[str], bool]:
 
 
 def build_dispatcher(
-    ports: Ports, hd: handoff.HandoffDeps, nlu: ResilientNlu | None, crisis: CrisisLayer | None, reports: ReportsDeps
+    ports: Ports,
+    hd: handoff.HandoffDeps,
+    nlu: ResilientNlu | None,
+    crisis: CrisisLayer | None,
+    reports: ReportsDeps,
+    line: LineGateway | None = None,
 ) -> Dispatcher:
     """Wire the feature rooms into the router; rooms get their ports here and nowhere else.
 
@@ -163,8 +168,11 @@ def build_dispatcher(
     # the Japanese NLU guesses wildly on other languages: those texts go to the rooms as "unsure"
     gated = JapaneseOnlyNlu(nlu, NluParse(FALLBACK_INTENT, 0.0)) if nlu is not None else None
     rooms = Rooms(nlu=gated, crisis=crisis, handoff=handoff.HandoffRoom(hd, consultation_routes=CONSULTATION_ROUTES))
-    middlewares = [kpi_middleware(ports.kpi), *default_middlewares()]
-    middlewares.insert(2, language_menu_middleware(ports.disaster))  # right after the resident (and language) is loaded
+    profile = line.profile if line is not None else None
+    middlewares = [kpi_middleware(ports.kpi), *default_middlewares(profile)]
+    middlewares.insert(
+        3 if profile is not None else 2, language_menu_middleware(ports.disaster)
+    )  # right after the resident (and language) is loaded
     dispatcher = Dispatcher(ports.users, rooms, middlewares=middlewares)
     dispatcher.include(DisasterRoom(ports.disaster))  # before alerts: a location shared to find a shelter is not a place
     dispatcher.include(ports.alerts.room)
@@ -215,7 +223,7 @@ async def open_container(
         inbox=RedisInbox(client, settings.inbox_shards, settings.dedup_ttl_seconds, channel=channel),
         leases=RedisLeases(client),
         line=gateway,
-        rooms=(dispatcher := build_dispatcher(ports, hd, nlu, crisis, reports)).rooms,
+        rooms=(dispatcher := build_dispatcher(ports, hd, nlu, crisis, reports, gateway)).rooms,
         dispatcher=dispatcher,
         nlu=nlu,
         _closers=closers,

@@ -9,12 +9,14 @@ optional so that the bot runs (honestly) before every room exists.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot import i18n
 from bot.chat import Incoming
 from bot.config import Tenant
 from bot.messages import menu_text
@@ -27,6 +29,7 @@ _SMALL_TALK = {"greet": "greeting", "thanks": "thanks", "help": "help"}  # nlu i
 Reply = list[dict[str, Any]]  # LINE message objects (bot.chat)
 Handler = Callable[[Incoming, dict[str, Any]], Awaitable[Reply | None]]
 Middleware = Callable[[Handler, Incoming, dict[str, Any]], Awaitable[Reply | None]]
+ProfileLookup = Callable[[str, str], Awaitable[dict[str, Any]]]  # (tenant, user id) -> LINE profile (bot.line)
 
 
 class Parse(Protocol):
@@ -165,8 +168,13 @@ class Dispatcher:
         rooms = self.rooms
         city = incoming.tenant.display_name
         lang = incoming.language
+        offered = incoming.tenant.languages
+
+        def reply(key: str, **kw: str) -> Reply:
+            return [menu_text(key, lang, offered, **kw)]
+
         if incoming.kind == "follow":
-            return [menu_text("welcome", lang, city=city)]
+            return reply("welcome", city=city)
         if incoming.kind == "unfollow":
             return None
         for session in rooms.sessions:
@@ -179,13 +187,13 @@ class Dispatcher:
                 out = await target.on_postback(incoming, incoming.postback)
                 if out is not None:
                     return out
-            return [menu_text("not_yet", lang)]
+            return reply("not_yet")
         if incoming.kind == "location":
             for room in rooms.all():
                 out = await room.on_location(incoming)
                 if out is not None:
                     return out
-            return [menu_text("not_yet", lang)]
+            return reply("not_yet")
         if incoming.kind == "text" and incoming.text:
             parse = data.get("parse")
             if parse is None and rooms.nlu is not None:
@@ -193,7 +201,7 @@ class Dispatcher:
                 data["parse"] = parse
             intent = getattr(parse, "intent", None)
             if intent in _SMALL_TALK:  # answered by the bot itself, with the main menu
-                return [menu_text(_SMALL_TALK[intent], lang, city=city)]
+                return reply(_SMALL_TALK[intent], city=city)
             for room in rooms.all():
                 out = await room.on_text(incoming, parse)
                 if out is not None:
@@ -202,8 +210,8 @@ class Dispatcher:
                 out = await rooms.handoff.on_unanswered(incoming)
                 if out is not None:
                     return out
-            return [menu_text("not_yet", lang)]
-        return [menu_text("unsupported", lang)]
+            return reply("not_yet")
+        return reply("unsupported")
 
 
 def _bind(mw: Middleware, handler: Handler) -> Handler:
@@ -230,6 +238,28 @@ async def user_middleware(handler: Handler, incoming: Incoming, data: dict[str, 
     incoming.language = user.language or "ja"
     data["user"] = user
     return await handler(incoming, data)
+
+
+def profile_language_middleware(profile: ProfileLookup) -> Middleware:
+    """On follow, the resident's language is their LINE profile's (``bot.i18n.from_line``), so the welcome and every
+    later text come in it; a failing profile call keeps the stored language. Runs right after ``user_middleware``."""
+
+    async def profile_language(handler: Handler, incoming: Incoming, data: dict[str, Any]) -> Reply | None:
+        user: User | None = data.get("user")
+        if incoming.kind == "follow" and user is not None:
+            try:
+                language = i18n.from_line((await profile(incoming.tenant.id, incoming.user_id)).get("language"))
+            except Exception:  # noqa: BLE001 - the welcome must not fail because the profile did
+                log.warning("profile language not read", extra={"tenant": incoming.tenant.id})
+                language = None
+            if language and language != user.language:
+                user.language = language
+                users: UserStore = data["users"]
+                await users.save(user)
+            incoming.language = user.language or "ja"
+        return await handler(incoming, data)
+
+    return profile_language
 
 
 async def held_middleware(handler: Handler, incoming: Incoming, data: dict[str, Any]) -> Reply | None:
@@ -281,8 +311,8 @@ async def crisis_middleware(handler: Handler, incoming: Incoming, data: dict[str
     messages = rooms.crisis.messages(assessment, incoming.tenant, language)
     if rooms.handoff is not None:
         try:
-            queued = await rooms.handoff.request_from_crisis(incoming, assessment)
-            if language in ("ja", "ja-easy"):  # the queue's own texts are Japanese; others got theirs above
+            queued = await rooms.handoff.request_from_crisis(dataclasses.replace(incoming, language=language), assessment)
+            if language in ("ja", "ja-easy"):  # others: the crisis reply's own offer of a counsellor (its quick replies)
                 messages += queued
         except Exception:  # the hotline reply must go out even if the queue is down
             log.exception("could not queue crisis handoff", extra={"tenant": incoming.tenant.id})
@@ -293,13 +323,15 @@ async def _crisis_postback(incoming: Incoming, crisis: CrisisPort, handoff: Coun
     """The crisis reply's quick replies: talk to a person (queued at high priority) or "I'm OK"."""
     language = incoming.postback.get("lang") or incoming.language
     if incoming.postback.get("action") == "talk" and handoff is not None:
-        queued = await handoff.request_from_crisis(incoming, None)
+        queued = await handoff.request_from_crisis(dataclasses.replace(incoming, language=language), None)
         return queued if language in ("ja", "ja-easy") else crisis.queued(language)
     return crisis.fine(language)
 
 
-def default_middlewares() -> list[Middleware]:
-    return [user_middleware, held_middleware, crisis_middleware]
+def default_middlewares(profile: ProfileLookup | None = None) -> list[Middleware]:
+    """user → (profile language, when the root passes the LINE profile lookup) → held → crisis."""
+    languages = [profile_language_middleware(profile)] if profile is not None else []
+    return [user_middleware, *languages, held_middleware, crisis_middleware]
 
 
 class NluMetrics(Protocol):

@@ -286,8 +286,7 @@ async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dic
     if action == "show":
         entry = await deps.index.entry(tenant, entry_id) or await deps.store.get(tenant, entry_id)
         if entry is None:
-            return [text("申し訳ありません。この質問は見つかりませんでした（内容が更新された可能性があります）。"
-                         "もう一度ご質問ください。", _handoff_replies(lang))]
+            return [text(t("gone", lang), _handoff_replies(lang))]
         if deps.unanswered is not None and qhash:
             try:  # the resident found their answer among the もしかして choices
                 await deps.unanswered.remove(tenant, [qhash])
@@ -297,7 +296,7 @@ async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dic
     if action == "feedback":
         vote = data.get("v")
         if vote not in ("up", "down") or await deps.store.get(tenant, entry_id) is None:
-            return [text("申し訳ありません。この操作は受け付けられませんでした。")]
+            return [text(t("invalid", lang))]
         fresh = await deps.store.add_feedback(
             FaqFeedback(tenant, entry_id, qhash, vote, voter=voter_hash(tenant, incoming.user_id))
         )
@@ -316,4 +315,4 @@ async def on_postback(incoming: Incoming, data: dict, deps: FaqDeps) -> list[dic
         if vote == "up":
             return [text(t("thanks_up", lang))]
         return [text(t("thanks_down", lang), _handoff_replies(lang))]
-    return [text("申し訳ありません。この操作は受け付けられませんでした。")]
+    return [text(t("invalid", lang))]

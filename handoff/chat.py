@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import handoff.service as service
+from bot import i18n
 from bot.chat import Incoming, postback_data, qr_message, qr_postback, text
 from handoff.service import HandoffDeps
 
@@ -74,10 +75,11 @@ class HandoffRoom:
             conv = await self.deps.store.open_for_user(incoming.tenant.id, incoming.user_id)
             await service.raise_risk(self.deps, incoming.tenant.id, incoming.user_id, "crisis", CATEGORY_JA.get(assessment.category, assessment.category))
             if conv is not None and conv.status == "queued":
-                cancel = [qr_postback("相談をやめる", postback_data("handoff", "cancel"), "相談をやめる")]
+                lang = conv.language
+                cancel = [qr_postback(service.say("cancel_label", lang), postback_data("handoff", "cancel"), service.say("cancel_label", lang))]
                 return [
-                    text("伝えてくれてありがとうございます。相談員に優先してつなぎます。このままメッセージを送ってください。"),
-                    text(service.hotline_message(incoming.tenant)["text"], cancel),
+                    text(service.say("crisis_ack", lang)),
+                    text(service.hotline_message(incoming.tenant, lang)["text"], cancel),
                 ]
         return out
 
@@ -105,6 +107,7 @@ class HandoffRoom:
             resident_text=incoming.text,
             include_hotlines=False,
             stat_category="crisis",
+            language=incoming.language,
         )
         return answer.messages
 
@@ -112,7 +115,9 @@ class HandoffRoom:
         intent = getattr(parse, "intent", None)
         if intent == TALK_TO_HUMAN or (intent in (None, "nlu_fallback", "out_of_scope") and any(w in _norm(incoming.text or "") for w in HUMAN_WORDS)):
             await self.deps.store.reset_unanswered(incoming.tenant.id, incoming.user_id)
-            answer = await service.request_handoff(self.deps, incoming.tenant, incoming.user_id, reason="request", summary="「人と話したい」")
+            answer = await service.request_handoff(
+                self.deps, incoming.tenant, incoming.user_id, reason="request", summary="「人と話したい」", language=incoming.language
+            )
             return answer.messages
         route = self.routes.get(intent or "")
         if route is None:
@@ -127,9 +132,12 @@ class HandoffRoom:
                 reason="intent",
                 summary=f"{route.label}の相談",
                 stat_category=self._stat(route),
+                language=incoming.language,
             )
             return answer.messages
-        return [self.offer(f"{route.label}のご相談ですね。相談員と話しますか？", route.label)]
+        lang = self._lang(incoming)
+        topic = route.label if lang in ("ja", "ja-easy") else service.say("topic_general", lang)
+        return [self.offer(service.say("offer_topic", lang, topic=topic), route.label, lang)]
 
     async def on_unanswered(self, incoming: Incoming) -> list[dict] | None:
         """After repeated failures to answer, offer a person instead of another 「わかりません」."""
@@ -137,19 +145,27 @@ class HandoffRoom:
         if count < self.unanswered_limit:
             return None
         await self.deps.store.reset_unanswered(incoming.tenant.id, incoming.user_id)
-        return [self.offer("うまくお答えできず、すみません。相談員と話しますか？", "その他")]
+        lang = self._lang(incoming)
+        return [self.offer(service.say("offer_unanswered", lang), "その他", lang)]
+
+    @staticmethod
+    def _lang(incoming: Incoming) -> str:
+        return i18n.resolve(incoming.language, incoming.tenant.languages)
 
     @staticmethod
     def _stat(route: Any) -> str:
         return QUEUE_STAT.get(getattr(route, "queue", ""), "general")
 
     @staticmethod
-    def offer(prompt: str, category: str) -> dict:
+    def offer(prompt: str, category: str, language: str = "ja") -> dict:
+        def t(key: str) -> str:
+            return service.say(key, language)
+
         return text(
             prompt,
             [
-                qr_postback("相談員と話す", postback_data("handoff", "request", category=category[:40]), "相談員と話したい"),
-                qr_message("メニュー", "メニュー"),
+                qr_postback(t("talk_label"), postback_data("handoff", "request", category=category[:40]), t("talk_text")),
+                qr_message(t("menu_label"), t("menu_text")),
             ],
         )
 
@@ -166,10 +182,11 @@ class HandoffRoom:
                 reason="request",
                 summary="相談員との会話を希望",
                 stat_category=self._stat(route),
+                language=incoming.language,
             )
             return answer.messages
         if action == "cancel":  # only reaches us when nothing is held any more
-            return [text("受け付け中のご相談はありません。話したくなったら「人と話したい」と送ってください。")]
+            return [text(service.say("nothing_open", self._lang(incoming)))]
         return None
 
     async def on_location(self, incoming: Incoming) -> list[dict] | None:

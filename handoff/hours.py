@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from bot import i18n
 from bot.config import WEEKDAYS, OfficeHours
 
 WEEKDAY_JA = ("月", "火", "水", "木", "金", "土", "日")
@@ -76,10 +77,17 @@ def hours_status(oh: OfficeHours, now: dt.datetime) -> HoursStatus:
     return HoursStatus(open_now=open_now, accepting=accepting, closes_at=closes_at, next_open=next_open)
 
 
-def describe_hours(oh: OfficeHours) -> str:
-    """「月〜金 09:00-17:30（祝日・休業日を除く）」: consecutive weekdays with the same span are grouped."""
+def describe_hours(oh: OfficeHours, language: str = "ja") -> str:
+    """「月〜金 09:00-17:30（祝日・休業日を除く）」: consecutive weekdays with the same span are grouped.
+
+    Words from the catalogue (``handoff.*``) in ``language`` (already resolved for the tenant)."""
+
+    def t(key: str, **kw: str) -> str:
+        return i18n.t(f"handoff.{key}", language, **kw)
+
     if not oh.weekly:
-        return "受付時間は設定されていません"
+        return t("no_hours")
+    names = t("weekdays").split(",")
     groups: list[tuple[int, int, str]] = []
     for i, day in enumerate(WEEKDAYS):
         span = oh.weekly.get(day)
@@ -91,22 +99,22 @@ def describe_hours(oh: OfficeHours) -> str:
             groups.append((i, i, span))
     parts = []
     for a, b, span in groups:
-        days = "毎日" if (a, b) == (0, 6) else WEEKDAY_JA[a] if a == b else f"{WEEKDAY_JA[a]}〜{WEEKDAY_JA[b]}"
+        days = t("every_day") if (a, b) == (0, 6) else names[a] if a == b else t("day_range", a=names[a], b=names[b])
         start, end = span.split("-")
-        parts.append(f"{days} {'24時間' if start == end == '00:00' else f'{start}〜翌{end}' if end == start else f'{start}〜{end}'}")
-    text = "、".join(parts)
+        hours = t("all_day") if start == end == "00:00" else t("overnight" if end == start else "span", start=start, end=end)
+        parts.append(f"{days} {hours}")
+    text = t("list_sep").join(parts)
     if oh.holidays:
-        text += "（休業日を除く）"
+        text += t("except_closed")
     return text
 
 
-def format_when(when: dt.datetime, now: dt.datetime) -> str:
-    """「今日 09:00」「明日 09:00」「12月1日（火）09:00」."""
+def format_when(when: dt.datetime, now: dt.datetime, language: str = "ja") -> str:
+    """「今日 09:00」「明日 09:00」「12月1日（火）09:00」 (in ``language``, from the catalogue)."""
     local_now = now.astimezone(when.tzinfo)
     days = (when.date() - local_now.date()).days
     hm = when.strftime("%H:%M")
-    if days == 0:
-        return f"今日 {hm}"
-    if days == 1:
-        return f"明日 {hm}"
-    return f"{when.month}月{when.day}日（{WEEKDAY_JA[when.weekday()]}）{hm}"
+    if days in (0, 1):
+        return i18n.t("handoff.today" if days == 0 else "handoff.tomorrow", language, hm=hm)
+    weekday = i18n.t("handoff.weekdays", language).split(",")[when.weekday()]
+    return i18n.t("handoff.date", language, month=str(when.month), day=str(when.day), weekday=weekday, hm=hm)

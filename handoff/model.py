@@ -45,6 +45,7 @@ class Conversation:
     read_token: str = ""  # markAsReadToken of the newest unread resident message (kept for the token-based API)
     display_name: str = ""  # LINE display name, shown only when the tenant allows
     stat_category: str = "general"  # KPI_CATEGORIES id fixed when opened, so opened and taken counts stay comparable
+    language: str = "ja"  # the resident's language (resolved for the tenant, bot.i18n) for every text pushed to them
 
     @staticmethod
     def new_id() -> str:
@@ -129,13 +130,6 @@ DEFAULT_CANNED: tuple[CannedResponse, ...] = (
     CannedResponse("close", "終わりのあいさつ", "お話ししてくださってありがとうございました。また困ったときは、いつでも連絡してください。"),
 )
 
-DEFAULT_HOTLINES: tuple[dict[str, str], ...] = (
-    {"name": "よりそいホットライン", "number": "0120-279-338", "hours": "24時間"},
-    {"name": "24時間子供SOSダイヤル", "number": "0120-0-78310", "hours": "24時間"},
-    {"name": "DV相談＋", "number": "0120-279-889", "hours": "24時間"},
-)
-
-
 @dataclass
 class HandoffPolicy:
     """Per-tenant choices for consultations (the tenants file has no section for these yet; defaults are safe)."""
@@ -149,9 +143,11 @@ class HandoffPolicy:
     labels: tuple[str, ...] = ("自殺念慮", "DV", "虐待", "いじめ", "生活困窮", "心の健康", "家族", "学校", "仕事", "その他")
     categories: tuple[str, ...] = ("解決", "他機関へ紹介", "継続相談", "緊急対応", "いたずら・無言", "その他")
     child_guidance_center: Referral = field(default_factory=lambda: Referral("児童相談所", "189", "児童相談所虐待対応ダイヤル（24時間）"))
-    closing_message: str = "相談を終了します。お話ししてくださってありがとうございました。また困ったときは、いつでも「人と話したい」と送ってください。"
-    handback_message: str = "相談員との会話を終わり、自動応答に戻ります。また相談したいときは「人と話したい」と送ってください。"
-    timeout_message: str = "しばらくやりとりがなかったため、相談をいったん終了しました。また話したくなったら「人と話したい」と送ってください。"
+    # a tenant's own wording (one language, sent to every resident); empty = the catalogue's handoff.closing /
+    # handoff.handback / handoff.timeout in the resident's language
+    closing_message: str = ""
+    handback_message: str = ""
+    timeout_message: str = ""
 
 
 def pseudonym(tenant: str, user_id: str) -> str:

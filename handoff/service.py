@@ -24,12 +24,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot import i18n
 from bot.chat import Incoming, postback_data, qr_postback, text
 from bot.config import Tenant
+from bot.hotlines import arrange, default_table, format_line, tenant_line
 from handoff.bus import HandoffBus
 from handoff.hours import describe_hours, format_when, hours_status
 from handoff.line import LinePort, LinePushError
-from handoff.model import DEFAULT_HOTLINES, KPI_CATEGORIES, RISKS, Conversation, HandoffPolicy, Message, Note, Referral
+from handoff.model import KPI_CATEGORIES, RISKS, Conversation, HandoffPolicy, Message, Note, Referral
 from handoff.store import HandoffStore
 
 RETRY_NS = uuid.UUID("8b0d5a52-4f4e-4a53-9a43-0c1f3c6a2d11")
@@ -97,24 +99,30 @@ def retry_key(tenant: str, conv_id: str, what: str) -> str:
     return str(uuid.uuid5(RETRY_NS, f"{tenant}:{conv_id}:{what}"))
 
 
-def hotline_lines(tenant: Tenant) -> list[str]:
-    """Tenant lines for every category (``category: all`` or none) first, then the national 24-hour lines."""
-    own = [h for h in tenant.hotlines if h.get("category", "all") == "all" and (h.get("number") or h.get("tel"))]
-    taken = {h.get("number") or h.get("tel") for h in own}
-    lines = []
-    for h in [*own, *(d for d in DEFAULT_HOTLINES if d["number"] not in taken)]:
-        name, tel, hours = h.get("name", ""), h.get("number") or h.get("tel", ""), h.get("hours", "")
-        lines.append(f"・{name} {tel}" + (f"（{hours}）" if hours else ""))
-    return lines
+def say(key: str, language: str, **kw: Any) -> str:
+    """A resident-facing text of this room (catalogue ``handoff.*``); ``language`` is already resolved for the tenant."""
+    return i18n.t(f"handoff.{key}", language, **kw)
 
 
-def hotline_message(tenant: Tenant) -> dict:
-    body = "\n".join(["今すぐ誰かと話したいときは、次の窓口にもつながります。", *hotline_lines(tenant), "命に関わる危険が迫っているときは、110（警察）か119（救急）に電話してください。"])
+def hotline_lines(tenant: Tenant, language: str = "ja") -> list[str]:
+    """Tenant lines for every category (``category: all`` or none) first, then the core table's ``waiting`` lines
+    (``bot/hotlines.yaml``) — for a Japanese resident only those that speak Japanese."""
+    own = [tenant_line(h) for h in tenant.hotlines if h.get("category", "all") == "all" and (h.get("number") or h.get("tel"))]
+    table = default_table()
+    waiting = [h for i in table.waiting for h in table.lines if h.id == i]
+    if language in ("ja", "ja-easy"):
+        waiting = [h for h in waiting if h.speaks(language)]
+    return [format_line(h, language, say("japanese_only", language)) for h in arrange(own, waiting, language)]
+
+
+def hotline_message(tenant: Tenant, language: str = "ja") -> dict:
+    body = "\n".join([say("hotline_head", language), *hotline_lines(tenant, language), say("hotline_tail", language)])
     return text(body)
 
 
-def _cancel_qr() -> list[dict]:
-    return [qr_postback("相談をやめる", postback_data("handoff", "cancel"), "相談をやめる")]
+def _cancel_qr(language: str = "ja") -> list[dict]:
+    label = say("cancel_label", language)
+    return [qr_postback(label, postback_data("handoff", "cancel"), label)]
 
 
 async def _position(deps: HandoffDeps, tenant_id: str, conv_id: str) -> int:
@@ -141,6 +149,7 @@ async def request_handoff(
     display_name: str = "",
     include_hotlines: bool = True,
     stat_category: str | None = None,
+    language: str = "ja",
 ) -> HandoffAnswer:
     """Queue a consultation (or find the open one) and say honestly what happens next.
 
@@ -148,7 +157,9 @@ async def request_handoff(
     opens and given the 24-hour hotlines. ``resident_text`` (the crisis message itself) is kept only if the tenant's
     policy allows; ``summary`` should be the bot's short, neutral description. ``stat_category`` (a KPI_CATEGORIES
     id; default "crisis" for the crisis layer, else "general") is what the statistics count the consultation under.
+    ``language`` is the resident's (``Incoming.language``); replies and later pushes use it as the tenant offers it.
     """
+    lang = i18n.resolve(language, tenant.languages)
     if risk not in RISKS:
         raise ValueError(f"risk must be one of {sorted(RISKS)}")
     policy = deps.policy(tenant.id)
@@ -167,6 +178,7 @@ async def request_handoff(
         last_notice_at=now,
         display_name=display_name if policy.show_display_name else "",
         stat_category=stat_category if stat_category in KPI_CATEGORIES else ("crisis" if reason == "crisis" else "general"),
+        language=lang,
     )
     conv, created = await deps.store.create_or_get(conv)
     if not created and RISKS[risk] > conv.risk_rank:
@@ -180,38 +192,37 @@ async def request_handoff(
     position = await _position(deps, tenant.id, conv.id) if conv.status == "queued" else 0
     present = await deps.store.present(tenant.id, now)
     free = await free_counsellors(deps, tenant.id)
-    hours = describe_hours(tenant.office_hours)
+    hours = describe_hours(tenant.office_hours, lang)
     messages: list[dict] = []
     crisis = conv.risk_rank >= RISKS["high"]
     if conv.status == "active":
-        messages.append(text("相談員とつながっています。このままメッセージを送ってください。"))
+        messages.append(text(say("active", lang)))
     elif status.accepting:
-        lead = "すぐに相談員におつなぎします。" if crisis else "相談員におつなぎします。"
+        lead = say("lead_crisis" if crisis else "lead", lang)
         if not created:
-            lead = "ご相談はすでに受け付けています。"
-        wait = f"（目安：約{position * policy.minutes_per_case}分）" if policy.minutes_per_case else ""
-        parts = [f"{lead}いま{position}番目にお待ちいただいています{wait}。"]
+            lead = say("lead_again", lang)
+        eta = say("eta", lang, minutes=position * policy.minutes_per_case) if policy.minutes_per_case else ""
+        parts = [say("position", lang, lead=lead, position=position, eta=eta)]
         busy = position > len(free)
         if busy and present:
-            parts.append("ただいま相談員が全員ほかの相談に対応しています。順番にお返事しますので、少しお待ちください。")
+            parts.append(say("all_busy", lang))
         elif busy:  # open hours, but nobody has the console open right now: do not claim they are all busy
-            parts.append("ただいますぐにお返事できる相談員がいません。相談員がつながりしだいお返事しますので、少しお待ちください。")
-        parts += ["このままメッセージを送っていただくと、相談員に届きます。", f"受付時間：{hours}"]
+            parts.append(say("none_free", lang))
+        parts += [say("keep_sending", lang), say("hours", lang, hours=hours)]
         messages.append(text("\n".join(parts)))
         if include_hotlines and (crisis or busy):  # nobody free right now: give the 24-hour lines as well
-            messages.append(hotline_message(tenant))
+            messages.append(hotline_message(tenant, lang))
     else:
         if status.next_open is not None:
-            when = format_when(status.next_open, _now_dt(now))
-            later = f"ご相談は受け付けました。{when}から、順番に相談員がお返事します。"
+            later = say("later_when", lang, when=format_when(status.next_open, _now_dt(now), lang))
         else:
-            later = "ご相談は受け付けましたが、相談員がお返事できる日時はまだ決まっていません。"
-        closed = "本日の新しいご相談の受付は終了しました" if status.open_now else "ただいま相談の受付時間外です"
-        messages.append(text(f"{closed}（受付時間：{hours}）。\n{later}"))
+            later = say("later_unknown", lang)
+        closed = say("closed_today" if status.open_now else "closed_now", lang)
+        messages.append(text(say("closed", lang, closed=closed, hours=hours, later=later)))
         if include_hotlines:
-            messages.append(hotline_message(tenant))
+            messages.append(hotline_message(tenant, lang))
     if conv.status == "queued":  # LINE shows only the last message's quick replies
-        messages[-1] = text(messages[-1]["text"], _cancel_qr())
+        messages[-1] = text(messages[-1]["text"], _cancel_qr(lang))
     return HandoffAnswer(messages, conv.id, created, position, status.accepting, status.next_open)
 
 
@@ -245,7 +256,7 @@ async def on_resident_message(deps: HandoffDeps, tenant: Tenant, user_id: str, i
             if await deps.store.finish(tenant.id, conv.id, "cancelled", now):
                 await deps.store.append_message(tenant.id, conv.id, Message(uuid.uuid4().hex, now, "system", "相談者が申し込みを取り消しました"))
                 await deps.bus.publish(tenant.id, {"type": "queue", "cid": conv.id})
-            return [text("相談の申し込みを取り消しました。また話したくなったら、いつでも「人と話したい」と送ってください。")]
+            return [text(say("cancelled", conv.language))]
         return []
     if incoming.kind in ("follow", "unfollow"):
         return []
@@ -260,7 +271,7 @@ async def on_resident_message(deps: HandoffDeps, tenant: Tenant, user_id: str, i
     if conv.status == "queued" and now - conv.last_notice_at >= NOTICE_EVERY_SECONDS:
         changes["last_notice_at"] = now
         position = await _position(deps, tenant.id, conv.id)
-        reply = [text(f"メッセージは相談員に届きます。おつなぎするまで、もう少しお待ちください（いま{position}番目です）。", _cancel_qr())]
+        reply = [text(say("still_waiting", conv.language, position=position), _cancel_qr(conv.language))]
     await deps.store.update(tenant.id, conv.id, changes)
     await deps.bus.publish(tenant.id, {"type": "message", "cid": conv.id, "message": msg.to_dict()})
     return reply
@@ -337,7 +348,7 @@ async def take_over(deps: HandoffDeps, tenant_id: str, conv_id: str, username: s
     conv = await _get(deps, tenant_id, conv_id)
     await _record(deps, "consultation_taken", tenant_id, conv.stat_category, max(0.0, conv.taken_at - conv.created_at))
     await _system(deps, conv, f"{username} が対応を始めました")
-    await _push_quietly(deps, conv, "相談員につながりました。ここからは相談員がお返事します。", "taken")
+    await _push_quietly(deps, conv, say("taken", conv.language), "taken")
     await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv_id, "holder": username})
     return conv
 
@@ -450,8 +461,11 @@ async def join(deps: HandoffDeps, tenant_id: str, conv_id: str, supervisor: str)
         await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv_id})
 
 
-async def _end(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str, role: str, status: str, body: str, changes: dict[str, Any]) -> None:
+async def _end(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str, role: str, status: str, body: str | None, changes: dict[str, Any]) -> None:
+    """``body`` None = the catalogue's text for ``status`` in the resident's language."""
     conv = await _get(deps, tenant_id, conv_id)
+    if body is None:
+        body = say({"closed": "closing", "handed_back": "handback"}.get(status, status), conv.language)
     if not (conv.may_write(username) or (role == "supervisor" and conv.is_open)):
         raise HandoffForbidden("not holding this conversation")
     if not await deps.store.finish(tenant_id, conv_id, status, deps.clock(), changes):
@@ -464,7 +478,7 @@ async def _end(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str, r
 
 async def hand_back(deps: HandoffDeps, tenant_id: str, conv_id: str, username: str, role: str, message: str | None = None) -> None:
     """Release the resident to the bot again, telling them so."""
-    body = deps.policy(tenant_id).handback_message if message is None else message
+    body = (deps.policy(tenant_id).handback_message or None) if message is None else message
     await _end(deps, tenant_id, conv_id, username, role, "handed_back", body, {})
 
 
@@ -476,7 +490,7 @@ async def close(
     bad = [lab for lab in labels if lab not in policy.labels]
     if bad or (category and category not in policy.categories):
         raise HandoffError("unknown label or category")
-    body = policy.closing_message if message is None else message
+    body = (policy.closing_message or None) if message is None else message
     await _end(deps, tenant_id, conv_id, username, role, "closed", body, {"labels": labels, "closing_category": category})
 
 
@@ -488,7 +502,7 @@ async def expire_inactive(deps: HandoffDeps, tenant_id: str) -> list[str]:
     for conv in await deps.store.live(tenant_id):
         if now - conv.last_activity >= policy.inactivity_minutes * 60 and await deps.store.finish(tenant_id, conv.id, "timeout", now):
             await _system(deps, conv, "やりとりがないため自動で終了しました")
-            await _push_quietly(deps, conv, policy.timeout_message, "timeout")
+            await _push_quietly(deps, conv, policy.timeout_message or say("timeout", conv.language), "timeout")
             await deps.bus.publish(tenant_id, {"type": "conversation", "cid": conv.id, "status": "timeout"})
             expired.append(conv.id)
     return expired

@@ -2,18 +2,19 @@
 
 A tile grid (one equal square per municipality, placed near its real position) reads better on a phone than a
 choropleth where 大阪市's wards are specks next to 河南町; it needs no boundary data either — only the
-representative points in ``data/osaka_municipalities.csv`` (Geolonia 住所データ, CC BY 4.0; see data/ATTRIBUTION.md).
+representative points in the core's one municipality table (``bot.municipalities``; Geolonia 住所データ, CC BY 4.0).
 """
 
 from __future__ import annotations
 
-import csv
 import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data" / "osaka_municipalities.csv"
+from bot.municipalities import MUNICIPALITIES_CSV, parent_codes, rows
+
+DATA = MUNICIPALITIES_CSV
 ATTRIBUTION = "Geolonia 住所データ (CC BY 4.0) https://github.com/geolonia/japanese-addresses を加工して作成"
 
 
@@ -52,11 +53,11 @@ class Gazetteer:
     @classmethod
     @functools.cache
     def load(cls, path: Path = DATA) -> Gazetteer:
-        with open(path, encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+        table = rows(path)
+        parents = parent_codes(table)
         places = {
-            r["jis5"]: Place(r["jis5"], r["name"], r["kind"], r["parent_jis5"] or None, float(r["lat"]), float(r["lng"]), r["name_en"])
-            for r in rows
+            r["jis5"]: Place(r["jis5"], r["name"], r["kind"], parents.get(r["jis5"]), float(r["lat"]), float(r["lng"]), r["name_en"])
+            for r in table
         }
         return cls(places)
 

@@ -2,7 +2,7 @@
 
 Why here: Rasa's lookup table (nlu/data/lookups.yml) and the in-process fallback must recognise the same names, and
 the router needs a code, not a surface form (「北区」 is both 大阪市北区 and 堺市北区, so it resolves to two codes).
-Data: nlu/geo/osaka_municipalities.csv, CC BY 4.0 (see nlu/geo/SOURCES.md).
+Data: the core's one municipality table ``bot/data/osaka_municipalities.csv`` (``bot.municipalities``), CC BY 4.0.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bot.municipalities import MUNICIPALITIES_CSV
 from nlu.rasa_components.textfold import fold
 
-CSV_PATH = Path(__file__).resolve().parent / "geo" / "osaka_municipalities.csv"
+CSV_PATH = MUNICIPALITIES_CSV
 LOOKUPS_PATH = Path(__file__).resolve().parent / "data" / "lookups.yml"
 
 

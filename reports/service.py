@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot import i18n
 from bot.line import LineApiError, LineGateway
 from bot.users import UserStore
 from reports.config import ReportsConfig
@@ -92,10 +93,7 @@ def category_label(cfg: ReportsConfig, cid: str, lang: str) -> str:
         return labels[lang]
     if f"cat.{cid}" in TEXTS:
         return t(f"cat.{cid}", lang)
-    for fallback in ("ja",) if lang.startswith("ja") else ("en", "ja"):
-        if fallback in labels:
-            return labels[fallback]
-    return next(iter(labels.values()), cid)
+    return i18n.pick(labels, lang) or next(iter(labels.values()), cid)
 
 
 def status_label(status: str, lang: str) -> str:
