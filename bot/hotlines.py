@@ -107,8 +107,9 @@ def arrange(own: list[Hotline], default: list[Hotline], language: str) -> list[H
     return own + speaking + others
 
 
-def format_line(line: Hotline, language: str, japanese_only: str = "") -> str:
-    """「・name number（note、hours）」; ``japanese_only`` (e.g. "(Japanese)") marks a line that does not speak it."""
+def format_line(line: Hotline, language: str, japanese_only: str = "", english_only: str = "") -> str:
+    """「・name number（note、hours）」. A line that does not speak the resident's language is marked with the language
+    it does speak: ``japanese_only`` (e.g. "(Japanese)") or, for an English-only line, ``english_only``."""
     parts = [f"・{pick(line.names, language)}"]
     if line.number:
         parts.append(line.number)
@@ -117,6 +118,7 @@ def format_line(line: Hotline, language: str, japanese_only: str = "") -> str:
     japanese = language in JAPANESE
     extra = ("、" if japanese else ", ").join(x for x in (note, hours) if x)
     text = " ".join(parts) + ((f"（{extra}）" if japanese else f" ({extra})") if extra else "")
-    if japanese_only and not line.speaks(language) and not japanese:
-        text += " " + japanese_only
+    if not line.speaks(language) and not japanese:
+        marker = japanese_only if "ja" in line.languages else english_only if "en" in line.languages else ""
+        text += (" " + marker) if marker else ""
     return text

@@ -47,7 +47,7 @@ class CrisisReplies:
         return arrange(own, [h for h in self.hotlines if h.serves(category)], language)[:limit]
 
     def format_line(self, line: Hotline, language: str) -> str:
-        return format_line(line, language, self.text("japanese_only", language))
+        return format_line(line, language, self.text("japanese_only", language), self.text("english_only", language))
 
     def talk_button(self, language: str) -> dict:
         return chat.qr_postback(self.text("talk_label", language), chat.postback_data("crisis", "talk", lang=language),
