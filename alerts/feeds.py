@@ -28,11 +28,11 @@ from xml.etree.ElementTree import ParseError
 
 import aiohttp
 import defusedxml
-import redis.asyncio as aioredis
 from defusedxml import ElementTree as DET
 
 from alerts.jma.parser import TelegramError, parse_telegram
 from alerts.service import AlertDeps, TelegramArchive, process_telegram
+from bot.redis_client import RedisClient
 
 log = logging.getLogger("civicbot.alerts.feeds")
 
@@ -97,7 +97,7 @@ class MemorySeenStore:
 class RedisSeenStore:
     """Sorted set ``cb:{jma}:alerts:feed:seen`` (entry id → time seen), trimmed to a week."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
         self._key = "cb:{jma}:alerts:feed:seen"
 

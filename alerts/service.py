@@ -21,13 +21,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
 from alerts.categories import TSUNAMI, earthquake_targets, lift_category
 from alerts.geo import SEISMIC_NORTH, SEISMIC_SOUTH, TSUNAMI_OSAKA, Gazetteer, Municipality
 from alerts.jma.parser import TSUNAMI_LIFTED, Telegram, intensity_rank, tsunami_level
 from alerts.messages import LANGS, SEISMIC_AREAS, AlertText, alert_label, render_all
 from alerts.subscriptions import RECIPIENTS_TAG, RECORD_TAG
+from bot.redis_client import RedisClient
 from broadcasts.audience import AudienceQuery
 from broadcasts.jobs import Deliverer, DeliveryJob, Priority
 
@@ -102,7 +101,7 @@ class MemoryAlertLedger:
 class RedisAlertLedger:
     """``cb:{jma}:alerts:ranks:<event>`` (hash area → level) and ``cb:{jma}:alerts:jobs:<event>`` (list of JSON)."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     @staticmethod
@@ -400,7 +399,7 @@ class MemoryTelegramArchive:
 class RedisTelegramArchive:
     """Capped lists ``cb:{jma}:alerts:archive:<kind>`` (newest first, 100 entries, raw bytes cut at 1 MB)."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     async def record(self, kind: str, summary: dict, raw: bytes | None = None) -> None:

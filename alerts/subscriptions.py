@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from alerts.categories import (
@@ -47,6 +46,7 @@ from alerts.categories import (
     membership_categories,
 )
 from alerts.geo import Gazetteer, haversine_m
+from bot.redis_client import RedisClient, connect, scan_prefix
 from bot.roster import (
     ANDNOT,
     RECORDS_PER_BUCKET,
@@ -484,14 +484,14 @@ class RedisSubscriptionStore:
       string and a dozen id sets per subscriber: ~1,300 B per subscriber where this one needs ~250 B)
     """
 
-    def __init__(self, client: aioredis.Redis, gazetteer: Gazetteer) -> None:
+    def __init__(self, client: RedisClient, gazetteer: Gazetteer) -> None:
         self._r = client
         self._g = gazetteer
         self._roster = Roster(client)
 
     @classmethod
     def from_url(cls, url: str, gazetteer: Gazetteer) -> RedisSubscriptionStore:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True), gazetteer)
+        return cls(connect(url), gazetteer)
 
     @staticmethod
     def _k(tenant: str, name: str) -> str:
@@ -633,15 +633,15 @@ class RedisSubscriptionStore:
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.delete(dest)
             for n, (areas, cs) in enumerate(pairs):
-                pipe.bitop("OR", f"{tmp}a", *areas)
-                pipe.bitop("OR", f"{tmp}c", *cs)
-                pipe.bitop("AND", f"{tmp}{n}", f"{tmp}a", f"{tmp}c")
+                pipe.execute_command("BITOP", "OR", f"{tmp}a", *areas)
+                pipe.execute_command("BITOP", "OR", f"{tmp}c", *cs)
+                pipe.execute_command("BITOP", "AND", f"{tmp}{n}", f"{tmp}a", f"{tmp}c")
             if union:
-                pipe.bitop("OR", dest, *union)
+                pipe.execute_command("BITOP", "OR", dest, *union)
                 if also:
-                    pipe.bitop("AND", dest, dest, *also)
+                    pipe.execute_command("BITOP", "AND", dest, dest, *also)
                 pipe.expire(dest, 300)
-            pipe.delete(f"{tmp}a", f"{tmp}c", f"{tmp}n", *[f"{tmp}{n}" for n in range(len(pairs))])
+            pipe.execute_command("DEL", f"{tmp}a", f"{tmp}c", f"{tmp}n", *[f"{tmp}{n}" for n in range(len(pairs))])
             await pipe.execute()
 
     async def _near_bits(self, tenant: str, dest: str, near: Near) -> None:
@@ -735,17 +735,17 @@ class RedisSubscriptionStore:
                            if (w := QuietHours.decode(raw)) is not None and w.contains(quiet_now)]
                 if windows:
                     async with self._r.pipeline(transaction=True) as pipe:
-                        pipe.bitop("OR", quiet, *[self._k(tenant, f"q:{w}") for w in windows])
+                        pipe.execute_command("BITOP", "OR", quiet, *[self._k(tenant, f"q:{w}") for w in windows])
                         pipe.expire(quiet, 300)  # scratch keys expire even if this process dies mid-way
                         await pipe.execute()
                     await ANDNOT(self._r, [tmp, quiet])
             for lang in languages:  # one language at a time: the first batch leaves early
                 per_lang = f"{tmp}:{lang}"
                 async with self._r.pipeline(transaction=True) as pipe:
-                    pipe.bitop("AND", per_lang, tmp, self._k(tenant, f"l:{lang}"))
+                    pipe.execute_command("BITOP", "AND", per_lang, tmp, self._k(tenant, f"l:{lang}"))
                     pipe.expire(per_lang, 300)
                     for source_id in record:
-                        pipe.bitop("OR", self._k(tenant, f"r:{source_id}"), self._k(tenant, f"r:{source_id}"), per_lang)
+                        pipe.execute_command("BITOP", "OR", self._k(tenant, f"r:{source_id}"), self._k(tenant, f"r:{source_id}"), per_lang)
                         pipe.expire(self._k(tenant, f"r:{source_id}"), SENT_TTL)
                     await pipe.execute()
                 try:
@@ -831,20 +831,20 @@ class RedisSubscriptionStore:
             await self._r.delete(*keys)
             keys.clear()
 
-        async for key in self._r.scan_iter(match=f"{_glob_escape(prefix)}*", count=1000):
+        async for key in scan_prefix(self._r, prefix):
             keys.append(key)
             if len(keys) >= batch:
                 await flush()
         if keys:
             await flush()
-        async for key in self._r.scan_iter(match=f"{_glob_escape(self._k(tenant, 'sent:'))}*", count=1000):
+        async for key in scan_prefix(self._r, self._k(tenant, 'sent:')):
             ids, ttl = await self._r.smembers(key), await self._r.ttl(key)
             await self.record_recipients(tenant, key.rsplit("sent:", 1)[1], list(ids))
             if ttl > 0:
                 await self._r.expire(self._k(tenant, f"r:{key.rsplit('sent:', 1)[1]}"), ttl)
             await self._r.delete(key)
         for pattern in ("m:", "geo:", "lang:", "quiet:"):
-            async for key in self._r.scan_iter(match=f"{_glob_escape(self._k(tenant, pattern))}*", count=1000):
+            async for key in scan_prefix(self._r, self._k(tenant, pattern)):
                 await self._r.delete(key)
         await self._r.delete(*(self._k(tenant, n) for n in _LEGACY_MARKERS))
 
@@ -874,10 +874,6 @@ if n > 0 then redis.call('EXPIRE', KEYS[3], 300) end
 return n
 """)
 
-
-def _glob_escape(text: str) -> str:
-    """SCAN MATCH pattern for a literal key prefix (tenant ids are plain; this keeps a stray ``*`` literal)."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
 @functools.lru_cache(maxsize=4096)  # a handful of distinct profiles cover most residents: decode each once

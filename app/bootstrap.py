@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
 import aiohttp
-import redis.asyncio as aioredis
 
 import handoff
 from alerts.notices import NoticesRoom
@@ -25,6 +24,7 @@ from bot.config import ConfigError, Settings, Tenant, load_tenants
 from bot.inbox import RedisInbox
 from bot.leases import RedisLeases
 from bot.line import LineGateway, SdkLineGateway
+from bot.redis_client import RedisClient, cluster_url
 from bot.redis_client import connect as connect_redis
 from bot.redis_server import embedded_redis
 from bot.resp_channel import RespChannel
@@ -55,7 +55,7 @@ log = logging.getLogger("civicbot.bootstrap")
 class Container:
     settings: Settings
     tenants: dict[str, Tenant]
-    redis: aioredis.Redis
+    redis: RedisClient
     ports: Ports
     handoff: handoff.HandoffDeps
     inbox: RedisInbox
@@ -75,7 +75,10 @@ class Container:
 
 @contextlib.contextmanager
 def redis_for(settings: Settings) -> Iterator[str]:
-    """REDIS_URL when set; otherwise attach to (or start) the embedded server under the data dir."""
+    """REDIS_URL (or REDIS_CLUSTER_NODES) when set; otherwise attach to (or start) the embedded server."""
+    if settings.redis_cluster_nodes:
+        yield cluster_url(settings.redis_cluster_nodes)
+        return
     if settings.redis_url:
         yield settings.redis_url
         return
@@ -113,7 +116,7 @@ def handoff_policy(tenant: Tenant) -> handoff.HandoffPolicy:
     return dataclasses.replace(handoff.HandoffPolicy(), **raw)
 
 
-async def build_nlu(settings: Settings, closers: list[Closer], client: aioredis.Redis) -> tuple[ResilientNlu, CrisisLayer]:
+async def build_nlu(settings: Settings, closers: list[Closer], client: RedisClient) -> tuple[ResilientNlu, CrisisLayer]:
     """The chat worker's NLU and crisis layer (the fallback classifier trains in ~5 s, the crisis detectors load in
     ~1 s; the web does not need either)."""
     session = aiohttp.ClientSession()
@@ -190,7 +193,7 @@ async def open_container(
     *,
     line: LineGateway | None = None,
     chat: bool = False,
-    client: aioredis.Redis | None = None,
+    client: RedisClient | None = None,
     tenants: dict[str, Tenant] | None = None,
     ports: Ports | None = None,
 ) -> AsyncIterator[Container]:
@@ -220,7 +223,14 @@ async def open_container(
         redis=client,
         ports=ports,
         handoff=hd,
-        inbox=RedisInbox(client, settings.inbox_shards, settings.dedup_ttl_seconds, channel=channel),
+        inbox=RedisInbox(
+            client,
+            settings.inbox_shards,
+            settings.dedup_ttl_seconds,
+            channel=channel,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_timeout_ms=settings.redis_wait_timeout_ms,
+        ),
         leases=RedisLeases(client),
         line=gateway,
         rooms=(dispatcher := build_dispatcher(ports, hd, nlu, crisis, reports, gateway)).rooms,

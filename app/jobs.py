@@ -9,7 +9,6 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import garbage
@@ -20,6 +19,7 @@ from alerts.subscriptions import SubscriptionCounts
 from app.delivery_kpis import record_finished_jobs, redis_marker
 from app.ports import Ports
 from bot.config import Settings, Tenant
+from bot.redis_client import RedisClient
 from broadcasts import DeliveryDeps, QuotaGuard, RedisDraftStore, SdkLinePort, dispatch_due, run_delivery_worker
 from broadcasts.fastline import FastMulticastLinePort  # multicast without per-id pydantic checks (bench/fanout.py)
 from broadcasts.store import DeliveryStore
@@ -41,7 +41,7 @@ def _now() -> dt.datetime:
 def register_jobs(
     settings: Settings,
     tenants: dict[str, Tenant],
-    client: aioredis.Redis,
+    client: RedisClient,
     ports: Ports,
     hd: handoff.HandoffDeps,
     closers: list[Closer],

@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
-
 import garbage
 from alerts.chat import AlertsRoom, ChatDeps
 from alerts.feeds import FeedConfig, FeedDeps, RedisSeenStore
@@ -18,6 +16,7 @@ from alerts.notices import NoticeAudience, NoticeDeps, NoticesConfig, RedisIncid
 from alerts.service import AlertDeps, RedisAlertLedger, RedisTelegramArchive, drill_recorder
 from alerts.subscriptions import RedisSubscriptionStore, SubscriptionAudience
 from bot.config import Settings, Tenant
+from bot.redis_client import RedisClient
 from bot.users import RedisUserStore, UserStore
 from broadcasts.audience import AudienceSource
 from broadcasts.engine import RedisDeliverer
@@ -51,7 +50,7 @@ class AlertsWiring:
 
 
 def wire_alerts(
-    client: aioredis.Redis,
+    client: RedisClient,
     users: UserStore,
     deliverer: Deliverer,
     tenant_ids: Callable[[], Iterable[str]],
@@ -113,7 +112,7 @@ class Ports:
 
 
 def disaster_ports(
-    settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, subscriptions: RedisSubscriptionStore | None
+    settings: Settings, tenants: dict[str, Tenant], client: RedisClient, subscriptions: RedisSubscriptionStore | None
 ) -> DisasterDeps:
     """The disaster room: mode + shelter stores, the Rich Menu API (line-bot-sdk), the staff audit log as its audit
     port, the gazetteer for alert areas, alerts' registered places, the NLU's text folding."""
@@ -138,7 +137,7 @@ def disaster_ports(
     return wire_disaster(client, tenants, api, audit, areas_of, configs, places=registered_places, fold=fold)
 
 
-def build_ports(settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis) -> Ports:
+def build_ports(settings: Settings, tenants: dict[str, Tenant], client: RedisClient) -> Ports:
     """Every store and shared service once per process (sync: loads the gazetteer and the FAQ word vectors)."""
     users = RedisUserStore(client)
     kpi = BestEffortRecorder(RedisKpiRecorder(client))  # a KPI outage never blocks a resident

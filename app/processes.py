@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
@@ -18,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.bootstrap import open_container, redis_for
 from app.web import create_web_app
 from bot.config import Settings, load_tenants
+from bot.leases import run_as_leader
 from bot.logs import setup_logging
 from bot.router import MeteredNlu
 from bot.worker import WorkerDeps, run_worker
@@ -40,7 +43,7 @@ async def _serve_web(settings: Settings, redis_url: str) -> None:
     app = create_web_app(settings, redis_url)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    site = web.TCPSite(runner, settings.web_host, settings.web_port, reuse_port=settings.web_reuse_port or None)
     await site.start()
     log.info("web listening", extra={"url": f"http://{settings.web_host}:{settings.web_port}"})
     try:
@@ -78,22 +81,40 @@ async def _serve_worker(settings: Settings, redis_url: str) -> None:
 
 
 async def _serve_scheduler(settings: Settings, redis_url: str) -> None:
+    """One scheduler leads (lease ``scheduler``); another started by mistake stands by and takes over when the
+    leader dies (bot.leases.run_as_leader), so no JMA telegram is polled and pushed by two schedulers."""
     async with open_container(settings, redis_url) as c, _metrics_server("scheduler", settings.scheduler_metrics_port):
-        scheduler = AsyncIOScheduler(timezone="Asia/Tokyo")
+        stop = _stop_event()
 
-        async def heartbeat() -> None:
-            await c.redis.set("cb:scheduler:heartbeat", str(time.time()))
+        async def lead(lost: asyncio.Event) -> None:
+            scheduler = AsyncIOScheduler(timezone="Asia/Tokyo")
 
-        scheduler.add_job(heartbeat, "interval", seconds=15, id="heartbeat")
-        for register in c.scheduler_jobs:
-            register(scheduler)
-        scheduler.start()
-        await heartbeat()
-        log.info("scheduler started", extra={"jobs": [j.id for j in scheduler.get_jobs()]})
-        try:
-            await _stop_event().wait()
-        finally:
-            scheduler.shutdown(wait=False)
+            async def heartbeat() -> None:
+                await c.redis.set("cb:scheduler:heartbeat", str(time.time()))
+
+            scheduler.add_job(heartbeat, "interval", seconds=15, id="heartbeat")
+            for register in c.scheduler_jobs:
+                register(scheduler)
+            scheduler.start()
+            await heartbeat()
+            log.info("scheduler started", extra={"jobs": [j.id for j in scheduler.get_jobs()]})
+            try:
+                await asyncio.wait(
+                    [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())], return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                scheduler.shutdown(wait=False)
+
+        log.info("scheduler standing by", extra={"lease": "scheduler"})
+        await run_as_leader(
+            c.leases,
+            "scheduler",
+            f"{socket.gethostname()}:{os.getpid()}",
+            lead,
+            stop,
+            ttl_seconds=settings.scheduler_lease_seconds,
+            poll_seconds=settings.scheduler_standby_poll_seconds,
+        )
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

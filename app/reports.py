@@ -7,7 +7,6 @@ own LINE gateway; both share Redis and the photo directory under the data dir.
 from __future__ import annotations
 
 import aiohttp
-import redis.asyncio as aioredis
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -16,6 +15,7 @@ from app.jobs import Closer, SchedulerJob
 from app.ports import Ports
 from bot.config import Settings, Tenant
 from bot.line import LineGateway, SdkLineGateway
+from bot.redis_client import RedisClient
 from reports import ReportsDeps
 from reports import open311 as reports_open311
 from reports import web as reports_web
@@ -28,7 +28,7 @@ from reports.wiring import build_deps
 def build_reports(
     settings: Settings,
     tenants: dict[str, Tenant],
-    client: aioredis.Redis,
+    client: RedisClient,
     line: LineGateway,
     ports: Ports,
     closers: list[Closer],
@@ -65,7 +65,7 @@ def reports_jobs(deps: ReportsDeps, tenants: list[str], base_url: str) -> Schedu
 
 
 def mount_reports(
-    app: web.Application, settings: Settings, tenants: dict[str, Tenant], client: aioredis.Redis, ports: Ports
+    app: web.Application, settings: Settings, tenants: dict[str, Tenant], client: RedisClient, ports: Ports
 ) -> ReportsDeps:
     """``/admin/reports`` and ``/open311/v2``; status changes push from the web process with its own LINE gateway."""
     line = SdkLineGateway(tenants, settings.line_api_url)

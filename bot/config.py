@@ -100,11 +100,18 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    web_reuse_port: bool = False  # SO_REUSEPORT: several web processes share web_port, the kernel spreads connections
     emulator_port: int = 9090
     line_api_url: str | None = None  # unset = LINE itself
     tenants: Path | None = None
     demo: bool = False
-    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")  # redis://… or redis+cluster://h:p,h:p
+    redis_cluster_nodes: str | None = Field(default=None, validation_alias="REDIS_CLUSTER_NODES")  # h:p,h:p
+    # writes that must survive a failover wait for this many replicas (WAIT); 0 = one server, no replicas
+    redis_wait_replicas: int = 0
+    redis_wait_timeout_ms: int = 200
+    scheduler_lease_seconds: float = 10.0  # a second scheduler takes over this long after the leader died
+    scheduler_standby_poll_seconds: float = 2.0
     inbox_shards: int = 16
     webhook_max_body: int = 1024 * 1024
     dedup_ttl_seconds: int = 7 * 24 * 3600

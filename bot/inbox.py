@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import hiredis
-import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
+
+from bot.redis_client import RedisClient, ReplicaWait
 
 GROUP = "workers"
 
@@ -90,10 +91,12 @@ DEAD_RETENTION_SECONDS = 14 * 24 * 3600  # dead letters hold message text and us
 class RedisInbox:
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: RedisClient,
         shards: int = 16,
         dedup_ttl: int = 7 * 24 * 3600,
         channel=None,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 200,
         *,
         dead_retention_seconds: int = DEAD_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
@@ -101,6 +104,8 @@ class RedisInbox:
         self._r = client
         self._dead_retention = dead_retention_seconds
         self._clock = clock
+        # an acknowledged event must survive a failover: WAIT for this many replicas before answering LINE 200
+        self._wait = ReplicaWait(client, wait_replicas, wait_timeout_ms) if wait_replicas else None
         self._channel = channel  # optional bot.resp_channel.RespChannel for the webhook's enqueue hot path
         self.shards = shards
         self._ttl = dedup_ttl
@@ -178,18 +183,21 @@ class RedisInbox:
         )
 
     async def _run_calls(self, calls: list[tuple]) -> list:
-        if self._channel is not None:
+        if self._channel is not None and self._wait is None:
             return await self._run_on_channel(calls)
         for attempt in (0, 1):
             if self._sha is None:
                 self._sha = await self._r.script_load(_ENQUEUE_LUA)
             try:
-                if len(calls) == 1:
+                if len(calls) == 1 and self._wait is None:
                     return [await self._r.evalsha(self._sha, 2, *calls[0])]
                 async with self._r.pipeline(transaction=False) as pipe:
                     for call in calls:
-                        pipe.evalsha(self._sha, 2, *call)
-                    return await pipe.execute()
+                        pipe.execute_command("EVALSHA", self._sha, 2, *call)  # pipe.evalsha is refused by cluster pipelines
+                    if self._wait is None:
+                        return await pipe.execute()
+                    waited = await self._wait.queue(pipe, [c[1] for c in calls])
+                    return await self._wait.check(await pipe.execute(), waited)
             except NoScriptError:  # Redis restarted and lost its script cache
                 self._sha = None
                 if attempt:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot.redis_client import RedisClient
+
+log = logging.getLogger("civicbot.leases")
 
 
 class Leases(Protocol):
@@ -36,7 +43,7 @@ return 0
 
 
 class RedisLeases:
-    def __init__(self, client: aioredis.Redis, namespace: str = "cb:leases") -> None:
+    def __init__(self, client: RedisClient, namespace: str = "cb:leases") -> None:
         self._r = client
         self._ns = namespace
         self._acquire = client.register_script(_ACQUIRE)
@@ -82,3 +89,65 @@ class MemoryLeases:
         self._workers[owner] = now + ttl_ms / 1000
         self._workers = {k: v for k, v in self._workers.items() if v > now}
         return len(self._workers)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def run_as_leader(
+    leases: Leases,
+    name: str,
+    owner: str,
+    work: Callable[[asyncio.Event], Awaitable[None]],
+    stop: asyncio.Event,
+    *,
+    ttl_seconds: float = 10.0,
+    poll_seconds: float = 2.0,
+) -> None:
+    """Stand by until ``owner`` holds lease ``name``, then run ``work(lost)`` while renewing the lease every
+    ttl/3. ``lost`` is set when the lease could not be renewed for a whole ttl (a Redis failover of a few seconds
+    is ridden out) or another owner holds it; ``work`` must then stop, and we stand by again. A second process
+    started by mistake idles; when the leader dies its lease expires and the standby takes over within
+    ``ttl_seconds + poll_seconds``. The lease is released on a clean stop so the standby takes over at once."""
+    ttl_ms = int(ttl_seconds * 1000)
+    while not stop.is_set():
+        try:
+            elected = await leases.acquire(name, owner, ttl_ms)
+        except RedisError as exc:
+            log.warning("leader lease unreachable", extra={"lease": name, "error": str(exc)})
+            elected = False
+        if not elected:
+            await _sleep_unless(stop, poll_seconds)
+            continue
+        log.info("leader elected", extra={"lease": name, "owner": owner})
+        lost = asyncio.Event()
+
+        async def renew(lost: asyncio.Event) -> None:
+            renewed = time.monotonic()
+            while not stop.is_set():
+                await _sleep_unless(stop, ttl_seconds / 3)
+                if stop.is_set():
+                    return
+                try:
+                    if not await leases.acquire(name, owner, ttl_ms):
+                        break  # someone else holds it: we were away longer than the ttl
+                    renewed = time.monotonic()
+                except RedisError:
+                    if time.monotonic() - renewed > ttl_seconds:
+                        break
+            log.warning("leader lease lost", extra={"lease": name, "owner": owner})
+            lost.set()
+
+        renewal = asyncio.create_task(renew(lost))
+        try:
+            await work(lost)
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+        if stop.is_set():
+            with contextlib.suppress(RedisError):
+                await leases.release(name, owner)
+            return

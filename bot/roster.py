@@ -22,8 +22,9 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 import numpy as np
-import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
+
+from bot.redis_client import RedisClient
 
 SLOT = 33
 UID_BUCKETS = 16384
@@ -88,7 +89,9 @@ class Lua:
         self.source = source
         self._sha: str | None = None
 
-    async def __call__(self, client: aioredis.Redis, keys: Sequence[str], args: Sequence[object] = (), *, raw: bool = False):
+    async def __call__(
+        self, client: RedisClient, keys: Sequence[str], args: Sequence[str | int | float | bytes] = (), *, raw: bool = False
+    ):
         opts = {"NEVER_DECODE": True} if raw else {}
         for _ in range(2):
             if self._sha is None:
@@ -119,7 +122,7 @@ class Roster:
     """The index registry of one Redis database; stateless apart from the client (build it in the composition root
     or inside a store that already holds the client)."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     @staticmethod
@@ -235,7 +238,7 @@ class Roster:
         return [False if i is None else bool(next(flags)) for i in idx]
 
 
-def set_bits_command(key: str, indexes: Iterable[int], value: int) -> list[object]:
+def set_bits_command(key: str, indexes: Iterable[int], value: int) -> list[str | int]:
     """Arguments of one EVAL setting a bit per index to ``value`` (for pipelines: one command per key and batch,
     one argument per bit — cheaper to encode than ``BITFIELD … SET u1 i 1`` quadruples)."""
     return ["EVAL", _SETBITS, 1, key, value, *(int(i) for i in indexes)]

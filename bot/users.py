@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
+from bot.redis_client import RedisClient, scan_prefix
 from bot.roster import Roster, bucket_of, set_bits_command
 
 
@@ -98,7 +98,7 @@ class RedisUserStore:
     ``migrate_legacy`` moves users stored in the former layout (a ``cb:{t}:user:<id>`` hash each + the
     ``cb:{t}:users:active`` set) into this one."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
         self.roster = Roster(client)
 
@@ -166,7 +166,7 @@ class RedisUserStore:
             pipe.hset(key, field, _encode_user(user))
             pipe.setbit(self.active_key(tenant), idx, 1 if active else 0)
 
-        await self._r.transaction(apply, key)
+        await self._r.transaction(apply, key)  # type: ignore[arg-type]  # redis-py types the cluster callback oddly
 
     async def is_active(self, tenant: str, user_id: str) -> bool:
         return (await self.active_many(tenant, [user_id]))[0]
@@ -212,7 +212,7 @@ class RedisUserStore:
             keys.clear()
             return len(legacy)
 
-        async for key in self._r.scan_iter(match=_glob_escape(prefix) + "*", count=1000):
+        async for key in scan_prefix(self._r, prefix):
             keys.append(key)
             if len(keys) >= batch:
                 moved += await flush()
@@ -272,8 +272,3 @@ def _legacy_user(tenant: str, user_id: str, raw: dict[str, str]) -> User:
         updated_at=float(raw.get("updated_at", 0)),
         synthetic=raw.get("synthetic") == "1",
     )
-
-
-def _glob_escape(text: str) -> str:
-    """SCAN MATCH pattern for a literal key prefix."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.redis_client import RedisClient
 from broadcasts.audience import AudienceQuery, AudienceSource
 from broadcasts.jobs import Deliverer, DeliveryJob
 
@@ -121,7 +121,7 @@ class MemoryDraftStore:
 class RedisDraftStore:
     """``cb:{t}:broadcasts:draft:<id>`` JSON, ``…:drafts`` zset by creation, ``…:scheduled`` zset by send time."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     @staticmethod

@@ -20,11 +20,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.redis_client import RedisClient
 from bot.users import UserStore
 from broadcasts.audience import AudienceSource
 from broadcasts.jobs import DeliveryJob
@@ -77,7 +77,7 @@ def backoff_delay(attempt: int, opts: EngineOptions, rng: random.Random, retry_a
 class RedisDeliverer:
     """The ``Deliverer`` port over Redis Streams; also the read side (status, list, cancel, events) for admin/CLI."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self.store = DeliveryStore(client)
 
     async def submit(self, job: DeliveryJob) -> str:
@@ -115,7 +115,7 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: RedisClient,
         line: LinePort,
         audience: AudienceSource,
         users: UserStore,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-import redis.asyncio as aioredis
+from bot.redis_client import RedisClient
 
 # LINE's published limits per channel, in requests per second.
 DEFAULT_RATES: dict[str, float] = {
@@ -83,7 +83,7 @@ return tostring(-tokens / rate)
 
 
 class RedisRateLimiter:
-    def __init__(self, client: aioredis.Redis, rates: Mapping[str, float] | None = None) -> None:
+    def __init__(self, client: RedisClient, rates: Mapping[str, float] | None = None) -> None:
         self._r = client
         self._rates = {**DEFAULT_RATES, **(rates or {})}
         self._script = client.register_script(_RESERVE)

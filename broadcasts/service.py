@@ -14,8 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient
 from bot.users import User, UserStore
 from broadcasts.audience import AudienceQuery, AudienceSource
 from broadcasts.engine import DeliveryWorker, EngineOptions, RedisDeliverer
@@ -35,7 +34,7 @@ Subscribe = Callable[[str, str, str, int], Awaitable[None]]
 class DeliveryDeps:
     """What a delivery worker needs; built by ``app/bootstrap.py``."""
 
-    redis: aioredis.Redis
+    redis: RedisClient
     line: LinePort
     users: UserStore
     audience: AudienceSource

@@ -20,8 +20,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient
 from broadcasts.audience import AudienceQuery
 from broadcasts.jobs import DeliveryJob
 
@@ -345,7 +344,7 @@ def _f(value: str | None) -> float | None:
 class DeliveryStore:
     """All Redis reads and writes of the engine (one place that knows the layout)."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self.r = client
         self._submit = client.register_script(_SUBMIT)
         self._claim_plan = client.register_script(_CLAIM_PLAN)

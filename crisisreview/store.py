@@ -16,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, fields, replace
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient
 from crisisreview.model import ReviewItem
 
 _OPTIONAL = {"category", "bot_category"}
@@ -135,14 +134,14 @@ def _decode(raw: dict) -> ReviewItem:
 
 
 class RedisCrisisReviewStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
         self._mark = client.register_script(_MARK)
         self._decide = client.register_script(_DECIDE)
 
     @classmethod
     def from_url(cls, url: str) -> RedisCrisisReviewStore:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True))
+        return cls(RedisClient.from_url(url, decode_responses=True))
 
     @staticmethod
     def _k(tenant: str, name: str) -> str:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient
 from disaster.chat import DisasterRoom, language_menu_middleware
 from disaster.cli import seed_demo
 from disaster.menus import MenuError, menu_specs
@@ -22,7 +21,7 @@ from disaster.store import RedisDisasterStore, RedisShelterStore
 
 
 def wire_disaster(
-    client: aioredis.Redis,
+    client: RedisClient,
     tenants: Mapping[str, Any],
     menus_api: RichMenuApi,
     audit: Audit,

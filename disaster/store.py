@@ -20,6 +20,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from bot.redis_client import RedisClient
 from disaster.model import MenuRecord, Mode, ModeState, OpenStatus, Shelter, SwitchRequest
 
 PENDING_TTL = 15 * 60
@@ -171,7 +172,7 @@ def _k(tenant: str, name: str) -> str:
 
 
 class RedisDisasterStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
         self._switch = client.register_script(_SWITCH)
 
@@ -255,7 +256,7 @@ def _request(raw: str) -> SwitchRequest:
 
 
 class RedisShelterStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     async def replace_all(self, tenant: str, shelters: list[Shelter], municipality: str | None = None) -> int:

@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient
 from faq.io import ParsedFile, import_entries, parse_file, parse_translations
 from faq.store import FaqStore, RedisFaqStore
 
@@ -41,7 +40,7 @@ async def load_sample(store: FaqStore, tenant: str = DEMO_TENANT, who: str = "de
             f"{report.unchanged} unchanged, {len(report.errors)} errors"]
 
 
-async def load_demo_faq(client: aioredis.Redis, tenants: Mapping[str, Any]) -> list[str]:
+async def load_demo_faq(client: RedisClient, tenants: Mapping[str, Any]) -> list[str]:
     tenant = tenants.get(DEMO_TENANT)
     if tenant is None or not getattr(tenant, "demo", False):
         return []

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from bot.redis_client import RedisClient, connect
 from faq.models import FaqChange, FaqEntry, FaqFeedback
 
 HISTORY_MAX = 20_000  # per tenant; old changes fall off the end
@@ -148,12 +148,12 @@ class RedisFaqStore:
     (expires after VOTE_TTL).
     """
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     @classmethod
     def from_url(cls, url: str) -> RedisFaqStore:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True))
+        return cls(connect(url))
 
     @staticmethod
     def _k(tenant: str, name: str) -> str:

@@ -22,8 +22,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient
 from faq.lang import terms as foreign_terms
 from faq.models import query_hash
 from faq.pii import contains_pii
@@ -186,14 +185,14 @@ class RedisUnansweredStore:
     seen (expiry and trimming); ``cb:{t}:faq:unanswered:pending:<key>`` an answered question for a day (a 👎 moves
     it into the list). Every key expires: a tenant's list is gone 90 days after its last question."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
         self._record = client.register_script(_RECORD)
         self._voted_down = client.register_script(_VOTED_DOWN)
 
     @classmethod
     def from_url(cls, url: str) -> RedisUnansweredStore:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True))
+        return cls(RedisClient.from_url(url, decode_responses=True))
 
     @staticmethod
     def _k(tenant: str, name: str = "") -> str:

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient
 from garbage.chat import GarbageRoom
 from garbage.csvio import GarbageImportError, RowError, parse_files, read_dir, to_files
 from garbage.model import DEMO_DATA, Area, CalendarException, Category, Center, Dataset, Item
@@ -41,7 +40,7 @@ class RedisPorts:
     ledger: RedisRunLedger
 
 
-def redis_ports(client: aioredis.Redis, active_key: Callable[[str], str] | None = None) -> RedisPorts:
+def redis_ports(client: RedisClient, active_key: Callable[[str], str] | None = None) -> RedisPorts:
     return RedisPorts(
         RedisDatasetStore(client), RedisUnknownLog(client), RedisReminderStore(client, active_key), RedisRunLedger(client)
     )

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient
 from garbage.csvio import read_dir
 from garbage.model import DEMO_DATA
 from garbage.service import import_files
@@ -15,7 +14,7 @@ from garbage.store import RedisDatasetStore
 DEMO_TENANT = "demo"
 
 
-async def load_demo_garbage(client: aioredis.Redis, tenants: Mapping[str, Any]) -> list[str]:
+async def load_demo_garbage(client: RedisClient, tenants: Mapping[str, Any]) -> list[str]:
     tenant = tenants.get(DEMO_TENANT)
     store = RedisDatasetStore(client)
     if tenant is None or not getattr(tenant, "demo", False) or await store.revision(DEMO_TENANT):

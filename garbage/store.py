@@ -20,8 +20,8 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import redis.asyncio as aioredis
 
+from bot.redis_client import RedisClient
 from bot.roster import Lua, Roster, bucket_of, set_bits, set_bits_command
 from garbage.model import Dataset
 
@@ -68,7 +68,7 @@ class MemoryDatasetStore:
 class RedisDatasetStore:
     """``cb:{t}:garbage:data`` — the dataset as one JSON string and its revision, written in one MULTI."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     async def get(self, tenant: str) -> Dataset | None:
@@ -116,7 +116,7 @@ class MemoryUnknownLog:
 class RedisUnknownLog:
     """``cb:{t}:garbage:unknown`` — sorted set, item name → times asked."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     async def record(self, tenant: str, name: str) -> None:
@@ -306,7 +306,7 @@ class RedisReminderStore:
     ``s:<slot>``, ``l:<language>``, ``q:<quiet window>`` (+ set ``quietwins``), ``all``; ``sent:<day>`` (who was
     reminded for a day), ``aud:<id>`` (a resolved group, until the engine has read it), ``skipped``."""
 
-    def __init__(self, client: aioredis.Redis, active_key: Callable[[str], str] | None = None) -> None:
+    def __init__(self, client: RedisClient, active_key: Callable[[str], str] | None = None) -> None:
         self._r = client
         self._roster = Roster(client)
         self._active_key = active_key
@@ -525,7 +525,7 @@ def _run_end(day: str, slot: str) -> dt.datetime:
 class RedisRunLedger:
     """``cb:{t}:garbage:runs`` — hash ``<day>:<slot>`` → JSON job ids (claimed with HSETNX); ``…:runs:closed`` set."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     async def claim(self, tenant: str, day: str, slot: str) -> bool:

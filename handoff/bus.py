@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-import redis.asyncio as aioredis
+from bot.redis_client import RedisClient
 
 
 class HandoffBus(Protocol):
@@ -48,7 +48,7 @@ class MemoryHandoffBus:
 
 
 class RedisHandoffBus:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     @staticmethod

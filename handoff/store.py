@@ -16,8 +16,7 @@ import json
 from dataclasses import asdict, fields, replace
 from typing import Any, Protocol
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient, connect
 from handoff.model import OPEN_STATUSES, Conversation, Message, Note
 
 _LIST_FIELDS = {"supervisors", "labels"}
@@ -280,7 +279,7 @@ def _flat(changes: dict[str, Any]) -> list[str]:
 
 
 class RedisHandoffStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
         self._create = client.register_script(_CREATE)
         self._take = client.register_script(_TAKE)
@@ -289,7 +288,7 @@ class RedisHandoffStore:
 
     @classmethod
     def from_url(cls, url: str) -> RedisHandoffStore:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True))
+        return cls(connect(url))
 
     @staticmethod
     def _k(tenant: str, name: str) -> str:
@@ -387,7 +386,7 @@ class RedisHandoffStore:
         ids = await self._r.zrangebyscore(closed_key, "-inf", f"({before!r}")
         for conv in await self._many(tenant, ids):
             async with self._r.pipeline(transaction=True) as pipe:
-                pipe.delete(self._k(tenant, f"conv:{conv.id}"), self._k(tenant, f"conv:{conv.id}:msgs"), self._k(tenant, f"conv:{conv.id}:notes"))
+                pipe.execute_command("DEL", self._k(tenant, f"conv:{conv.id}"), self._k(tenant, f"conv:{conv.id}:msgs"), self._k(tenant, f"conv:{conv.id}:notes"))
                 pipe.zrem(self._k(tenant, f"user:{conv.user_id}"), conv.id)
                 pipe.zrem(closed_key, conv.id)
                 await pipe.execute()

@@ -17,8 +17,9 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-import redis.asyncio as aioredis
 from aiohttp import web
+
+from bot.redis_client import RedisClient
 
 log = logging.getLogger("civicbot.health")
 ProbeResult = tuple[bool, str]
@@ -70,7 +71,7 @@ def readyz_handler(
     return handler
 
 
-def redis_probe(client: aioredis.Redis) -> Probe:
+def redis_probe(client: RedisClient) -> Probe:
     async def probe() -> ProbeResult:
         await client.ping()
         return True, "pong"
@@ -124,7 +125,7 @@ class MemoryFeedStatus:
 class RedisFeedStatus:
     KEY = "cb:{ops}:ops:feeds"
 
-    def __init__(self, client: aioredis.Redis, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, client: RedisClient, clock: Callable[[], float] = time.time) -> None:
         self._r = client
         self._clock = clock
 

@@ -16,10 +16,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from bot.redis_client import RedisClient
 from kpi.health import bearer_ok
 
 log = logging.getLogger("civicbot.metrics")
@@ -167,7 +167,7 @@ def inbox_refresher(metrics: Metrics, depth: Callable[[], Awaitable[int]], oldes
     return refresh
 
 
-def stream_oldest_age(client: aioredis.Redis, keys: Sequence[str], clock: Callable[[], float] = time.time) -> Callable[[], Awaitable[float | None]]:
+def stream_oldest_age(client: RedisClient, keys: Sequence[str], clock: Callable[[], float] = time.time) -> Callable[[], Awaitable[float | None]]:
     """Age of the oldest entry over Redis streams whose acknowledged entries are deleted (as ``RedisInbox`` does).
 
     The entry id's first part is the enqueue time in milliseconds, so no extra bookkeeping is needed.

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-import redis.asyncio as aioredis
+from bot.redis_client import RedisClient
 
 log = logging.getLogger("civicbot.kpi")
 
@@ -270,7 +270,7 @@ class RedisKpiRecorder(_Base):
     """Daily hashes; every write is one round trip (HINCRBY… + EXPIRE NX in one pipeline)."""
 
     def __init__(
-        self, client: aioredis.Redis, *, retention_days: int = 800, clock: Callable[[], float] = time.time, tz: ZoneInfo = JST
+        self, client: RedisClient, *, retention_days: int = 800, clock: Callable[[], float] = time.time, tz: ZoneInfo = JST
     ) -> None:
         super().__init__(clock, tz)
         self._r = client

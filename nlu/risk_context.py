@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient
 from nlu.risk import CONTEXT_TURNS, CONTEXT_WINDOW_S
 
 
@@ -49,7 +48,7 @@ class MemoryRiskContext:
 
 
 class RedisRiskContext:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._r = redis
 
     @staticmethod

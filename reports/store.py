@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from bot.redis_client import RedisClient
 from reports.model import Draft, Report, Summary, distance_m
 
 
@@ -143,7 +143,7 @@ class MemoryReportStore:
 
 
 class RedisReportStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self.r = client
 
     async def next_id(self, tenant: str) -> str:
@@ -294,7 +294,7 @@ class MemoryDraftStore:
 
 
 class RedisDraftStore:
-    def __init__(self, client: aioredis.Redis, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, client: RedisClient, clock: Callable[[], float] = time.time) -> None:
         self.r = client
         self.clock = clock
 
@@ -357,7 +357,7 @@ class MemoryApiKeyStore:
 
 
 class RedisApiKeyStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self.r = client
 
     async def add(self, tenant: str, client: str, api_key: str) -> None:

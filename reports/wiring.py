@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import redis.asyncio as aioredis
 
 from bot.line import LineGateway
+from bot.redis_client import RedisClient
 from bot.users import UserStore
 from reports.area import Gazetteer, GazetteerArea
 from reports.config import ReportsConfig
@@ -31,7 +31,7 @@ def configs_for(tenants: Mapping[str, Any]) -> dict[str, ReportsConfig]:
 
 
 def build_deps(
-    client: aioredis.Redis,
+    client: RedisClient,
     tenants: Mapping[str, Any],
     line: LineGateway,
     users: UserStore,

@@ -14,8 +14,7 @@ import time
 from dataclasses import asdict, replace
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
+from bot.redis_client import RedisClient, connect
 from staff.model import AuditEntry, Session, StaffAccount
 
 AUDIT_MAXLEN = 200_000  # per tenant: years of staff actions; a flood (or a bug) cannot fill Redis with it
@@ -178,14 +177,14 @@ GATE_TTL = 24 * 3600  # attempts are forgotten a day after the last one
 
 
 class RedisStaffStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
         self._gate_enter = client.register_script(_GATE_ENTER)
         self._gate_refund = client.register_script(_GATE_REFUND)
 
     @classmethod
     def from_url(cls, url: str) -> RedisStaffStore:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True))
+        return cls(connect(url))
 
     @staticmethod
     def _k(tenant: str, name: str) -> str:

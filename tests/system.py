@@ -72,20 +72,26 @@ class System:
         return f"http://127.0.0.1:{self.web_port}"
 
     def start(self, name: str) -> None:
+        """Start process ``name``: web, worker, scheduler or emulator, optionally numbered (``web2``, ``worker3``) —
+        several web processes share the port with ``CIVICBOT_WEB_REUSE_PORT=1``."""
+        kind = name.rstrip("0123456789")
         cmd = {
             "emulator": ["emulator"],
             "web": ["serve", "web"],
             "worker": ["serve", "worker"],
             "scheduler": ["serve", "scheduler"],
-        }[name]
+        }[kind]
         log = open(self.tmp / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen([sys.executable, "-m", "app.cli", *cmd], env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        if name == "emulator":
+        if kind == "emulator":
             wait_http(self.emulator + "/_emulator/stats")
-        elif name == "web":
+        elif kind == "web":
+            self._wait_log(name, "web listening")
             wait_http(self.web + "/healthz")
-        elif name == "worker":
+        elif kind == "worker":
             self._wait_log(name, "worker started")
+        elif kind == "scheduler":
+            self._wait_log(name, "scheduler standing by")
 
     def _wait_log(self, name: str, needle: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -143,6 +149,21 @@ class System:
         raise AssertionError(f"expected {count} deliveries to {user}, got {len(got)}: {got}")
 
 
+def flush(redis_url: str) -> None:
+    """Empty the server, or every primary of a cluster (``redis+cluster://``)."""
+    import redis as syncredis
+    from redis.cluster import ClusterNode, RedisCluster
+
+    from bot.redis_client import cluster_nodes, is_cluster_url
+
+    if is_cluster_url(redis_url):
+        client = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in cluster_nodes(redis_url)])
+        client.flushdb(target_nodes=RedisCluster.PRIMARIES)
+        client.close()
+        return
+    syncredis.Redis.from_url(redis_url).flushdb()
+
+
 @contextlib.contextmanager
 def chat_system(
     tmp: Path,
@@ -153,9 +174,7 @@ def chat_system(
 ) -> Iterator[System]:
     """Emulator, web and worker on a flushed Redis; ``prepare(redis_url)`` seeds data before they start. Every
     process is stopped on exit, also when one of them fails to start."""
-    import redis as syncredis
-
-    syncredis.Redis.from_url(redis_url).flushdb()
+    flush(redis_url)
     if prepare is not None:
         asyncio.run(prepare(redis_url))
     system = System(tmp, redis_url, extra_env)

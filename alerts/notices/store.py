@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
 from alerts.geo import haversine_m
 from alerts.notices.model import AuditEntry, Incident, ReviewItem
+from bot.redis_client import RedisClient, connect
 
 DAY = 86400.0
 AUDIT_MAX = 10_000
@@ -172,12 +171,12 @@ class RedisIncidentStore:
     * ``cb:{t}:notices:seen:<key>`` — ingestion keys already processed (TTL ``SEEN_TTL``)
     """
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     @classmethod
     def from_url(cls, url: str) -> RedisIncidentStore:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True))
+        return cls(connect(url))
 
     @staticmethod
     def _k(tenant: str, name: str) -> str:
@@ -257,7 +256,7 @@ class RedisIncidentStore:
             pipe.zrem(self._k(tenant, "time"), *old)
             pipe.zrem(self._k(tenant, "geo"), *old)
             pipe.zremrangebyscore(self._k(tenant, "muni"), "-inf", f"({cutoff}")
-            pipe.delete(*[self._k(tenant, f"inc:{i}") for i in old])
+            pipe.execute_command("DEL", *[self._k(tenant, f"inc:{i}") for i in old])
             await pipe.execute()
         return len(old)
 

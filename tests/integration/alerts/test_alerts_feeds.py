@@ -18,13 +18,14 @@ from alerts.geo import Gazetteer
 from alerts.jma.parser import TelegramError
 from alerts.service import AlertDeps, MemoryAlertLedger
 from broadcasts.jobs import MemoryDeliverer
+from tests.conftest import BACKENDS, redis_for
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "jmx"
 
 
-@pytest.fixture(params=["memory", "redis"])
-def seen(request, redis):
-    return MemorySeenStore() if request.param == "memory" else RedisSeenStore(redis)
+@pytest.fixture(params=BACKENDS)
+def seen(request):
+    return MemorySeenStore() if request.param == "memory" else RedisSeenStore(redis_for(request))
 
 
 @pytest.fixture
@@ -159,11 +160,11 @@ async def test_entries_older_than_max_age_are_not_pushed_late(mock, seen):
     assert stats.skipped == 1 and stats.fetched == 0 and fresh.fetched == 1 and len(handled) == 1
 
 
-@pytest.fixture(params=["memory", "redis"])
-def archive(request, redis):
+@pytest.fixture(params=BACKENDS)
+def archive(request):
     from alerts.service import MemoryTelegramArchive, RedisTelegramArchive
 
-    return MemoryTelegramArchive() if request.param == "memory" else RedisTelegramArchive(redis)
+    return MemoryTelegramArchive() if request.param == "memory" else RedisTelegramArchive(redis_for(request))
 
 
 async def test_archive_contract(archive):

@@ -7,11 +7,12 @@ import json
 import pytest
 
 from alerts.service import MemoryAlertLedger, RedisAlertLedger, SentAlert
+from tests.conftest import BACKENDS, redis_for
 
 
-@pytest.fixture(params=["memory", "redis"])
-def ledger(request, redis):
-    return MemoryAlertLedger() if request.param == "memory" else RedisAlertLedger(redis)
+@pytest.fixture(params=BACKENDS)
+def ledger(request):
+    return MemoryAlertLedger() if request.param == "memory" else RedisAlertLedger(redis_for(request))
 
 
 def _sent(source_id: str, **titles: str) -> SentAlert:

@@ -7,6 +7,7 @@ import pytest
 from alerts.categories import CATEGORIES, CRIME, EARTHQUAKE, RAIN_FLOOD
 from alerts.geo import Gazetteer
 from alerts.subscriptions import LANGUAGES, MemorySubscriptionStore, Place, RedisSubscriptionStore, Subscription
+from tests.conftest import BACKENDS, redis_for
 
 T = "demo"
 OSAKA, KONOHANA, NISHI = "27100", "27104", "27106"  # 大阪市 and two of its wards
@@ -14,10 +15,10 @@ SAKAI, SAKAI_KU = "27140", "27141"
 SUITA, TOYONAKA = "27205", "27203"
 
 
-@pytest.fixture(params=["memory", "redis"])
-def store(request, redis):
+@pytest.fixture(params=BACKENDS)
+def store(request):
     g = Gazetteer.load()
-    return MemorySubscriptionStore(g) if request.param == "memory" else RedisSubscriptionStore(redis, g)
+    return MemorySubscriptionStore(g) if request.param == "memory" else RedisSubscriptionStore(redis_for(request), g)
 
 
 async def _save(store, uid, codes, tenant=T, **kw):

@@ -2,40 +2,50 @@
 
 from __future__ import annotations
 
+import signal
+import time
+
 import pytest
 
-from bot.inbox import MemoryInbox, RedisInbox
+from bot.inbox import MemoryInbox, RedisInbox, shard_for, source_key
 from bot.leases import MemoryLeases, RedisLeases
+from bot.redis_client import NotReplicated
 from bot.resp_channel import RespChannel
 from bot.users import MemoryUserStore, RedisUserStore, User
+from tests.conftest import BACKENDS, redis_for
 from tests.helpers import ManualClock, text_event
 
 
-@pytest.fixture(params=["memory", "redis", "redis+channel"])
-async def inbox(request, redis, redis_url):
-    if request.param == "memory":
-        yield MemoryInbox(shards=4)
-        return
-    if request.param == "redis":
-        yield RedisInbox(redis, shards=4)
-        return
+@pytest.fixture
+async def resp_channel(redis_url):
     channel = RespChannel(redis_url)
-    yield RedisInbox(redis, shards=4, channel=channel)
+    yield channel
     await channel.aclose()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=[*BACKENDS, "redis+channel", pytest.param("cluster+wait", marks=pytest.mark.cluster)])
+def inbox(request):
+    if request.param == "memory":
+        return MemoryInbox(shards=4)
+    if request.param == "cluster+wait":  # every enqueue waits for its shard's replica (WAIT 1)
+        return RedisInbox(request.getfixturevalue("cluster_redis"), shards=4, wait_replicas=1, wait_timeout_ms=2000)
+    if request.param == "redis+channel":
+        return RedisInbox(request.getfixturevalue("redis"), shards=4, channel=request.getfixturevalue("resp_channel"))
+    return RedisInbox(redis_for(request), shards=4)
+
+
+@pytest.fixture(params=BACKENDS)
 def leases(request):
     if request.param == "memory":
         return MemoryLeases()
-    return RedisLeases(request.getfixturevalue("redis"))
+    return RedisLeases(redis_for(request))
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def users(request):
     if request.param == "memory":
         return MemoryUserStore()
-    return RedisUserStore(request.getfixturevalue("redis"))
+    return RedisUserStore(redis_for(request))
 
 
 async def _shard_with_entries(inbox):
@@ -192,3 +202,30 @@ async def test_dead_letters_are_kept_only_for_the_retention_period(kind, redis):
         assert 0 < await redis.ttl(RedisInbox.dead_key(0)) <= 7 * day  # nothing new: the whole list expires too
     clock.advance(8 * day)
     assert await inbox.dead_letters(0) == []
+
+
+@pytest.mark.cluster
+async def test_inbox_refuses_to_acknowledge_an_event_its_connected_replica_did_not_confirm(redis_cluster, cluster_redis):
+    """WAIT 1 while the shard's replica is connected but stalled (SIGSTOP): enqueue raises (→ the webhook answers
+    503, LINE redelivers) instead of answering 200 for a write a failover could lose; the redelivery is deduped."""
+    inbox = RedisInbox(cluster_redis, shards=4, wait_replicas=1, wait_timeout_ms=300)
+    e = text_event()
+    _, replicas = redis_cluster.owner(RedisInbox.stream_key(shard_for("demo", source_key(e), 4)))
+    replica = redis_cluster.node(replicas[0]).proc
+    replica.send_signal(signal.SIGSTOP)
+    try:
+        with pytest.raises(NotReplicated):
+            await inbox.enqueue("demo", [e])
+    finally:
+        replica.send_signal(signal.SIGCONT)
+    assert await inbox.enqueue("demo", [e]) == 0  # it did reach the primary: the redelivery is not a second event
+
+
+async def test_inbox_without_a_connected_replica_acknowledges_with_primary_only_durability(redis):
+    """A primary with no replica (a single server, or right after a failover until the old primary rejoins) cannot
+    do better than its AOF: intake goes on, and only the first write pays the WAIT timeout."""
+    inbox = RedisInbox(redis, shards=4, wait_replicas=1, wait_timeout_ms=300)
+    assert await inbox.enqueue("demo", [text_event()]) == 1
+    t0 = time.monotonic()
+    assert await inbox.enqueue("demo", [text_event()]) == 1
+    assert time.monotonic() - t0 < 0.3

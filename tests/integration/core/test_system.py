@@ -1,4 +1,5 @@
-"""The real processes together: emulator → signed webhook → Redis inbox → worker → LINE API (emulator)."""
+"""The real processes together: emulator → signed webhook → Redis inbox → worker → LINE API (emulator), on one
+Redis server and on the 3-primary/3-replica cluster."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import time
 
 import pytest
 
-from tests.system import OPS_HEADERS, System
+from bot.redis_client import connect
+from tests.system import OPS_HEADERS, System, flush
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def system(tmp_path, redis_url):
-    import redis as syncredis
+def redis_url(any_redis_url) -> str:
+    return any_redis_url
 
-    syncredis.Redis.from_url(redis_url).flushdb()
+
+@pytest.fixture
+def system(tmp_path, redis_url):
+    flush(redis_url)
     s = System(tmp_path, redis_url)
     yield s
     s.stop_all()
@@ -73,8 +78,6 @@ def test_crisis_message_gets_hotlines_first_and_tops_the_queue_with_rasa_down(sy
     """Rasa is not running here (CIVICBOT_NLU_URL points at a closed port): the crisis layer still answers."""
     import asyncio
 
-    import redis.asyncio as aioredis
-
     import handoff
 
     system.start("emulator")
@@ -90,7 +93,7 @@ def test_crisis_message_gets_hotlines_first_and_tops_the_queue_with_rasa_down(sy
     assert "0120-279-338" in text  # よりそいホットライン in the very first reply
 
     async def queue():
-        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        client = connect(redis_url)
         try:
             return await handoff.RedisHandoffStore(client).queue("demo")
         finally:

@@ -9,6 +9,7 @@ import pytest
 from faq.index import LiveIndex
 from faq.models import FaqEntry
 from faq.store import MemoryFaqStore, RedisFaqStore
+from tests.conftest import BACKENDS, redis_for
 
 
 def entries(tenant: str = "t") -> list[FaqEntry]:
@@ -19,11 +20,15 @@ def entries(tenant: str = "t") -> list[FaqEntry]:
     ]
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def store(request, redis):
-    s = MemoryFaqStore() if request.param == "memory" else RedisFaqStore(redis)
-    await s.put_many("t", entries(), who="setup")
-    return s
+@pytest.fixture(params=BACKENDS)
+def empty_store(request):
+    return MemoryFaqStore() if request.param == "memory" else RedisFaqStore(redis_for(request))
+
+
+@pytest.fixture
+async def store(empty_store):
+    await empty_store.put_many("t", entries(), who="setup")
+    return empty_store
 
 
 async def test_edit_is_seen_by_next_search(store):

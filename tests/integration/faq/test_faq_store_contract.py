@@ -6,11 +6,12 @@ import pytest
 
 from faq.models import FaqEntry, FaqFeedback
 from faq.store import MemoryFaqStore, RedisFaqStore, VersionConflict
+from tests.conftest import BACKENDS, redis_for
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def store(request, redis):
-    return MemoryFaqStore() if request.param == "memory" else RedisFaqStore(redis)
+@pytest.fixture(params=BACKENDS)
+def store(request):
+    return MemoryFaqStore() if request.param == "memory" else RedisFaqStore(redis_for(request))
 
 
 def entry(eid: str = "1", tenant: str = "t1", **kw) -> FaqEntry:

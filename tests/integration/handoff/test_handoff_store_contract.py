@@ -9,20 +9,21 @@ import pytest
 from handoff.bus import MemoryHandoffBus, RedisHandoffBus
 from handoff.model import Conversation, Message, Note
 from handoff.store import MemoryHandoffStore, RedisHandoffStore
+from tests.conftest import BACKENDS, redis_for
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def store(request):
     if request.param == "memory":
         return MemoryHandoffStore()
-    return RedisHandoffStore(request.getfixturevalue("redis"))
+    return RedisHandoffStore(redis_for(request))
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def bus(request):
     if request.param == "memory":
         return MemoryHandoffBus()
-    return RedisHandoffBus(request.getfixturevalue("redis"))
+    return RedisHandoffBus(redis_for(request))
 
 
 def conv(user: str, risk: str = "normal", created: float = 1000.0, tenant: str = "demo", **kw) -> Conversation:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from kpi.health import MemoryFeedStatus, RedisFeedStatus, readiness, redis_probe
+from tests.conftest import BACKENDS, redis_for
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def feeds(request):
     clock = lambda: 5000.0  # noqa: E731
     if request.param == "memory":
         return MemoryFeedStatus(clock=clock)
-    return RedisFeedStatus(request.getfixturevalue("redis"), clock=clock)
+    return RedisFeedStatus(redis_for(request), clock=clock)
 
 
 async def test_only_successful_polls_are_remembered(feeds):

@@ -8,18 +8,19 @@ import pytest
 
 from kpi import recorder as R
 from kpi.recorder import BUCKETS, BestEffortRecorder, MemoryKpiRecorder, RedisKpiRecorder, bucket_index
+from tests.conftest import BACKENDS, redis_for
 
 DAY = dt.date(2026, 11, 20)
 NEXT = dt.date(2026, 11, 21)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def rec(request):
     # 2026-11-20 15:30 UTC = 2026-11-21 00:30 JST: "today" must follow Japan's calendar, not UTC's
     clock = lambda: dt.datetime(2026, 11, 20, 15, 30, tzinfo=dt.UTC).timestamp()  # noqa: E731
     if request.param == "memory":
         return MemoryKpiRecorder(clock=clock)
-    return RedisKpiRecorder(request.getfixturevalue("redis"), clock=clock)
+    return RedisKpiRecorder(redis_for(request), clock=clock)
 
 
 async def test_counters_accumulate_per_tenant_and_day(rec):

@@ -16,6 +16,7 @@ from alerts.subscriptions import MemorySubscriptionStore, Place, RedisSubscripti
 from bot.users import MemoryUserStore, RedisUserStore, User
 from broadcasts.audience import AudienceQuery
 from broadcasts.jobs import MemoryDeliverer
+from tests.conftest import BACKENDS, redis_for
 
 T = "demo"
 G = Gazetteer.load()
@@ -50,12 +51,12 @@ class NoDocumentReads:
         raise AssertionError(f"per-subscriber read of {user_id}")
 
 
-@pytest.fixture(params=["memory", "redis", "memory-opaque", "redis-opaque"])
-async def env(request, redis):
+@pytest.fixture(params=[*BACKENDS, "memory-opaque", "redis-opaque", pytest.param("cluster-opaque", marks=pytest.mark.cluster)])
+def env(request):
     if request.param.startswith("memory"):
         subs, users = MemorySubscriptionStore(G), MemoryUserStore()
     else:
-        subs, users = RedisSubscriptionStore(redis, G), RedisUserStore(redis)
+        subs, users = RedisSubscriptionStore(redis_for(request), G), RedisUserStore(redis_for(request))
     inner = SubscriptionAudience(NoDocumentReads(subs), users, G)
     audience = NoticeAudience(Opaque(inner) if request.param.endswith("opaque") else inner, NoDocumentReads(subs), G)
     return subs, users, audience

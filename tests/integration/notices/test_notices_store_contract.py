@@ -8,6 +8,7 @@ import pytest
 
 from alerts.notices.model import AuditEntry, Incident, ReviewItem
 from alerts.notices.store import DAY, MemoryIncidentStore, RedisIncidentStore
+from tests.conftest import BACKENDS, redis_for
 
 T = "demo"
 NOW = 1_795_000_000.0  # 2026-11-18 (JST)
@@ -15,9 +16,9 @@ UMEDA = (34.700013, 135.497728)
 NAMBA = (34.6659, 135.5013)  # ~3.8 km south of 梅田
 
 
-@pytest.fixture(params=["memory", "redis"])
-def store(request, redis):
-    return MemoryIncidentStore() if request.param == "memory" else RedisIncidentStore(redis)
+@pytest.fixture(params=BACKENDS)
+def store(request):
+    return MemoryIncidentStore() if request.param == "memory" else RedisIncidentStore(redis_for(request))
 
 
 def inc(id_: str, *, at: float = NOW - 3600, lat=UMEDA[0], lng=UMEDA[1], precision="town", code="27127", tenant=T, status="delivered") -> Incident:

@@ -8,13 +8,14 @@ import pytest
 
 from staff.model import AuditEntry, Session, StaffAccount
 from staff.store import MemoryStaffStore, RedisStaffStore
+from tests.conftest import BACKENDS, redis_for
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def store(request):
     if request.param == "memory":
         return MemoryStaffStore()
-    return RedisStaffStore(request.getfixturevalue("redis"))
+    return RedisStaffStore(redis_for(request))
 
 
 def _session(tenant: str = "demo", sid: str = "s1", user: str = "alice") -> Session:
