@@ -257,6 +257,12 @@ def embedded_cluster(
             lambda: all(c.info("replication").get("master_link_status") == "up" for c in clients[primaries:]),
             "replicas to sync",
         )
+        _wait(  # every node's view (gossip) shows each primary with its replicas, as clients will see it
+            lambda: all(
+                all(len(entry) - 3 == replicas_per_primary for entry in c.execute_command("CLUSTER", "SLOTS")) for c in clients
+            ),
+            "every node to see every replica",
+        )
         for c in clients:
             c.close()
         yield cluster
