@@ -8,15 +8,16 @@ import pytest
 
 from crisisreview.model import ReviewItem
 from crisisreview.store import MemoryCrisisReviewStore, RedisCrisisReviewStore
+from tests.conftest import BACKENDS, redis_for
 
 DAY = 86400.0
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def store(request):
     if request.param == "memory":
         return MemoryCrisisReviewStore()
-    return RedisCrisisReviewStore(request.getfixturevalue("redis"))
+    return RedisCrisisReviewStore(redis_for(request))
 
 
 def item(iid: str = "i1", tenant: str = "demo", marked_at: float = 1000.0, **kw) -> ReviewItem:

@@ -6,15 +6,16 @@ import pytest
 
 from nlu.risk import CONTEXT_TURNS, CONTEXT_WINDOW_S
 from nlu.risk_context import MemoryRiskContext, RedisRiskContext
+from tests.conftest import BACKENDS, redis_for
 
 T0 = 1_700_000_000_000
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def context(request):
     if request.param == "memory":
         return MemoryRiskContext()
-    return RedisRiskContext(request.getfixturevalue("redis"))
+    return RedisRiskContext(redis_for(request))
 
 
 async def test_recent_scores_come_newest_first_per_resident(context):

@@ -17,6 +17,7 @@ from broadcasts.composer import (
 )
 from broadcasts.friends import FriendsAudience
 from broadcasts.jobs import MemoryDeliverer
+from tests.conftest import BACKENDS, redis_for
 
 NOW = 1_800_000_000.0
 
@@ -124,9 +125,9 @@ async def test_invalid_drafts_are_refused(env, kwargs):
         await compose(drafts, deliverer, audience, tenant="t1", by="a", area_codes=["27100"], now=NOW, **args)
 
 
-@pytest.fixture(params=["memory", "redis"])
-def store(request, redis):
-    return MemoryDraftStore() if request.param == "memory" else RedisDraftStore(redis)
+@pytest.fixture(params=BACKENDS)
+def store(request):
+    return MemoryDraftStore() if request.param == "memory" else RedisDraftStore(redis_for(request))
 
 
 async def test_draft_store_contract(store):

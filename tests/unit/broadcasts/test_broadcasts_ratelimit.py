@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from broadcasts.ratelimit import DEFAULT_RATES, MemoryRateLimiter, RedisRateLimiter, burst_for
+from tests.conftest import BACKENDS, redis_for
 
 
-@pytest.fixture(params=["memory", "redis"])
-def make_limiter(request, redis):
+@pytest.fixture(params=BACKENDS)
+def make_limiter(request):
+    redis = None if request.param == "memory" else redis_for(request)
+
     def make(rates):
         return MemoryRateLimiter(rates) if request.param == "memory" else RedisRateLimiter(redis, rates)
 
