@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import zlib
 from collections import defaultdict
@@ -23,9 +24,10 @@ from typing import Any, Protocol
 import hiredis
 from redis.exceptions import NoScriptError, ResponseError
 
-from bot.redis_client import RedisClient, ReplicaWait
+from bot.redis_client import NotReplicated, RedisClient, ReplicaWait
 
 GROUP = "workers"
+log = logging.getLogger("civicbot.inbox")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,14 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 1
 end
 return 0
+"""
+
+# KEYS[1] stream, KEYS[2] attempts; ARGV[1] group, ARGV[2] entry id: what MULTI did in ack, as one call a WAIT can follow
+_ACK_LUA = """
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[2])
+return 1
 """
 
 
@@ -267,12 +277,28 @@ class RedisInbox:
         self._outstanding.pop(shard, None)
 
     async def ack(self, entry: InboxEntry) -> None:
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.xack(self.stream_key(entry.shard), GROUP, entry.entry_id)
-            pipe.xdel(self.stream_key(entry.shard), entry.entry_id)
-            pipe.hdel(self._attempts_key(entry.shard), entry.entry_id)
-            await pipe.execute()
+        if self._wait is not None:
+            await self._ack_replicated(entry)
+        else:
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.xack(self.stream_key(entry.shard), GROUP, entry.entry_id)
+                pipe.xdel(self.stream_key(entry.shard), entry.entry_id)
+                pipe.hdel(self._attempts_key(entry.shard), entry.entry_id)
+                await pipe.execute()
         self._outstanding[entry.shard].discard(entry.entry_id)
+
+    async def _ack_replicated(self, entry: InboxEntry) -> None:
+        """The ack of an answered event must survive a failover too: were it lost, the event would be handled again
+        more than 5 s later, its used reply token refused as if expired, and the resident answered twice by push."""
+        assert self._wait is not None
+        stream = self.stream_key(entry.shard)
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.execute_command("EVAL", _ACK_LUA, 2, stream, self._attempts_key(entry.shard), GROUP, entry.entry_id)
+            waited = await self._wait.queue(pipe, [stream])
+            try:
+                await self._wait.check(await pipe.execute(), waited)
+            except NotReplicated as exc:  # answered and acked on the primary: nothing better to do than say so
+                log.warning("inbox ack not confirmed by a replica", extra={"shard": entry.shard, "error": str(exc)})
 
     async def retry_later(self, entry: InboxEntry, error: str, max_attempts: int = 3) -> bool:
         tries = await self._r.hincrby(self._attempts_key(entry.shard), entry.entry_id, 1)

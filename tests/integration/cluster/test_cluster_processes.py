@@ -160,16 +160,17 @@ def test_primary_killed_mid_100k_emergency_fanout_loses_and_duplicates_nothing(t
         finally:
             if not healed and not _is_alive(redis_cluster, primary):
                 _heal(redis_cluster, primary)
-    with capsys.disabled():
-        print(f"\n  failover: primary :{primary} SIGKILLed at {at_kill:,} of {FANOUT:,} deliveries; replica :{replica} "
-              f"promoted after {promoted:.1f} s; fan-out resumed {resumed:.1f} s after the kill; "
-              f"{sum(acked.values())} resident events acknowledged, {residents.refused} refused (503) and redelivered")
     # the ledger's own "duplicates" also counts a resident's identical answers to two identical messages, so the
     # fan-out is judged by arithmetic: every seeded friend reached (unique) and exactly FANOUT deliveries to them.
     # A resident who became a friend before the planner reached the end of the roster gets the alert too (once).
     answers = {u: sum(not _is_alert(d) for d in got) for u, got in to_residents.items() if u in acked}
     alerted = {u: sum(_is_alert(d) for d in got) for u, got in to_residents.items()}
     seeded = stats["deliveries"] - sum(len(got) for got in to_residents.values())
+    with capsys.disabled():
+        print(f"\n  failover: primary :{primary} SIGKILLed at {at_kill:,} of {FANOUT:,} deliveries; replica :{replica} "
+              f"promoted after {promoted:.1f} s; fan-out resumed {resumed:.1f} s after the kill; "
+              f"{sum(acked.values())} resident events acknowledged, {residents.refused} refused (503) and redelivered; "
+              f"{sum(alerted.values())} residents had become friends in time to get the alert")
     assert stats["unique_recipients"] == FANOUT + len(acked), stats
     assert seeded == FANOUT, (stats, answers, alerted)
     assert max(alerted.values()) <= 1, alerted
