@@ -410,32 +410,32 @@ class RedisReminderStore:
         active = [self._active_key(tenant)] if self._active_key else []
         try:
             async with self._r.pipeline(transaction=False) as pipe:
-                pipe.bitop("OR", x, sent, *[k(f"q:{w.encode()}") for w in windows])
+                pipe.execute_command("BITOP", "OR", x, sent, *[k(f"q:{w.encode()}") for w in windows])
                 for ai, (area, cats) in enumerate(plan.items()):
                     cats = list(dict.fromkeys(cats))
                     if not cats:
                         continue
                     base = f"{scratch}:b{ai}"
                     temps.append(base)
-                    pipe.bitop("AND", base, k(f"a:{area}"), k(f"s:{slot}"), *active)
-                    pipe.bitop("AND", t, base, x)
-                    pipe.bitop("XOR", base, base, t)
+                    pipe.execute_command("BITOP", "AND", base, k(f"a:{area}"), k(f"s:{slot}"), *active)
+                    pipe.execute_command("BITOP", "AND", t, base, x)
+                    pipe.execute_command("BITOP", "XOR", base, base, t)
                     for mask in range(1, 1 << len(cats)):
                         chosen = tuple(c for i, c in enumerate(cats) if mask >> i & 1)
                         others = [k(f"c:{c}") for c in cats if c not in chosen]
                         part = f"{scratch}:p{ai}:{mask}"
                         temps.append(part)
-                        pipe.bitop("AND", part, base, *[k(f"c:{c}") for c in chosen])
+                        pipe.execute_command("BITOP", "AND", part, base, *[k(f"c:{c}") for c in chosen])
                         if others:
-                            pipe.bitop("OR", t, *others)
-                            pipe.bitop("AND", t, part, t)
-                            pipe.bitop("XOR", part, part, t)
+                            pipe.execute_command("BITOP", "OR", t, *others)
+                            pipe.execute_command("BITOP", "AND", t, part, t)
+                            pipe.execute_command("BITOP", "XOR", part, part, t)
                         subsets.setdefault(chosen, []).append(part)
                 handles: list[tuple[tuple[str, ...], str]] = []
                 for chosen, keys in sorted(subsets.items()):
                     handle = k(f"aud:{day}:{slot}:{uuid.uuid4().hex[:12]}")
                     handles.append((chosen, handle))
-                    pipe.bitop("OR", handle, *keys)
+                    pipe.execute_command("BITOP", "OR", handle, *keys)
                     pipe.expire(handle, AUDIENCE_TTL)
                 for _, handle in handles:
                     pipe.bitcount(handle)
@@ -446,7 +446,7 @@ class RedisReminderStore:
                 for (chosen, handle), n in zip(handles, counts):
                     if n:
                         groups.append(Group(chosen, handle, int(n)))
-                        pipe.bitop("OR", sent, sent, handle)
+                        pipe.execute_command("BITOP", "OR", sent, sent, handle)
                     else:
                         pipe.delete(handle)
                 pipe.expire(sent, SENT_TTL)

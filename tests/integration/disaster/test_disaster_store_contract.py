@@ -6,16 +6,17 @@ import pytest
 
 from disaster.model import MenuRecord, OpenStatus, Shelter, SwitchRequest
 from disaster.store import MemoryDisasterStore, MemoryShelterStore, RedisDisasterStore, RedisShelterStore
+from tests.conftest import BACKENDS, redis_for
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def store(request):
-    return MemoryDisasterStore() if request.param == "memory" else RedisDisasterStore(request.getfixturevalue("redis"))
+    return MemoryDisasterStore() if request.param == "memory" else RedisDisasterStore(redis_for(request))
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def shelters(request):
-    return MemoryShelterStore() if request.param == "memory" else RedisShelterStore(request.getfixturevalue("redis"))
+    return MemoryShelterStore() if request.param == "memory" else RedisShelterStore(redis_for(request))
 
 
 def site(sid: str, *hazards: str) -> Shelter:

@@ -8,11 +8,12 @@ import pytest
 
 from faq.models import query_hash
 from faq.unanswered import RETENTION, MemoryUnansweredStore, RedisUnansweredStore
+from tests.conftest import BACKENDS, redis_for
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def store(request, redis):
-    return MemoryUnansweredStore() if request.param == "memory" else RedisUnansweredStore(redis)
+@pytest.fixture(params=BACKENDS)
+def store(request):
+    return MemoryUnansweredStore() if request.param == "memory" else RedisUnansweredStore(redis_for(request))
 
 
 async def test_same_question_counts_with_first_and_last_seen(store):

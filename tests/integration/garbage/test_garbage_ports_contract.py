@@ -21,6 +21,7 @@ from garbage import (
     Reminder,
 )
 from garbage.model import Item
+from tests.conftest import BACKENDS, redis_for
 
 JST = dt.timezone(dt.timedelta(hours=9))
 EVENING = dt.datetime(2027, 1, 6, 20, 0, tzinfo=JST)
@@ -54,9 +55,11 @@ class Ports:
             await self.users.set_active(tenant, uid, False)
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def ports(request, redis):
-    return Ports(request.param, redis)
+@pytest.fixture(params=BACKENDS)
+def ports(request):
+    if request.param == "memory":
+        return Ports("memory", None)
+    return Ports("redis", redis_for(request))
 
 
 async def members(store, tenant: str, handle: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from reports.store import (
     RedisDraftStore,
     RedisReportStore,
 )
+from tests.conftest import BACKENDS, redis_for
 
 
 class Clock:
@@ -25,21 +26,21 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def reports(request):
-    return MemoryReportStore() if request.param == "memory" else RedisReportStore(request.getfixturevalue("redis"))
+    return MemoryReportStore() if request.param == "memory" else RedisReportStore(redis_for(request))
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def drafts(request):
     clock = Clock()
-    store = MemoryDraftStore(clock) if request.param == "memory" else RedisDraftStore(request.getfixturevalue("redis"), clock)
+    store = MemoryDraftStore(clock) if request.param == "memory" else RedisDraftStore(redis_for(request), clock)
     return store, clock
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=BACKENDS)
 def keys(request):
-    return MemoryApiKeyStore() if request.param == "memory" else RedisApiKeyStore(request.getfixturevalue("redis"))
+    return MemoryApiKeyStore() if request.param == "memory" else RedisApiKeyStore(redis_for(request))
 
 
 @pytest.fixture(params=["memory", "file"])
