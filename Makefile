@@ -43,7 +43,7 @@ system-deps:
 test: venv system-deps lint
 	bash nlu/scripts/setup_venv.sh || bash nlu/scripts/setup_venv.sh
 	bash nlu/scripts/train.sh || bash nlu/scripts/train.sh
-	CIVICBOT_STRICT_SKIPS=1 $(BIN)/python -m pytest -q -rs -p no:cacheprovider
+	CIVICBOT_STRICT_SKIPS=1 $(BIN)/python -m pytest -q -rsx -p no:cacheprovider
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not browser and not rasa and not slow"
