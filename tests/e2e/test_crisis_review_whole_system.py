@@ -10,12 +10,19 @@ import sys
 
 import pytest
 
+from nlu.risk import default_risk_assessor
 from tests.browser import sign_in
 from tests.e2e.test_console_whole_system import PW, RESIDENT, TENANTS_24_7
 from tests.system import REPO, chat_system
 
 pytestmark = pytest.mark.browser
-MISSED = "家族に迷惑ばかりかけているので、いなくなったほうがいいと思う"
+# A warning sign the crisis layer does not flag (belongings given away): the case a counsellor's mark is for.
+# (The former example, 「…いなくなったほうがいいと思う」, is now caught; a flagged message is not a "missed" one.)
+MISSED = "部屋の片付けは全部終わりました。大事なものは妹に渡しておきました"
+
+
+def test_the_example_is_one_the_crisis_layer_misses():
+    assert default_risk_assessor().assess(MISSED).level == "none"
 
 
 async def _add_staff(redis_url: str) -> None:
