@@ -12,6 +12,7 @@ from bot.chat import Incoming
 from bot.config import Tenant
 from bot.router import Assessment, Reply
 from nlu.crisis_reply import CrisisReplies
+from nlu.language import reply_language
 from nlu.risk import RiskAssessment, RiskAssessor
 from nlu.risk_context import RiskContextStore
 
@@ -35,10 +36,7 @@ class CrisisLayer:
 
     def reply_language(self, assessment: Assessment, profile_language: str) -> str:
         """The message's language when it is clearly another one than the profile's; やさしい日本語 is kept."""
-        detected = assessment.language
-        if detected is None or (detected == "ja" and profile_language in ("ja", "ja-easy")):
-            return profile_language
-        return detected
+        return reply_language(assessment.language, profile_language)
 
     def messages(self, assessment: Assessment, tenant: Tenant, language: str) -> Reply:
         if assessment.level == "crisis":

@@ -79,13 +79,12 @@ class LanguageDetectorPort:
         return DetectedLanguage(_LINGUA[values[0].language], float(values[0].value))
 
 
-def reply_language(detected: DetectedLanguage | None, profile_language: str) -> str:
-    """The language to answer in: the profile's unless the message is confidently in another language.
+def reply_language(detected: str | None, profile_language: str) -> str:
+    """The language to answer in: the profile's unless the message is confidently in another language
+    (``detected``: the code ``detect`` found, or None when it was not sure).
 
     A resident whose profile says ``ja-easy`` and who writes Japanese keeps やさしい日本語.
     """
-    if detected is None:
+    if detected is None or (detected == "ja" and profile_language in ("ja", "ja-easy")):
         return profile_language
-    if detected.code == "ja" and profile_language in ("ja", "ja-easy"):
-        return profile_language
-    return detected.code
+    return detected

@@ -100,8 +100,8 @@ def test_language_detection(text, code):
 
 
 def test_reply_language_keeps_easy_japanese_and_switches_for_a_clearly_other_language():
-    assert reply_language(LANGUAGES.detect("しにたい"), "ja-easy") == "ja-easy"
-    assert reply_language(LANGUAGES.detect("I want to die"), "ja") == "en"
+    assert reply_language(LANGUAGES.detect("しにたい").code, "ja-easy") == "ja-easy"
+    assert reply_language(LANGUAGES.detect("I want to die").code, "ja") == "en"
     assert reply_language(None, "vi") == "vi"
 
 
