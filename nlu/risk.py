@@ -115,10 +115,8 @@ class RiskAssessor:
                 if s.risk < t.concern:
                     signals.append(f"ctx:{context:.2f}")
                 level, category = "concern", s.category
-            if lex is not None or intl is not None:
-                risk = max(risk, 0.9)  # a lexicon hit is remembered as risky context too
-        elif lex is not None or intl is not None:
-            risk = 0.9
+        if lex is not None or intl is not None:
+            risk = max(risk, 0.9)  # a lexicon hit is remembered as risky context too
         return RiskAssessment(level, category, severity, language, tuple(signals), risk)
 
 
