@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast lint nlu rasa-venv bench clean system-deps
+.PHONY: venv demo test test-fast lint nlu rasa-venv bench clean system-deps screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -47,6 +47,11 @@ test: venv system-deps lint
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not browser and not rasa and not slow"
+
+# Refresh the README's pictures (docs/images): the browser tests that take them, told to write there. `make test`
+# never does (they go to tests/e2e/artifacts), so a test run leaves the tree clean.
+screenshots: venv
+	CIVICBOT_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_disaster_browser.py
 
 bench: venv
 	$(BIN)/python bench/webhook.py

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,21 @@ import pytest
 from staff.testing import SECRETS, code_for
 
 CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parent.parent
+# Screenshots and other leftovers of browser tests: ignored by git, so `make test` leaves the tree clean.
+ARTIFACTS = REPO / "tests" / "e2e" / "artifacts"
+# The README's pictures. Browser tests write them only when asked (`make screenshots` sets this to 1).
+README_IMAGES = REPO / "docs" / "images"
+UPDATE_SCREENSHOTS = "CIVICBOT_UPDATE_SCREENSHOTS"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def readme_screenshots() -> Path:
+    """Where a test writes a picture the README shows: ``docs/images`` only under ``CIVICBOT_UPDATE_SCREENSHOTS=1``
+    (an explicit refresh), otherwise the ignored artifacts folder — a test run never changes tracked files."""
+    folder = README_IMAGES if os.environ.get(UPDATE_SCREENSHOTS) == "1" else ARTIFACTS / "readme"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @contextlib.asynccontextmanager

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.browser import chromium
+from tests.browser import README_IMAGES, UPDATE_SCREENSHOTS, chromium
 
 
 @pytest.fixture
@@ -12,3 +14,19 @@ async def browser():
     """Debian's chromium through Playwright (skips when either is missing)."""
     async with chromium() as b:
         yield b
+
+
+def _pictures() -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in README_IMAGES.glob("*") if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def readme_pictures_untouched(request):
+    """A browser test leaves the README's pictures alone unless `make screenshots` asked for new ones: a test run
+    must not leave the tree dirty (pictures go to tests/e2e/artifacts, tests.browser.readme_screenshots)."""
+    if request.node.get_closest_marker("browser") is None or os.environ.get(UPDATE_SCREENSHOTS) == "1":
+        yield
+        return
+    before = _pictures()
+    yield
+    assert _pictures() == before, f"{request.node.nodeid} wrote into {README_IMAGES}; only `make screenshots` may"

@@ -1,7 +1,8 @@
 """The rich menu in the resident simulator, tapped in a browser, and the disaster switch done by two staff members on
 the admin page. Whole system (emulator, web, worker, scheduler), Debian chromium.
 
-Also writes the README's screenshots (docs/images/richmenu-normal.png, richmenu-disaster.png, shelter-carousel.png).
+Also takes the README's screenshots (richmenu-normal.png, richmenu-disaster.png, shelter-carousel.png): into the
+ignored artifacts folder, or into docs/images under ``make screenshots`` (tests.browser.readme_screenshots).
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from staff import RedisStaffStore, add_staff, fast_policy
-from tests.browser import sign_in
-from tests.system import REPO, System, chat_system
+from tests.browser import readme_screenshots, sign_in
+from tests.system import System, chat_system
 
 pytestmark = pytest.mark.browser
 
 PW = "correct horse battery staple"
 RESIDENT = "U" + "b0a7d15a".ljust(32, "0")
-SHOTS = REPO / "docs" / "images"
 
 
 async def _add_staff(redis_url: str) -> None:
@@ -61,8 +61,8 @@ async def test_resident_taps_the_menu_staff_switch_to_disaster_resident_finds_a_
     areas = resident.get_by_test_id("rich-menu-area")
     await expect(areas).to_have_count(6)
     await expect(resident.get_by_test_id("rich-menu-image")).to_have_js_property("complete", True)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await resident.get_by_test_id("phone").screenshot(path=str(SHOTS / "richmenu-normal.png"))
+    shots = readme_screenshots()
+    await resident.get_by_test_id("phone").screenshot(path=str(shots / "richmenu-normal.png"))
 
     # a tap on 防災・防犯の通知設定 is a postback the alerts room answers
     await resident.get_by_role("button", name="防災・防犯の通知設定").click()
@@ -83,7 +83,7 @@ async def test_resident_taps_the_menu_staff_switch_to_disaster_resident_finds_a_
     await expect(resident.get_by_role("button", name="避難所を探す")).to_be_visible(timeout=15_000)
     await expect(resident.get_by_test_id("rich-menu-area")).to_have_count(5)
     await expect(resident.get_by_test_id("rich-menu-image")).to_have_js_property("complete", True)
-    await resident.get_by_test_id("phone").screenshot(path=str(SHOTS / "richmenu-disaster.png"))
+    await resident.get_by_test_id("phone").screenshot(path=str(shots / "richmenu-disaster.png"))
 
     await resident.get_by_role("button", name="避難所を探す").click()
     await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("津波")
@@ -95,5 +95,5 @@ async def test_resident_taps_the_menu_staff_switch_to_disaster_resident_finds_a_
     await expect(cards.first).to_contain_text("出典：国土地理院")
     await resident.get_by_test_id("rich-menu-bar").click()  # fold the menu away for the picture
     await expect(resident.get_by_test_id("rich-menu")).to_be_hidden()
-    await resident.get_by_test_id("phone").screenshot(path=str(SHOTS / "shelter-carousel.png"))
+    await resident.get_by_test_id("phone").screenshot(path=str(shots / "shelter-carousel.png"))
     assert errors == []
