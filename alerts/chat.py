@@ -23,8 +23,9 @@ from typing import Any
 from alerts.categories import CATEGORIES, DEFAULT_CATEGORIES, EARTHQUAKE, INTENSITY_THRESHOLDS
 from alerts.chat_texts import CATEGORY_LABELS, LABELS, LIST_FIELDS, PLACE_NAMES, TEXTS, THRESHOLD_LABELS, pick
 from alerts.geo import Gazetteer, Municipality
-from alerts.subscriptions import LANGUAGES, MAX_PLACES, Place, QuietHours, Subscription, SubscriptionStore
+from alerts.subscriptions import LANGUAGES, MAX_PLACES, Place, Subscription, SubscriptionStore
 from bot.chat import Incoming, postback_data, qr_location, qr_postback, text
+from bot.quiet import QuietHours
 from bot.users import UserStore
 
 ROOM = "alerts"

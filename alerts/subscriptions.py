@@ -32,7 +32,6 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from redis.exceptions import WatchError
 
@@ -46,6 +45,7 @@ from alerts.categories import (
     membership_categories,
 )
 from alerts.geo import Gazetteer, haversine_m
+from bot.quiet import QuietHours
 from bot.redis_client import RedisClient, connect, scan_prefix
 from bot.roster import (
     ANDNOT,
@@ -80,38 +80,6 @@ class Place:
     lat: float | None = None  # set when registered from a shared location
     lng: float | None = None
     town: str = ""  # nearest 町丁目 (梅田一丁目) for location places
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """Local time span in which only emergencies are pushed; may wrap midnight (22:00-07:00)."""
-
-    start: str = "22:00"
-    end: str = "07:00"
-    timezone: str = "Asia/Tokyo"
-
-    def contains(self, now: dt.datetime) -> bool:
-        local = now.astimezone(ZoneInfo(self.timezone))
-        minute = local.hour * 60 + local.minute
-        s, e = _minutes(self.start), _minutes(self.end)
-        if s == e:
-            return False
-        return s <= minute < e if s < e else minute >= s or minute < e
-
-    def encode(self) -> str:
-        return f"{self.start}-{self.end}-{self.timezone}"
-
-    @classmethod
-    def decode(cls, raw: str) -> QuietHours | None:
-        if not raw:
-            return None
-        start, end, tz = raw.split("-", 2)
-        return cls(start, end, tz)
-
-
-def _minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from alerts.notices import NoticeAudience, NoticeDeps, NoticesConfig, RedisIncid
 from alerts.service import AlertDeps, RedisAlertLedger, RedisTelegramArchive, drill_recorder
 from alerts.subscriptions import RedisSubscriptionStore, SubscriptionAudience
 from bot.config import Settings, Tenant
+from bot.quiet import QuietHours
 from bot.redis_client import RedisClient
 from bot.users import RedisUserStore, UserStore
 from broadcasts.audience import AudienceSource
@@ -86,10 +87,9 @@ class AlertPlaces:
         sub = await self._store.get(tenant, user_id)
         return [garbage.PlaceRef(p.id, p.name, p.town) for p in sub.places] if sub else []
 
-    async def quiet_hours(self, tenant: str, user_id: str) -> garbage.QuietWindow | None:
+    async def quiet_hours(self, tenant: str, user_id: str) -> QuietHours | None:
         sub = await self._store.get(tenant, user_id)
-        q = sub.quiet_hours if sub else None
-        return garbage.QuietWindow(q.start, q.end, q.timezone) if q else None
+        return sub.quiet_hours if sub else None  # one QuietHours (bot.quiet) for both rooms
 
 
 @dataclass

@@ -20,7 +20,7 @@ from garbage.calendar import collected
 from garbage.csvio import parse_files
 from garbage.model import Area, Dataset
 from garbage.search import Analyzer, ItemIndex, SearchResult
-from garbage.store import SLOT_TIMES, SLOTS, DatasetStore, Group, QuietWindow, ReminderStore, UnknownLog
+from garbage.store import SLOT_TIMES, SLOTS, DatasetStore, Group, QuietHours, ReminderStore, UnknownLog
 
 log = logging.getLogger("civicbot.garbage")
 
@@ -41,7 +41,7 @@ class ResidentPlaces(Protocol):
 
     async def places(self, tenant: str, user_id: str) -> list[PlaceRef]: ...
 
-    async def quiet_hours(self, tenant: str, user_id: str) -> QuietWindow | None: ...
+    async def quiet_hours(self, tenant: str, user_id: str) -> QuietHours | None: ...
 
 
 class QuotaCheck(Protocol):

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from bot.quiet import QuietHours
 from bot.redis_client import RedisClient
 from bot.roster import Lua, Roster, bucket_of, set_bits, set_bits_command
 from garbage.model import Dataset
@@ -134,32 +135,6 @@ class RedisUnknownLog:
 
 # ------------------------------------------------------------------------------------------- reminders
 @dataclass(frozen=True)
-class QuietWindow:
-    """Local span in which routine messages are not pushed; may wrap midnight (22:00-07:00)."""
-
-    start: str
-    end: str
-    timezone: str = "Asia/Tokyo"
-
-    def contains(self, local: dt.datetime) -> bool:
-        minute = local.hour * 60 + local.minute
-        s, e = (int(x[:2]) * 60 + int(x[3:]) for x in (self.start, self.end))
-        if s == e:
-            return False
-        return s <= minute < e if s < e else minute >= s or minute < e
-
-    def encode(self) -> str:
-        return f"{self.start}-{self.end}-{self.timezone}"
-
-    @classmethod
-    def decode(cls, raw: str) -> QuietWindow | None:
-        if not raw:
-            return None
-        start, end, tz = raw.split("-", 2)
-        return cls(start, end, tz)
-
-
-@dataclass(frozen=True)
 class Reminder:
     tenant: str
     user_id: str
@@ -167,7 +142,7 @@ class Reminder:
     categories: tuple[str, ...]
     slot: str = "eve"
     language: str = "ja"
-    quiet: QuietWindow | None = None
+    quiet: QuietHours | None = None
     updated_at: float = field(default_factory=time.time)
 
     def validate(self) -> None:
@@ -190,7 +165,7 @@ class Reminder:
     @classmethod
     def decode(cls, tenant: str, user_id: str, raw: str) -> Reminder:
         d = json.loads(raw)
-        return cls(tenant, user_id, d["a"], tuple(d["c"]), d["s"], d["l"], QuietWindow.decode(d.get("q", "")), d.get("u", 0.0))
+        return cls(tenant, user_id, d["a"], tuple(d["c"]), d["s"], d["l"], QuietHours.decode(d.get("q", "")), d.get("u", 0.0))
 
 
 @dataclass(frozen=True)
@@ -403,7 +378,7 @@ class RedisReminderStore:
         windows = [
             w
             for raw in await self._r.smembers(k("quietwins"))
-            if (w := QuietWindow.decode(raw)) is not None and w.contains(local_time)
+            if (w := QuietHours.decode(raw)) is not None and w.contains(local_time)
         ]
         subsets: dict[tuple[str, ...], list[str]] = {}
         temps = [x, t]

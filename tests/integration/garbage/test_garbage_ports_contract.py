@@ -13,7 +13,7 @@ from garbage import (
     MemoryReminderStore,
     MemoryRunLedger,
     MemoryUnknownLog,
-    QuietWindow,
+    QuietHours,
     RedisDatasetStore,
     RedisReminderStore,
     RedisRunLedger,
@@ -86,7 +86,7 @@ async def test_unknown_log(ports):
 
 
 async def test_reminder_crud(ports):
-    r = Reminder("t", "U1", "北", ("燃やすごみ",), "morning", "en", QuietWindow("21:00", "06:00"))
+    r = Reminder("t", "U1", "北", ("燃やすごみ",), "morning", "en", QuietHours("21:00", "06:00"))
     await ports.reminders.save(r)
     got = await ports.reminders.get("t", "U1")
     assert (got.area, got.categories, got.slot, got.language, got.quiet) == ("北", ("燃やすごみ",), "morning", "en", r.quiet)
@@ -105,10 +105,10 @@ async def test_resolve_partitions_by_message_and_never_twice(ports):
         Reminder("t", "Ub", "北", ("有害ごみ", "古紙"), language="ko"),  # 有害ごみ only
         Reminder("t", "Uc", "南", both, language="vi"),  # 燃やすごみ (南 collects no 有害ごみ)
         Reminder("t", "Ud", "北", burn, slot="morning"),  # other slot
-        Reminder("t", "Ue", "北", both, quiet=QuietWindow("19:30", "07:00")),  # quiet at 20:00
+        Reminder("t", "Ue", "北", both, quiet=QuietHours("19:30", "07:00")),  # quiet at 20:00
         Reminder("t", "Uf", "西", both),  # area collects nothing
         Reminder("t", "Ug", "南", ("古紙",)),  # nothing of hers
-        Reminder("t", "Uh", "北", burn, quiet=QuietWindow("22:00", "07:00")),  # quiet, but not at 20:00
+        Reminder("t", "Uh", "北", burn, quiet=QuietHours("22:00", "07:00")),  # quiet, but not at 20:00
         Reminder("t", "Ui", "北", burn),  # never followed (not active)
     ]:
         await ports.reminders.save(r)
@@ -136,7 +136,7 @@ async def test_bulk_written_reminders_resolve_like_saved_ones(ports):
     await ports.follow("t", "Ua", "Ub", "Uc")
     await ports.reminders.import_many([
         Reminder("t", "Ua", "北", ("燃やすごみ",), language="en"),
-        Reminder("t", "Ub", "北", ("燃やすごみ",), quiet=QuietWindow("19:00", "08:00")),  # quiet at 20:00
+        Reminder("t", "Ub", "北", ("燃やすごみ",), quiet=QuietHours("19:00", "08:00")),  # quiet at 20:00
         Reminder("t", "Uc", "南", ("古紙",)),
     ])
     groups = await ports.reminders.resolve("t", "2027-01-07", "eve", PLAN, EVENING)

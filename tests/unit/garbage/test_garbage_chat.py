@@ -18,7 +18,7 @@ from garbage import (
     MemoryReminderStore,
     MemoryUnknownLog,
     PlaceRef,
-    QuietWindow,
+    QuietHours,
     load_lexicon,
 )
 from nlu.crisis_layer import CrisisLayer
@@ -34,12 +34,12 @@ NOW = dt.datetime(2027, 1, 6, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9))) 
 class Places:
     def __init__(self) -> None:
         self.by_user: dict[str, list[PlaceRef]] = {}
-        self.quiet: dict[str, QuietWindow] = {}
+        self.quiet: dict[str, QuietHours] = {}
 
     async def places(self, tenant: str, user_id: str) -> list[PlaceRef]:
         return self.by_user.get(user_id, [])
 
-    async def quiet_hours(self, tenant: str, user_id: str) -> QuietWindow | None:
+    async def quiet_hours(self, tenant: str, user_id: str) -> QuietHours | None:
         return self.quiet.get(user_id)
 
 
@@ -169,9 +169,9 @@ async def test_unfollow_forgets_the_reminder(room):
 
 
 async def test_reminder_takes_the_quiet_hours_set_for_alerts(room):
-    room.deps.places.quiet["U1"] = QuietWindow("19:00", "08:00")
+    room.deps.places.quiet["U1"] = QuietHours("19:00", "08:00")
     await room.on_postback(tapped(""), {"action": "area", "x": "remind", "a": "0"})
-    assert (await room.deps.reminders.get("demo", "U1")).quiet == QuietWindow("19:00", "08:00")
+    assert (await room.deps.reminders.get("demo", "U1")).quiet == QuietHours("19:00", "08:00")
     del room.deps.places.quiet["U1"]
     await room.on_postback(tapped(""), {"action": "time", "s": "eve"})
     assert (await room.deps.reminders.get("demo", "U1")).quiet is None

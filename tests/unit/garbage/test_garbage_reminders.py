@@ -16,7 +16,7 @@ from garbage import (
     MemoryReminderStore,
     MemoryRunLedger,
     MemoryUnknownLog,
-    QuietWindow,
+    QuietHours,
     Reminder,
     tick,
 )
@@ -91,7 +91,7 @@ async def env(demo_ds):
         Reminder("demo", "Ub", KEMA, all_cats, slot="morning"),
         Reminder("demo", "Uc", TOMO, all_cats, language="en"),
         Reminder("demo", "Ud", KEMA, ("古紙・衣類",)),
-        Reminder("demo", "Ue", KEMA, all_cats, quiet=QuietWindow("19:00", "08:00")),
+        Reminder("demo", "Ue", KEMA, all_cats, quiet=QuietHours("19:00", "08:00")),
         Reminder("demo", "Uf", FUKU, all_cats, language="vi"),
         Reminder("demo", "Ugone", KEMA, all_cats),  # unfollowed
         Reminder("other", "Ux", KEMA, all_cats),
