@@ -98,11 +98,34 @@
     if (current) await loadDetail(background);
   }
 
-  function renderMessage(m) {
+  function messageNode(m) {
     const who = m.sender === "resident" ? "相談者" : m.sender === "counsellor" ? `相談員 ${m.author}` : "";
-    const node = el("div", { class: `msg ${m.sender}`, "data-id": m.id },
+    return el("div", { class: `msg ${m.sender}`, "data-id": m.id },
       who ? el("span", { class: "who" }, `${who} ${new Date(m.ts * 1000).toLocaleTimeString("ja-JP")}`) : "", m.text);
-    $("transcript").append(node);
+  }
+
+  function renderMessage(m) {
+    $("transcript").append(messageNode(m));
+  }
+
+  // Bring the transcript on screen up to date without rebuilding it: a message already shown keeps its node, so
+  // whatever the counsellor is doing on it (a crisis mark opened, a category chosen, its status) survives the
+  // reloads live updates cause — a crisis signal in this very conversation is one. Missing ones go in order.
+  function syncTranscript(cid, messages) {
+    const t = $("transcript");
+    if (t.dataset.cid !== cid) { t.replaceChildren(); t.dataset.cid = cid; } // crisis_mark.js marks messages of this conversation
+    const shown = new Map(Array.from(t.children, (n) => [n.dataset.id, n]));
+    let prev = null, added = false;
+    for (const m of messages) {
+      let node = shown.get(m.id);
+      if (!node) {
+        node = messageNode(m);
+        if (prev) prev.after(node); else t.prepend(node);
+        added = true;
+      }
+      prev = node;
+    }
+    return added;
   }
 
   let detailSeq = 0;
@@ -116,10 +139,9 @@
     setUnread(c.id, c.unread); // opening it may have marked it read
     $("conv-name").textContent = `${c.name}（${c.risk_label}・${c.category}）`;
     $("conv-meta").textContent = `${c.summary || ""}${c.crisis_text ? " ／ 本人の言葉: " + c.crisis_text : ""} ／ 状態: ${c.status}${c.holder ? " ／ 担当: " + c.holder : ""}`;
-    const t = $("transcript"); t.replaceChildren();
-    t.dataset.cid = c.id; // crisis_mark.js marks messages of this conversation
-    for (const m of detail.transcript) renderMessage(m);
-    t.scrollTop = t.scrollHeight;
+    const t = $("transcript");
+    const opened = t.dataset.cid !== c.id;
+    if (syncTranscript(c.id, detail.transcript) || opened) t.scrollTop = t.scrollHeight;
     $("send-form").hidden = !detail.can_write;
     $("actions").hidden = !detail.can_write && state.me.role !== "supervisor";
     $("transfer-box").hidden = c.holder !== state.me.username;
@@ -276,7 +298,7 @@
 
   function clear() {
     detail = null;
-    $("transcript").replaceChildren(); $("conv-name").textContent = ""; $("conv-meta").textContent = "";
+    $("transcript").replaceChildren(); delete $("transcript").dataset.cid; $("conv-name").textContent = ""; $("conv-meta").textContent = "";
     $("send-form").hidden = true; $("actions").hidden = true; $("join-box").hidden = true; $("past").replaceChildren();
   }
 })();
