@@ -25,7 +25,6 @@ from alerts.categories import TSUNAMI, earthquake_targets, lift_category
 from alerts.geo import SEISMIC_NORTH, SEISMIC_SOUTH, TSUNAMI_OSAKA, Gazetteer, Municipality
 from alerts.jma.parser import TSUNAMI_LIFTED, Telegram, intensity_rank, tsunami_level
 from alerts.messages import LANGS, SEISMIC_AREAS, AlertText, alert_label, render_all
-from alerts.subscriptions import RECIPIENTS_TAG, RECORD_TAG
 from bot.redis_client import RedisClient
 from broadcasts.audience import AudienceQuery
 from broadcasts.jobs import Deliverer, DeliveryJob, Priority
@@ -194,8 +193,9 @@ async def process_telegram(tg: Telegram, deps: AlertDeps) -> list[DeliveryJob]:
                 audience=AudienceQuery(
                     tenant=tenant,
                     area_codes=tuple(dict.fromkeys(g.codes)),
-                    categories=(*g.categories, RECORD_TAG + source_id),
+                    categories=tuple(g.categories),
                     ignore_quiet_hours=g.emergency,
+                    record_as=source_id,
                 ),
                 messages=messages,
                 priority=priority,
@@ -227,7 +227,7 @@ async def _cancel(tg: Telegram, key: str, deps: AlertDeps) -> list[DeliveryJob]:
         text = AlertText(kind="cancelled", link_kind=r.link_kind, title=r.title, titles=r.titles or None, reported_at=tg.reported_at)
         job = DeliveryJob(
             tenant=r.tenant,
-            audience=AudienceQuery(tenant=r.tenant, categories=(RECIPIENTS_TAG + r.source_id,), ignore_quiet_hours=True),
+            audience=AudienceQuery(tenant=r.tenant, replay_of=r.source_id, ignore_quiet_hours=True),
             messages=render_all(text, deps.gazetteer, deps.languages),
             priority=r.priority,  # type: ignore[arg-type]
             kind=f"jma:{tg.type}:cancel",

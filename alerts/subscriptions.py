@@ -61,8 +61,6 @@ from broadcasts.audience import AudienceQuery, Recipient
 MAX_PLACES = 5
 RADIUS_CATEGORIES = frozenset({CRIME})  # categories whose notices come with a radius: only they need N: keys
 SENT_TTL = 3 * 24 * 3600
-RECORD_TAG = "@record:"  # AudienceQuery.categories entry: remember the recipients under this source id
-RECIPIENTS_TAG = "@recipients:"  # AudienceQuery.categories entry: exactly the recipients recorded for a source id
 LANGUAGES = ("ja", "ja-easy", "en", "zh-Hans", "ko", "vi")
 _BATCH = 5000
 LAYOUT_VERSION = "3"  # index-keyed documents + bitmaps (bot.roster); set by rebuild_indexes
@@ -860,10 +858,8 @@ def _in_quiet(q: QuietHours | None, now: dt.datetime, cache: dict[QuietHours, bo
 class SubscriptionAudience:
     """``broadcasts.audience.AudienceSource`` over the subscription store and the users port.
 
-    Two tagged ``categories`` entries let alerts reach exactly the people who got an earlier alert (AudienceQuery
-    has no field for that yet): ``@record:<source id>`` remembers whom a query resolved to, and
-    ``@recipients:<source id>`` resolves to exactly those people (still only active ones; quiet hours do not
-    hold back a 取消 of something they already received).
+    A query's ``record_as`` remembers whom it resolved to (``record_recipients``); ``replay_of`` resolves to exactly
+    those people (still only active ones; quiet hours do not hold back a 取消 of something they already received).
 
     Area codes alone reach every place in the areas. With a radius as well, for ``crime`` (police notices) the
     result is the located places within the radius plus the places registered as a whole municipality/ward
@@ -898,8 +894,8 @@ class SubscriptionAudience:
             async for r in self._all_friends(query):
                 yield r
             return
-        record = [c[len(RECORD_TAG):] for c in query.categories if c.startswith(RECORD_TAG)]
-        replay = [c[len(RECIPIENTS_TAG):] for c in query.categories if c.startswith(RECIPIENTS_TAG)]
+        record = [query.record_as] if query.record_as else []
+        replay = [query.replay_of] if query.replay_of else []
         parts, near = self._plan(query, replay)
         if self._fast:
             batches = self._store.target_recipients(  # type: ignore[attr-defined]
@@ -929,9 +925,8 @@ class SubscriptionAudience:
 
         With a radius, ``crime`` (police notices) reaches the located places within it plus the places registered
         as the whole municipality/ward; other categories union areas and radius. No area and no radius: every
-        municipality. A replay (``@recipients:``) is exactly the recorded people (plus a radius if given)."""
-        plain = tuple(c for c in query.categories if not c.startswith("@"))
-        categories = expand_query_categories(plain) if plain else expand_query_categories(CATEGORIES)
+        municipality. A replay (``replay_of``) is exactly the recorded people (plus a radius if given)."""
+        categories = expand_query_categories(query.categories or CATEGORIES)
         radius = query.center is not None and bool(query.radius_m)
         near = Near(query.center[0], query.center[1], float(query.radius_m), categories) if radius else None  # type: ignore[index, arg-type]
         parts: list[Part] = []
@@ -977,10 +972,9 @@ class SubscriptionAudience:
         """False only when nobody can match an area/category query (alerts skip creating a job for that tenant)."""
         if query.all_friends or query.center is not None or not query.area_codes:
             return True
-        plain = tuple(c for c in query.categories if not c.startswith("@"))
-        if any(c.startswith(RECIPIENTS_TAG) for c in query.categories):
+        if query.replay_of:
             return True
-        categories = expand_query_categories(plain) if plain else expand_query_categories(CATEGORIES)
+        categories = expand_query_categories(query.categories or CATEGORIES)
         return await self._store.has_members(query.tenant, area_keys_for_query(query.area_codes, self._g), categories)
 
     async def _all_friends(self, query: AudienceQuery) -> AsyncIterator[Recipient]:

@@ -21,6 +21,11 @@ class AudienceQuery:
     radius_m: float | None = None
     all_friends: bool = False  # every active friend of the tenant (broadcast --all), categories ignored
     ignore_quiet_hours: bool = False  # emergencies reach people in their quiet hours too
+    # An alert and its 取消 reach the same people: ``record_as`` remembers whom this query reached under a source id;
+    # ``replay_of`` is exactly the people recorded under one (still only active ones; areas and categories are
+    # ignored, and quiet hours do not hold back a 取消 of something they already received).
+    record_as: str = ""
+    replay_of: str = ""
 
 
 @dataclass(frozen=True)

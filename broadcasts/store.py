@@ -93,11 +93,24 @@ def job_to_json(job: DeliveryJob) -> str:
     return json.dumps(asdict(job), ensure_ascii=False, separators=(",", ":"))
 
 
+# Before AudienceQuery had record_as / replay_of, a job carried them as tagged categories: a job stored then (queued
+# across an upgrade) is read into the fields, so its alert or 取消 still reaches its people.
+_LEGACY_AUDIENCE_TAGS = {"@record:": "record_as", "@recipients:": "replay_of"}
+
+
 def job_from_json(raw: str) -> DeliveryJob:
     data = json.loads(raw)
     aud = data.pop("audience")
     for name in ("area_codes", "categories", "languages"):
         aud[name] = tuple(aud.get(name) or ())
+    plain = []
+    for category in aud["categories"]:
+        tag = next((t for t in _LEGACY_AUDIENCE_TAGS if category.startswith(t)), None)
+        if tag is None:
+            plain.append(category)
+        else:
+            aud[_LEGACY_AUDIENCE_TAGS[tag]] = category[len(tag) :]
+    aud["categories"] = tuple(plain)
     if aud.get("center") is not None:
         aud["center"] = tuple(aud["center"])
     return DeliveryJob(audience=AudienceQuery(**aud), **data)

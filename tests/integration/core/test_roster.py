@@ -118,7 +118,7 @@ async def test_resolving_leaves_no_scratch_keys_behind(redis):
     audience = SubscriptionAudience(store, users, g, clock=lambda: NIGHT)
     before = {k async for k in redis.scan_iter(match="*")}
     queries = [AudienceQuery("t", area_codes=("27127",), center=umeda, radius_m=500, categories=("crime",)),
-               AudienceQuery("t", categories=("crime", "@record:x")), AudienceQuery("t", categories=("@recipients:x",))]
+               AudienceQuery("t", categories=("crime",), record_as="x"), AudienceQuery("t", replay_of="x")]
     for q in queries:
         assert [r.user_id async for r in audience.resolve(q)] in ([], ["U1"])
     assert await store.members("t", ["N:27127"], ("crime",)) == set()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from alerts.categories import CATEGORIES, expand_query_categories
 from alerts.geo import Gazetteer
 from alerts.jma.parser import parse_file, parse_telegram
 from alerts.service import AlertDeps, MemoryAlertLedger, process_telegram
@@ -277,3 +278,15 @@ async def test_tsunami_downgrade_and_lift_follow_the_warning(world):
     lifted = {**downgrade, "<Name>津波注意報</Name><Code>62</Code>": "<Name>津波注意報解除</Name><Code>60</Code>", "<Serial/>": "<Serial>3</Serial>"}
     got = await world.feed("osaka_VTSE41_warning.xml", **lifted)
     assert got["sakai"][0].startswith("【解除】大阪府の沿岸の津波警報・注意報は解除されました。")
+
+
+async def test_an_alert_and_its_cancellation_name_their_source_in_fields_not_in_categories(world):
+    """The 取消 reaches the alert's people through AudienceQuery.record_as / replay_of; categories stay category ids."""
+    await world.subscribe("konohana", "27104", categories=["earthquake"], threshold="3")
+    await world.feed("osaka_VXSE51_5minus.xml")
+    await world.feed("osaka_VXSE53_5plus.xml", **{"<InfoType>発表</InfoType>": "<InfoType>取消</InfoType>", "<Serial>2</Serial>": "<Serial>3</Serial>"})
+    alert, cancel = [j for j in world.deliverer.jobs.values() if j.tenant == T]
+    assert alert.audience.record_as == alert.source_id and alert.audience.replay_of == ""
+    assert cancel.audience.replay_of == alert.source_id and cancel.audience.record_as == ""
+    assert cancel.audience.categories == () and cancel.audience.ignore_quiet_hours
+    assert alert.audience.categories and set(alert.audience.categories) <= set(expand_query_categories(CATEGORIES))
