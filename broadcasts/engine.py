@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.redis_client import RedisClient
@@ -31,7 +30,7 @@ from broadcasts.jobs import DeliveryJob
 from broadcasts.line import LinePort, SendOutcome
 from broadcasts.quota import QuotaGuard, QuotaPolicy
 from broadcasts.ratelimit import RateLimiter, RedisRateLimiter, acquire
-from broadcasts.store import GROUP, LANES, Batch, DeliveryStore, JobStatus, Keys, tenant_of
+from broadcasts.store import LANES, Batch, DeliveryStore, Entry, JobStatus, Read, tenant_of
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +99,7 @@ class RedisDeliverer:
         return await self.store.events(tenant, count)
 
 
-@dataclass(frozen=True)
-class Work:
-    kind: str  # "plan" | "batch"
-    tenant: str
-    lane: str
-    stream: str
-    entry_id: str
-    fields: dict
+Work = Entry  # a stream entry this worker took (broadcasts.store.Entry)
 
 
 class DeliveryWorker:
@@ -129,7 +121,6 @@ class DeliveryWorker:
         rng: random.Random | None = None,
     ) -> None:
         self.store = DeliveryStore(client)
-        self.r = client
         self.line = line
         self.audience = audience
         self.users = users
@@ -216,29 +207,14 @@ class DeliveryWorker:
     async def ensure_groups(self) -> None:
         missing = [t for t in self.tenants() if t not in self._groups_ready]
         for tenant in missing:
-            k = Keys(tenant)
-            for lane in LANES:
-                for stream in (k.queue(lane), k.batches(lane)):
-                    try:
-                        await self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
-                    except ResponseError as exc:
-                        if "BUSYGROUP" not in str(exc):
-                            raise
+            await self.store.ensure_groups(tenant)
             self._groups_ready.add(tenant)
 
     async def _active_lanes(self, tenants: list[str]) -> dict[str, tuple[int, ...]]:
-        """Per tenant, how many unfinished jobs each lane has (one pipelined ZCARD per lane and tenant)."""
-        async with self.r.pipeline(transaction=False) as pipe:
-            for t in tenants:
-                for lane in LANES:
-                    pipe.zcard(Keys(t).active(lane))
-            counts = await pipe.execute()
-        per = len(LANES)
-        out: dict[str, tuple[int, ...]] = {}
+        """Per tenant, how many unfinished jobs each lane has; remembered briefly for ``_preempted``."""
+        out = await self.store.active_counts(tenants)
         now = time.monotonic()
-        for i, t in enumerate(tenants):
-            row = tuple(int(c) for c in counts[i * per : (i + 1) * per])
-            out[t] = row
+        for t, row in out.items():
             self._lane_cache[t] = (now, _top(row))
         return out
 
@@ -255,80 +231,55 @@ class DeliveryWorker:
             eligible = [t for t in tenants if active[t][li] and _top(active[t]) == li]
             if not eligible:
                 continue
-            reads: list[tuple[str, str, str]] = []
-            async with self.r.pipeline(transaction=False) as pipe:
-                for t in eligible:
-                    k = Keys(t)
-                    pipe.xreadgroup(GROUP, self.name, {k.batches(lane): ">"}, count=want)
-                    reads.append(("batch", t, k.batches(lane)))
-                    if self._planning < self.opts.max_planners:
-                        pipe.xreadgroup(GROUP, self.name, {k.queue(lane): ">"}, count=1)
-                        reads.append(("plan", t, k.queue(lane)))
-                results = await pipe.execute(raise_on_error=False)
-            for (kind, t, stream), res in zip(reads, results):
-                if isinstance(res, Exception):
-                    if "NOGROUP" in str(res):
-                        self._groups_ready.discard(t)
-                        continue
-                    raise res
-                for _stream, entries in res or []:
-                    for entry_id, fields in entries:
-                        if kind == "plan":
-                            self._planning += 1
-                        out.append(Work(kind, t, lane, stream, entry_id, fields))
+            reads: list[Read] = []
+            for t in eligible:
+                reads.append(Read("batch", t, lane, want))
+                if self._planning < self.opts.max_planners:
+                    reads.append(Read("plan", t, lane, 1))
+            found = await self.store.read_new(self.name, reads)
+            self._groups_ready -= found.missing_groups
+            for entry in found.entries:
+                if entry.kind == "plan":
+                    self._planning += 1
+                out.append(entry)
         return out
 
     async def reclaim(self, free: int) -> list[Work]:
         """Take over entries a dead (or stuck) worker left pending longer than ``reclaim_idle_seconds``."""
         out: list[Work] = []
         for t in self.tenants():
-            k = Keys(t)
             for lane in LANES:
                 idle = self.opts.reclaim_idle_seconds
                 if lane == "emergency":
                     idle = min(idle, self.opts.reclaim_idle_emergency_seconds)
                 idle_ms = int(idle * 1000)
-                for kind, stream in (("plan", k.queue(lane)), ("batch", k.batches(lane))):
+                for kind in ("plan", "batch"):
                     if len(out) >= free or (kind == "plan" and self._planning >= self.opts.max_planners):
                         continue
                     count = 1 if kind == "plan" else free - len(out)
-                    try:
-                        res = await self.r.xautoclaim(stream, GROUP, self.name, idle_ms, start_id="0-0", count=count)
-                    except ResponseError as exc:
-                        if "NOGROUP" in str(exc):
-                            self._groups_ready.discard(t)
-                            continue
-                        raise
-                    for entry_id, fields in res[1]:
-                        if fields is None:
-                            continue
+                    taken = await self.store.reclaim(self.name, kind, t, lane, idle_ms, count)
+                    if taken is None:
+                        self._groups_ready.discard(t)
+                        continue
+                    for entry in taken:
                         if kind == "plan":
                             self._planning += 1
-                        log.info("reclaimed entry", extra={"worker": self.name, "tenant": t, "entry": entry_id, "kind": kind})
-                        out.append(Work(kind, t, lane, stream, entry_id, fields))
+                        log.info("reclaimed entry", extra={"worker": self.name, "tenant": t, "entry": entry.entry_id, "kind": kind})
+                        out.append(entry)
         return out
 
     async def forget_dead_consumers(self) -> None:
         """Every worker start adds a consumer name; drop the ones long gone that hold nothing."""
         limit_ms = int(self.opts.forget_consumers_after * 1000)
         for t in self.tenants():
-            k = Keys(t)
-            for lane in LANES:
-                for stream in (k.queue(lane), k.batches(lane)):
-                    try:
-                        consumers = await self.r.xinfo_consumers(stream, GROUP)
-                    except ResponseError:
-                        continue
-                    for c in consumers:
-                        if c["name"] != self.name and int(c["pending"]) == 0 and int(c["idle"]) > limit_ms:
-                            await self.r.xgroup_delconsumer(stream, GROUP, c["name"])
+            await self.store.forget_consumers(t, self.name, limit_ms)
 
     async def resume_held(self) -> None:
         """Re-queue jobs held for quota once routine sending fits again (a new month, or the limit was raised)."""
         for t in self.tenants():
             await self.quota.state(t)  # keeps the reading fresh and raises quota warnings even if only alerts go out
             for job_id in await self.store.held_jobs(t):
-                state = await self.r.hget(Keys(t).job(job_id), "state")
+                state = await self.store.job_state(job_id)
                 if state == "cancelled" or not await self.quota.should_hold(t, 1, "routine"):
                     n = await self.store.resume(job_id)
                     log.info("resumed held job", extra={"tenant": t, "job": job_id, "batches": n})
@@ -358,23 +309,22 @@ class DeliveryWorker:
         if not job_id or (w.kind == "batch" and n is None):
             await self.store.ack(w.stream, w.entry_id)  # malformed entry
             return
-        k = Keys(tenant_of(job_id))
         if w.kind == "batch":
             batch = await self.store.batch(job_id, int(n))
             if batch is None:
                 await self.store.ack(w.stream, w.entry_id)
-            elif await self.r.hincrby(k.batch(job_id, n), "errors", 1) >= MAX_ERRORS:
+            elif await self.store.count_error(job_id, int(n)) >= MAX_ERRORS:
                 await self.store.finish(batch, w.lane, w.entry_id, "failed", len(batch.to), "internal_error")
-        elif await self.r.hincrby(k.job(job_id), "plan_errors", 1) >= MAX_ERRORS:
+        elif await self.store.count_error(job_id) >= MAX_ERRORS:
             # the audience cannot be resolved: close the plan with what was committed so the job can finish
             token = f"{self.name}:{uuid.uuid4().hex[:8]}"
             _, planned = await self.store.claim_plan(job_id, token)
-            await self.r.hset(k.job(job_id), "plan_error", "audience_error")
+            await self.store.note_plan_error(job_id, "audience_error")
             await self.store.commit(job_id, w.lane, token, planned, [], final=True, queue_entry=w.entry_id)
 
     async def _touch(self, w: Work) -> None:
         """Reset the entry's idle time so nobody reclaims work that is merely slow (long backoff, big audience)."""
-        await self.r.xclaim(w.stream, GROUP, self.name, 0, [w.entry_id], justid=True)
+        await self.store.touch(self.name, w)
 
     async def _job(self, job_id: str) -> DeliveryJob | None:
         job = self._jobs.get(job_id)
@@ -452,7 +402,7 @@ class DeliveryWorker:
             return
         job = await self._job(job_id)
         tenant = tenant_of(job_id)
-        if job is None or await self.r.hget(Keys(tenant).job(job_id), "state") == "cancelled":
+        if job is None or await self.store.job_state(job_id) == "cancelled":
             await self.store.finish(batch, w.lane, w.entry_id, "cancelled", len(batch.to))
             return
         if await self.quota.should_hold(tenant, len(batch.to), w.lane):

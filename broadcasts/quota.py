@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from broadcasts.line import LinePort
-from broadcasts.store import DeliveryStore, Keys
+from broadcasts.store import DeliveryStore
 
 log = logging.getLogger(__name__)
 
@@ -43,36 +43,22 @@ class QuotaGuard:
         self, store: DeliveryStore, line: LinePort, policy: QuotaPolicy | None = None, clock: Callable[[], float] = time.time
     ) -> None:
         self._store = store
-        self._r = store.r
         self._line = line
         self.policy = policy or QuotaPolicy()
         self._clock = clock
 
     async def state(self, tenant: str, *, refresh: bool = False) -> QuotaState:
-        key = Keys(tenant).quota
-        raw = await self._r.hgetall(key)
+        raw = await self._store.quota(tenant)
         read_at = float(raw["read_at"]) if raw.get("read_at") else None
         stale = read_at is None or self._clock() - read_at >= self.policy.refresh_seconds
-        if (refresh or stale) and await self._r.set(key + ":lock", "1", nx=True, ex=5):
+        if (refresh or stale) and await self._store.lock_quota_reading(tenant):
             try:
                 reading = await self._line.quota(tenant)
             except Exception as exc:  # LINE unreachable: keep the old figures, try again later
                 log.warning("quota read failed", extra={"tenant": tenant, "error": type(exc).__name__})
             else:
-                async with self._r.pipeline(transaction=True) as pipe:
-                    pipe.hset(
-                        key,
-                        mapping={
-                            "limit": -1 if reading.limit is None else reading.limit,
-                            "used": reading.used,
-                            "local": 0,
-                            "read_at": repr(self._clock()),
-                        },
-                    )
-                    pipe.hdel(key, "exhausted")  # a fresh reading replaces LINE's last "monthly limit" answer
-                    pipe.delete(key + ":lock")
-                    await pipe.execute()
-                raw = await self._r.hgetall(key)
+                await self._store.record_quota_reading(tenant, reading.limit, reading.used, self._clock())
+                raw = await self._store.quota(tenant)
                 await self._warn(tenant, self._parse(raw))
         return self._parse(raw)
 
@@ -86,23 +72,21 @@ class QuotaGuard:
         )
 
     async def note_sent(self, tenant: str, count: int) -> None:
-        await self._r.hincrby(Keys(tenant).quota, "local", count)
+        await self._store.add_quota_sent(tenant, count)
 
     async def note_exhausted(self, tenant: str) -> None:
         """LINE said "monthly limit": believe it until the next reading (it may free up as in-flight sends fail)."""
-        key = Keys(tenant).quota
-        raw = await self._r.hgetall(key)
+        raw = await self._store.quota(tenant)
         limit = int(raw.get("limit", -1))
-        await self._r.hset(key, "exhausted", repr(self._clock()))
-        if limit > 0:
-            await self._r.hset(key, "local", max(0, limit - int(raw.get("used", 0))))
-        await self._warn(tenant, self._parse(await self._r.hgetall(key)), exhausted=True)
+        local = max(0, limit - int(raw.get("used", 0))) if limit > 0 else None
+        await self._store.mark_quota_exhausted(tenant, self._clock(), local)
+        await self._warn(tenant, self._parse(await self._store.quota(tenant)), exhausted=True)
 
     async def should_hold(self, tenant: str, count: int, priority: str) -> bool:
         if priority != "routine":
             return False
         st = await self.state(tenant)
-        if await self._r.hexists(Keys(tenant).quota, "exhausted"):
+        if (await self._store.quota(tenant)).get("exhausted"):
             return True  # LINE said "monthly limit" since the last reading
         if st.limit is None:
             return False
@@ -117,8 +101,7 @@ class QuotaGuard:
         if exhausted:
             crossed.append(1.0)
         for w in sorted(set(crossed)):
-            flag = f"{Keys(tenant).quota}:warned:{month}:{int(w * 100)}"
-            if await self._r.set(flag, "1", nx=True, ex=40 * 24 * 3600):
+            if await self._store.quota_warned_once(tenant, month, int(w * 100)):
                 await self._store.add_event(
                     tenant, type="quota_warning", threshold=w, used=st.used, limit=st.limit, ratio=round(ratio, 4)
                 )

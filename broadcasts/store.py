@@ -18,7 +18,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+
+from redis.exceptions import ResponseError
 
 from bot.redis_client import RedisClient
 from broadcasts.audience import AudienceQuery
@@ -350,6 +353,44 @@ class JobStatus:
         return data
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One stream entry a worker took: a job to plan (``q:<lane>``) or a batch to send (``b:<lane>``)."""
+
+    kind: str  # "plan" | "batch"
+    tenant: str
+    lane: str
+    stream: str
+    entry_id: str
+    fields: dict
+
+
+@dataclass(frozen=True)
+class Read:
+    """A read a worker asks for: new entries of one tenant's lane, of one kind."""
+
+    kind: str  # "plan" | "batch"
+    tenant: str
+    lane: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What ``read_new`` found, and the tenants whose consumer groups were missing (to be created again)."""
+
+    entries: list[Entry]
+    missing_groups: set[str]
+
+
+def _stream(k: Keys, kind: str, lane: str) -> str:
+    return k.queue(lane) if kind == "plan" else k.batches(lane)
+
+
+def _no_group(exc: Exception) -> bool:
+    return isinstance(exc, ResponseError) and "NOGROUP" in str(exc)
+
+
 def _f(value: str | None) -> float | None:
     return None if value in (None, "") else float(value)
 
@@ -538,6 +579,125 @@ class DeliveryStore:
                 keys=[k.job(job_id), k.held, k.held_batches(job_id), k.batches(lane), k.events], args=[job_id, repr(time.time()), BATCH_TTL]
             )
         )
+
+    async def job_state(self, job_id: str) -> str | None:
+        """queued | sending | held | done | cancelled, or None for an unknown job."""
+        return await self.r.hget(Keys(tenant_of(job_id)).job(job_id), "state")
+
+    async def count_error(self, job_id: str, n: int | None = None) -> int:
+        """One more unexpected failure of batch ``n`` (or of planning the job, n None); returns the count so far."""
+        k = Keys(tenant_of(job_id))
+        if n is None:
+            return int(await self.r.hincrby(k.job(job_id), "plan_errors", 1))
+        return int(await self.r.hincrby(k.batch(job_id, n), "errors", 1))
+
+    async def note_plan_error(self, job_id: str, reason: str) -> None:
+        await self.r.hset(Keys(tenant_of(job_id)).job(job_id), "plan_error", reason)
+
+    # --- streams and consumer groups (one group per lane stream; each worker process is a consumer) --------------
+    async def ensure_groups(self, tenant: str) -> None:
+        k = Keys(tenant)
+        for lane in LANES:
+            for stream in (k.queue(lane), k.batches(lane)):
+                try:
+                    await self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
+                except ResponseError as exc:
+                    if "BUSYGROUP" not in str(exc):
+                        raise
+
+    async def active_counts(self, tenants: Sequence[str]) -> dict[str, tuple[int, ...]]:
+        """Per tenant, how many unfinished jobs each lane has (LANES order; one pipelined ZCARD per lane and tenant)."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            for t in tenants:
+                for lane in LANES:
+                    pipe.zcard(Keys(t).active(lane))
+            counts = await pipe.execute()
+        per = len(LANES)
+        return {t: tuple(int(c) for c in counts[i * per : (i + 1) * per]) for i, t in enumerate(tenants)}
+
+    async def read_new(self, consumer: str, reads: Sequence[Read]) -> Reads:
+        """New entries for ``consumer``, every read in one pipeline, in the order asked."""
+        entries: list[Entry] = []
+        missing: set[str] = set()
+        if not reads:
+            return Reads(entries, missing)
+        async with self.r.pipeline(transaction=False) as pipe:
+            for rd in reads:
+                pipe.xreadgroup(GROUP, consumer, {_stream(Keys(rd.tenant), rd.kind, rd.lane): ">"}, count=rd.count)
+            results = await pipe.execute(raise_on_error=False)
+        for rd, res in zip(reads, results):
+            if isinstance(res, Exception):
+                if _no_group(res):
+                    missing.add(rd.tenant)
+                    continue
+                raise res
+            for stream, found in res or []:
+                entries += [Entry(rd.kind, rd.tenant, rd.lane, stream, entry_id, fields) for entry_id, fields in found]
+        return Reads(entries, missing)
+
+    async def reclaim(self, consumer: str, kind: str, tenant: str, lane: str, idle_ms: int, count: int) -> list[Entry] | None:
+        """Take over entries another consumer left pending longer than ``idle_ms`` (None: the group is missing)."""
+        stream = _stream(Keys(tenant), kind, lane)
+        try:
+            res = await self.r.xautoclaim(stream, GROUP, consumer, idle_ms, start_id="0-0", count=count)
+        except ResponseError as exc:
+            if _no_group(exc):
+                return None
+            raise
+        return [Entry(kind, tenant, lane, stream, entry_id, fields) for entry_id, fields in res[1] if fields is not None]
+
+    async def touch(self, consumer: str, entry: Entry) -> None:
+        """Reset the entry's idle time so nobody reclaims work that is merely slow."""
+        await self.r.xclaim(entry.stream, GROUP, consumer, 0, [entry.entry_id], justid=True)
+
+    async def forget_consumers(self, tenant: str, keep: str, idle_ms: int) -> list[str]:
+        """Drop consumers (other than ``keep``) that hold nothing and were idle longer than ``idle_ms``."""
+        k = Keys(tenant)
+        gone: list[str] = []
+        for lane in LANES:
+            for stream in (k.queue(lane), k.batches(lane)):
+                try:
+                    consumers = await self.r.xinfo_consumers(stream, GROUP)
+                except ResponseError:
+                    continue
+                for c in consumers:
+                    if c["name"] != keep and int(c["pending"]) == 0 and int(c["idle"]) > idle_ms:
+                        await self.r.xgroup_delconsumer(stream, GROUP, c["name"])
+                        gone.append(c["name"])
+        return gone
+
+    # --- monthly quota ledger (broadcasts.quota.QuotaGuard) ----------------------------------------------------
+    async def quota(self, tenant: str) -> dict[str, str]:
+        """limit (-1 = unlimited), used (LINE's last reading), local (our sends since), read_at, exhausted."""
+        return await self.r.hgetall(Keys(tenant).quota)
+
+    async def lock_quota_reading(self, tenant: str, seconds: int = 5) -> bool:
+        """True for the one caller that reads LINE's quota now (others keep the figures they have)."""
+        return bool(await self.r.set(Keys(tenant).quota + ":lock", "1", nx=True, ex=seconds))
+
+    async def record_quota_reading(self, tenant: str, limit: int | None, used: int, read_at: float) -> None:
+        """A fresh reading replaces the local count and LINE's last "monthly limit" answer, and frees the lock."""
+        key = Keys(tenant).quota
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"limit": -1 if limit is None else limit, "used": used, "local": 0, "read_at": repr(read_at)})
+            pipe.hdel(key, "exhausted")
+            pipe.delete(key + ":lock")
+            await pipe.execute()
+
+    async def add_quota_sent(self, tenant: str, count: int) -> None:
+        await self.r.hincrby(Keys(tenant).quota, "local", count)
+
+    async def mark_quota_exhausted(self, tenant: str, at: float, local: int | None) -> None:
+        """LINE said "monthly limit" at ``at``; ``local`` (if given) makes the count reach the limit."""
+        mapping: dict[str, str | int] = {"exhausted": repr(at)}
+        if local is not None:
+            mapping["local"] = local
+        await self.r.hset(Keys(tenant).quota, mapping=mapping)
+
+    async def quota_warned_once(self, tenant: str, month: str, percent: int) -> bool:
+        """True the first time a threshold is crossed in a month (the flag lasts 40 days)."""
+        flag = f"{Keys(tenant).quota}:warned:{month}:{percent}"
+        return bool(await self.r.set(flag, "1", nx=True, ex=40 * 24 * 3600))
 
     async def ack(self, stream: str, entry_id: str) -> None:
         async with self.r.pipeline(transaction=True) as pipe:
