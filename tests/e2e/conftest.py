@@ -7,6 +7,7 @@ import os
 import pytest
 
 from tests.browser import README_IMAGES, UPDATE_SCREENSHOTS, chromium
+from tests.e2e.console_scene import add_staff_accounts, system_24_7
 
 
 @pytest.fixture
@@ -14,6 +15,14 @@ async def browser():
     """Debian's chromium through Playwright (skips when either is missing)."""
     async with chromium() as b:
         yield b
+
+
+@pytest.fixture
+async def console_system(tmp_path, redis_url):
+    """The whole system on a 24/7 tenant with a counsellor (alice) and a supervisor (sam): tests/e2e/console_scene.py."""
+    with system_24_7(tmp_path, redis_url) as s:
+        await add_staff_accounts(redis_url, ("alice", "counsellor", "相談員A"), ("sam", "supervisor", "SV佐藤"))
+        yield s
 
 
 def _pictures() -> dict[str, tuple[int, int]]:

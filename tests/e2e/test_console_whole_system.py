@@ -1,8 +1,8 @@
 """The counsellor console through the whole system: resident simulator → emulator → webhook → worker → handoff queue →
 console (web process) → LINE push through the emulator → back to the bot.
 
-The tenants file is written here with 24/7 office hours, so the outcome does not depend on the wall clock (the demo
-tenant's counsellors work weekdays 09:00–17:30 JST). The counsellor account is created directly in the same Redis.
+Set-up shared with the crisis-review test (tests/e2e/console_scene.py): 24/7 office hours, so the outcome does not
+depend on the wall clock; the counsellor account is created directly in the same Redis.
 """
 
 from __future__ import annotations
@@ -13,51 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_in
-from tests.system import System, chat_system
+from tests.e2e.console_scene import RESIDENT, open_scene
+from tests.system import System
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PW = "correct horse battery staple"
-RESIDENT = "U" + "c0115e11".ljust(32, "0")
 HOTLINE = "0120-279-338"  # よりそいホットライン (24 h), in the crisis layer's first reply
-
-TENANTS_24_7 = """\
-tenants:
-  - id: demo
-    display_name: デモ市
-    lg_code: "271004"
-    demo: true
-    office_hours:
-      timezone: Asia/Tokyo
-      weekly: {mon: "00:00-00:00", tue: "00:00-00:00", wed: "00:00-00:00", thu: "00:00-00:00", fri: "00:00-00:00", sat: "00:00-00:00", sun: "00:00-00:00"}
-      cutoff_minutes: 0
-    line:
-      channel_secret: demo-secret
-      channel_token: demo-token
-"""
-
-
-async def _add_counsellor(redis_url: str) -> None:
-    import redis.asyncio as aioredis
-
-    from staff import RedisStaffStore, add_staff, fast_policy
-
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        # Argon2 hashes carry their parameters, so the web process (default policy) verifies these cheap ones
-        await add_staff(RedisStaffStore(client), "demo", "alice", "counsellor", PW, display_name="相談員A", hasher=fast_policy().hasher)
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-def system(tmp_path, redis_url):
-    tenants = tmp_path / "tenants.yaml"
-    tenants.write_text(TENANTS_24_7, encoding="utf-8")
-    with chat_system(tmp_path, redis_url, extra_env={"CIVICBOT_TENANTS": str(tenants)}) as s:
-        yield s
 
 
 async def _deliveries(system: System) -> list[dict]:
@@ -68,26 +30,12 @@ def _texts(delivery: dict) -> str:
     return "\n".join(m.get("text", "") for m in delivery["messages"])
 
 
-async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_url):
+async def test_crisis_to_counsellor_and_back_to_the_bot(console_system, browser):
     from playwright.async_api import expect
 
-    await _add_counsellor(redis_url)
-    resident = await (await browser.new_context(viewport={"width": 390, "height": 780}, locale="ja-JP")).new_page()
-    console = await (await browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")).new_page()
-    errors: list[str] = []
-    console.on("pageerror", lambda exc: errors.append(str(exc)))
-    console.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-
-    async def resident_says(text: str) -> None:
-        await resident.get_by_test_id("composer-input").fill(text)
-        await resident.get_by_test_id("send-button").click()
-        await expect(resident.get_by_test_id("bubble-user").last).to_contain_text(text)
-
-    # 1. a counsellor is on duty: logged in, the console open
-    await console.goto(f"{system.web}/staff/login")
-    await sign_in(console, "demo", "alice", PW, lands_on=f"{system.web}/console")
-    await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
-    await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
+    # 1. a counsellor is on duty: logged in, the console open; the resident on the simulator
+    scene = await open_scene(browser, console_system, "alice")
+    resident, console, errors, resident_says = scene.resident, scene.console, scene.errors, scene.resident_says
 
     # 2. the crisis message: hotlines in the very first reply, and the request tops the queue
     t0 = time.monotonic()
@@ -97,7 +45,7 @@ async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_u
     print(f"\ncrisis message → top of the console queue: {time.monotonic() - t0:.2f} s")
     assert "crisis" in (await top.get_attribute("class") or "")
     await expect(resident.get_by_test_id("bubble-bot").filter(has_text=HOTLINE).first).to_be_visible(timeout=20_000)
-    (first,) = await _deliveries(system)
+    (first,) = await _deliveries(console_system)
     assert first["endpoint"] == "reply" and HOTLINE in _texts(first)
     assert "quickReply" in first["messages"][-1]  # 「相談をやめる」 on the last bubble, where LINE shows it
 
@@ -139,7 +87,7 @@ async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_u
     await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("デモ市", timeout=20_000)
 
     # The ledger, in order: nothing from the bot for the two messages the counsellor held
-    deliveries = await _deliveries(system)
+    deliveries = await _deliveries(console_system)
     assert [d["endpoint"] for d in deliveries] == ["reply", "push", "push", "push", "reply"], deliveries
     taken, answer, handed_back = deliveries[1:4]
     assert "相談員につながりました" in _texts(taken)
@@ -151,17 +99,12 @@ async def test_crisis_to_counsellor_and_back_to_the_bot(system, browser, redis_u
     await resident.screenshot(path=str(ARTIFACTS / "console-whole-system-resident.png"))
 
 
-async def test_web_and_worker_restart_during_a_live_conversation(system, browser, redis_url):
+async def test_web_and_worker_restart_during_a_live_conversation(console_system, browser):
     """Nothing is lost and the counsellor still holds the conversation: session, lock and queue live in Redis."""
     from playwright.async_api import expect
 
-    await _add_counsellor(redis_url)
-    resident = await (await browser.new_context(locale="ja-JP")).new_page()
-    console = await (await browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")).new_page()
-    await console.goto(f"{system.web}/staff/login")
-    await sign_in(console, "demo", "alice", PW, lands_on=f"{system.web}/console")
-    await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
-    await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
+    scene = await open_scene(browser, console_system, "alice")
+    resident, console = scene.resident, scene.console
 
     await resident.get_by_test_id("composer-input").fill("人と話したい")
     await resident.get_by_test_id("send-button").click()
@@ -171,19 +114,19 @@ async def test_web_and_worker_restart_during_a_live_conversation(system, browser
     await console.locator("#send-form").wait_for(state="visible")
     await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("相談員につながりました", timeout=15_000)
 
-    await asyncio.to_thread(system.stop, "worker")
-    await asyncio.to_thread(system.stop, "web")
-    await asyncio.to_thread(system.start, "web")
+    await asyncio.to_thread(console_system.stop, "worker")
+    await asyncio.to_thread(console_system.stop, "web")
+    await asyncio.to_thread(console_system.start, "web")
     # the webhook is back, the worker is not: the event waits in the Redis inbox
     await resident.get_by_test_id("composer-input").fill("つながっていますか")
     await resident.get_by_test_id("send-button").click()
-    await asyncio.to_thread(system.start, "worker")
+    await asyncio.to_thread(console_system.start, "worker")
     # the console reconnects on its own, reloads from Redis, and gets the message live
     await expect(console.locator("#transcript .msg.resident").last).to_contain_text("つながっていますか", timeout=30_000)
     await console.fill("#reply", "はい、つながっています。")
     await console.press("#reply", "Enter")
     await expect(resident.get_by_test_id("bubble-bot").last).to_contain_text("はい、つながっています。", timeout=15_000)
 
-    deliveries = await _deliveries(system)
+    deliveries = await _deliveries(console_system)
     assert [d["endpoint"] for d in deliveries] == ["reply", "push", "push"], deliveries  # the bot stayed silent
     assert _texts(deliveries[-1]) == "はい、つながっています。"

@@ -9,11 +9,13 @@ import subprocess
 import sys
 
 import pytest
+import redis.asyncio as aioredis
 
+from crisisreview import RedisCrisisReviewStore
 from nlu.risk import default_risk_assessor
 from tests.browser import sign_in
-from tests.e2e.test_console_whole_system import PW, RESIDENT, TENANTS_24_7
-from tests.system import REPO, chat_system
+from tests.e2e.console_scene import PW, open_scene
+from tests.system import REPO
 
 pytestmark = pytest.mark.browser
 # A warning sign the crisis layer does not flag (belongings given away): the case a counsellor's mark is for.
@@ -25,24 +27,7 @@ def test_the_example_is_one_the_crisis_layer_misses():
     assert default_risk_assessor().assess(MISSED).level == "none"
 
 
-async def _add_staff(redis_url: str) -> None:
-    import redis.asyncio as aioredis
-
-    from staff import RedisStaffStore, add_staff, fast_policy
-
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        for user, role in (("alice", "counsellor"), ("sam", "supervisor")):
-            await add_staff(RedisStaffStore(client), "demo", user, role, PW, hasher=fast_policy().hasher)
-    finally:
-        await client.aclose()
-
-
 async def _reviewed(redis_url: str) -> list:
-    import redis.asyncio as aioredis
-
-    from crisisreview import RedisCrisisReviewStore
-
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
         return await RedisCrisisReviewStore(client).reviewed("demo")
@@ -50,32 +35,11 @@ async def _reviewed(redis_url: str) -> list:
         await client.aclose()
 
 
-@pytest.fixture
-def system(tmp_path, redis_url):
-    tenants = tmp_path / "tenants.yaml"
-    tenants.write_text(TENANTS_24_7, encoding="utf-8")
-    with chat_system(tmp_path, redis_url, extra_env={"CIVICBOT_TENANTS": str(tenants)}) as s:
-        yield s
-
-
-async def test_a_missed_crisis_is_marked_confirmed_and_audited(system, browser, redis_url):
+async def test_a_missed_crisis_is_marked_confirmed_and_audited(console_system, browser, redis_url):
     from playwright.async_api import expect
 
-    await _add_staff(redis_url)
-    resident = await (await browser.new_context(viewport={"width": 390, "height": 780}, locale="ja-JP")).new_page()
-    console = await (await browser.new_context(viewport={"width": 1400, "height": 900}, locale="ja-JP")).new_page()
-    errors: list[str] = []
-    console.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    async def resident_says(text: str) -> None:
-        await resident.get_by_test_id("composer-input").fill(text)
-        await resident.get_by_test_id("send-button").click()
-        await expect(resident.get_by_test_id("bubble-user").last).to_contain_text(text)
-
-    await console.goto(f"{system.web}/staff/login")
-    await sign_in(console, "demo", "alice", PW, lands_on=f"{system.web}/console")
-    await resident.goto(f"{system.emulator}/simulator?tenant=demo&user={RESIDENT}")
-    await expect(resident.locator("body[data-connected=true]")).to_have_count(1)
+    scene = await open_scene(browser, console_system, "alice")
+    console, errors, resident_says = scene.console, scene.errors, scene.resident_says
     await resident_says("人と話したい")
     await console.locator("#queue li button.take").first.click(timeout=30_000)
     await console.locator("#send-form").wait_for(state="visible")
@@ -83,14 +47,15 @@ async def test_a_missed_crisis_is_marked_confirmed_and_audited(system, browser, 
     message = console.locator("#transcript .msg.resident", has_text=MISSED)
     await message.locator("details.crisis-mark").wait_for(timeout=30_000)
     await message.locator("summary").click()
+    await expect(message.locator("details.crisis-mark")).to_have_js_property("open", True)
     await message.locator("select.crisis-category").select_option("suicide")
     await message.locator("button.crisis-missed").click()
     await expect(message.locator(".crisis-status")).to_contain_text("記録しました", timeout=20_000)
 
     supervisor = await (await browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")).new_page()
-    await supervisor.goto(f"{system.web}/staff/login")
-    await sign_in(supervisor, "demo", "sam", PW, lands_on=f"{system.web}/console")
-    await supervisor.goto(f"{system.web}/admin/")
+    await supervisor.goto(f"{console_system.web}/staff/login")
+    await sign_in(supervisor, "demo", "sam", PW, lands_on=f"{console_system.web}/console")
+    await supervisor.goto(f"{console_system.web}/admin/")
     await supervisor.get_by_role("link", name="危険の見逃し・誤報の確認").click()
     card = supervisor.locator("section.review-item", has_text=MISSED)
     await expect(card).to_contain_text("自殺念慮", timeout=20_000)
@@ -100,7 +65,7 @@ async def test_a_missed_crisis_is_marked_confirmed_and_audited(system, browser, 
 
     out = subprocess.run(
         [sys.executable, "-m", "app.cli", "triage", "audit", "--tenant", "demo"],
-        env=system.env, cwd=REPO, capture_output=True, text=True, timeout=120,
+        env=console_system.env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
@@ -109,4 +74,4 @@ async def test_a_missed_crisis_is_marked_confirmed_and_audited(system, browser, 
     assert (item.text, item.label, item.marked_by, item.reviewed_by) == (MISSED, "suicide", "alice", "sam")
     flagged = 1.0 if item.bot_level != "none" else 0.0  # what the shipped detector said when the message was marked
     assert report["at_the_time"]["by_category"]["suicide"]["recall_crisis_or_concern"] == flagged
-    assert MISSED not in system.log("web")
+    assert MISSED not in console_system.log("web")
