@@ -22,7 +22,7 @@ from bot.config import Settings, Tenant
 from bot.redis_client import RedisClient
 from broadcasts import DeliveryDeps, QuotaGuard, RedisDraftStore, SdkLinePort, dispatch_due, run_delivery_worker
 from broadcasts.fastline import FastMulticastLinePort  # multicast without per-id pydantic checks (bench/fanout.py)
-from broadcasts.store import DeliveryStore
+from broadcasts.store import RedisDeliveryStore
 from disaster import scheduled_sync
 from kpi.health import RedisFeedStatus
 from kpi.service import SubscriberCounts, take_snapshots
@@ -151,7 +151,7 @@ def register_jobs(
 
     quota_port = SdkLinePort({t.id: t.channel_token.get_secret_value() for t in tenants.values()}, settings.line_api_url)
     closers.append(quota_port.close)
-    garbage_quota = QuotaGuard(DeliveryStore(client), quota_port)
+    garbage_quota = QuotaGuard(RedisDeliveryStore(client), quota_port)
 
     async def garbage_reminders() -> None:  # 前日 20:00 / 当日 7:00, never late (garbage.tick)
         await garbage.tick(

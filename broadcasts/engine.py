@@ -30,7 +30,7 @@ from broadcasts.jobs import DeliveryJob
 from broadcasts.line import LinePort, SendOutcome
 from broadcasts.quota import QuotaGuard, QuotaPolicy
 from broadcasts.ratelimit import RateLimiter, RedisRateLimiter, acquire
-from broadcasts.store import LANES, Batch, DeliveryStore, Entry, JobStatus, Read, tenant_of
+from broadcasts.store import LANES, Batch, DeliveryStore, Entry, JobStatus, Read, RedisDeliveryStore, tenant_of
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class RedisDeliverer:
     """The ``Deliverer`` port over Redis Streams; also the read side (status, list, cancel, events) for admin/CLI."""
 
     def __init__(self, client: RedisClient) -> None:
-        self.store = DeliveryStore(client)
+        self.store: DeliveryStore = RedisDeliveryStore(client)
 
     async def submit(self, job: DeliveryJob) -> str:
         if "ja" not in job.messages:
@@ -107,7 +107,7 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        client: RedisClient,
+        client: RedisClient | None,
         line: LinePort,
         audience: AudienceSource,
         users: UserStore,
@@ -119,13 +119,19 @@ class DeliveryWorker:
         options: EngineOptions | None = None,
         name: str | None = None,
         rng: random.Random | None = None,
+        store: DeliveryStore | None = None,
     ) -> None:
-        self.store = DeliveryStore(client)
+        if store is None or limiter is None:  # on Redis unless both are given (MemoryDeliveryStore in unit tests)
+            if client is None:
+                raise ValueError("without a Redis client, give the store and the rate limiter")
+            store = store or RedisDeliveryStore(client)
+            limiter = limiter or RedisRateLimiter(client)
+        self.store: DeliveryStore = store
+        self.limiter: RateLimiter = limiter
         self.line = line
         self.audience = audience
         self.users = users
         self._tenants = tenants
-        self.limiter = limiter or RedisRateLimiter(client)
         self.quota = quota or QuotaGuard(self.store, line, quota_policy)
         self.opts = options or EngineOptions()
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -264,7 +270,9 @@ class DeliveryWorker:
                     for entry in taken:
                         if kind == "plan":
                             self._planning += 1
-                        log.info("reclaimed entry", extra={"worker": self.name, "tenant": t, "entry": entry.entry_id, "kind": kind})
+                        log.info(
+                            "reclaimed entry", extra={"worker": self.name, "tenant": t, "entry": entry.entry_id, "kind": kind}
+                        )
                         out.append(entry)
         return out
 

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 from redis.exceptions import ResponseError
 
@@ -137,7 +138,8 @@ return ARGV[1]
 
 # Shared tail: finish the job when planning is complete and every batch is done.
 # KEYS[2] job, KEYS[4] active zset; ARGV now at position `nowpos`; event stream in KEYS[5]
-_COMPLETE = """
+_COMPLETE = (
+    """
 local function server_now()
   local t = redis.call('TIME')
   return string.format('%%d.%%06d', t[1], t[2])
@@ -156,7 +158,9 @@ local function complete(jobkey, activekey, eventskey, job_id, now)
   end
   return 0
 end
-""" % EVENTS_MAXLEN
+"""
+    % EVENTS_MAXLEN
+)
 
 # Begin (or take over) planning. KEYS: job   ARGV: planner token, now
 # Returns {state, batches} so a new planner knows where the previous one stopped.
@@ -174,7 +178,9 @@ return {redis.call('HGET', KEYS[1], 'state'), redis.call('HGET', KEYS[1], 'batch
 # KEYS: job, batches stream, active zset(lane), events, queue stream
 # ARGV: planner, first_n, count, final(0/1), now, lane_group, job_id, ttl, queue_entry_id,
 #       then per batch: lang, endpoint, retry_key, recipients(csv), size
-_COMMIT = _COMPLETE + """
+_COMMIT = (
+    _COMPLETE
+    + """
 local f = redis.call('HMGET', KEYS[1], 'planner', 'batches')
 if f[1] ~= ARGV[1] or tonumber(f[2]) ~= tonumber(ARGV[2]) then return -1 end
 local count = tonumber(ARGV[3])
@@ -205,10 +211,13 @@ if ARGV[4] == '1' then
 end
 return count
 """
+)
 
 # Record a batch's outcome exactly once and ack its stream entry.
 # KEYS: batch, job, stream, active, events   ARGV: entry_id, outcome, count, reason, now, group, job_id
-_FINISH = _COMPLETE + """
+_FINISH = (
+    _COMPLETE
+    + """
 local st = redis.call('HGET', KEYS[1], 'state')
 local changed = 0
 ARGV[5] = server_now()
@@ -230,6 +239,7 @@ end
 if changed == 1 then complete(KEYS[2], KEYS[4], KEYS[5], ARGV[7], ARGV[5]) end
 return changed
 """
+)
 
 # Put a batch back at the end of its lane (preempted by a higher lane). KEYS: batch, stream  ARGV: entry, group, job, n
 _REQUEUE = """
@@ -242,7 +252,8 @@ return 1
 
 # Hold a routine batch for quota. KEYS: batch, stream, job, held zset, heldb set, events
 # ARGV: entry, group, job_id, n, now, reason
-_HOLD = """
+_HOLD = (
+    """
 if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'held')
 redis.call('PERSIST', KEYS[1])  -- a job may stay held until next month
@@ -257,11 +268,14 @@ if st == 'sending' or st == 'queued' then redis.call('HSET', KEYS[3], 'state', '
 redis.call('XACK', KEYS[2], ARGV[2], ARGV[1])
 redis.call('XDEL', KEYS[2], ARGV[1])
 return 1
-""" % EVENTS_MAXLEN
+"""
+    % EVENTS_MAXLEN
+)
 
 # Resume a held job: every held batch back into its lane. KEYS: job, held zset, heldb set, stream, events
 # ARGV: job_id, now, batch ttl
-_RESUME = """
+_RESUME = (
+    """
 local ns = redis.call('SMEMBERS', KEYS[3])
 local prefix = string.sub(KEYS[1], 1, string.len(KEYS[1]) - string.len('job:' .. ARGV[1]))
 for _, n in ipairs(ns) do
@@ -277,7 +291,9 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 if redis.call('HGET', KEYS[1], 'state') == 'held' then redis.call('HSET', KEYS[1], 'state', 'sending') end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', '%d', '*', 'type', 'job_resumed', 'job', ARGV[1])
 return #ns
-""" % EVENTS_MAXLEN
+"""
+    % EVENTS_MAXLEN
+)
 
 
 @dataclass(frozen=True)
@@ -353,6 +369,36 @@ class JobStatus:
         return data
 
 
+def status_from(job_id: str, raw: dict[str, str], held_recipients: int) -> JobStatus:
+    """A job's status from its hash fields (one layout for every store)."""
+    spec = job_from_json(raw["spec"])
+    return JobStatus(
+        job_id=job_id,
+        tenant=tenant_of(job_id),
+        kind=spec.kind,
+        title=spec.title,
+        priority=raw.get("priority", spec.priority),
+        state=raw.get("state", "queued"),
+        planned=raw.get("planned") == "1",
+        recipients=int(raw.get("recipients", 0)),
+        sent=int(raw.get("sent", 0)),
+        failed=int(raw.get("failed", 0)),
+        blocked=int(raw.get("blocked", 0)),
+        cancelled=int(raw.get("cancelled", 0)),
+        held=held_recipients,
+        batches=int(raw.get("batches", 0)),
+        batches_done=int(raw.get("done_batches", 0)),
+        created_at=float(raw["created_at"]),
+        started_at=_f(raw.get("started_at")),
+        first_send_at=_f(raw.get("first_send_at")),
+        last_send_at=_f(raw.get("last_send_at")),
+        finished_at=_f(raw.get("finished_at")),
+        reported_at=spec.reported_at,
+        failure_reasons={k_[7:]: int(v) for k_, v in raw.items() if k_.startswith("reason:")},
+        error=raw.get("plan_error", ""),
+    )
+
+
 @dataclass(frozen=True)
 class Entry:
     """One stream entry a worker took: a job to plan (``q:<lane>``) or a batch to send (``b:<lane>``)."""
@@ -395,7 +441,57 @@ def _f(value: str | None) -> float | None:
     return None if value in (None, "") else float(value)
 
 
-class DeliveryStore:
+class DeliveryStore(Protocol):
+    """Every read and write of the delivery engine and its quota guard: jobs, batches, the lane streams with their
+    consumer groups, events and the quota ledger. ``RedisDeliveryStore`` (Lua scripts, streams) and
+    ``broadcasts.memory_store.MemoryDeliveryStore`` (unit tests) implement it; one contract suite runs on both."""
+
+    async def submit(self, job: DeliveryJob, *, now: float | None = None) -> str: ...
+    async def job_spec(self, job_id: str) -> DeliveryJob | None: ...
+    async def status(self, job_id: str) -> JobStatus | None: ...
+    async def list_jobs(self, tenant: str, limit: int = 50) -> list[JobStatus]: ...
+    async def cancel(self, job_id: str) -> bool: ...
+    async def events(self, tenant: str, count: int = 100) -> list[dict]: ...
+    async def add_event(self, tenant: str, **fields: str | int | float) -> None: ...
+    async def job_state(self, job_id: str) -> str | None: ...
+    async def count_error(self, job_id: str, n: int | None = None) -> int: ...
+    async def note_plan_error(self, job_id: str, reason: str) -> None: ...
+    async def claim_plan(self, job_id: str, planner: str) -> tuple[str, int]: ...
+    async def planned_recipients(self, job_id: str, upto: int) -> set[str]: ...
+    async def commit(
+        self,
+        job_id: str,
+        lane: str,
+        planner: str,
+        first_n: int,
+        batches: list[tuple[str, str, str, list[str]]],
+        *,
+        final: bool,
+        queue_entry: str = "",
+    ) -> bool: ...
+    async def batch(self, job_id: str, n: int) -> Batch | None: ...
+    async def note_attempt(self, batch: Batch, status: int) -> None: ...
+    async def finish(self, batch: Batch, lane: str, entry_id: str, outcome: str, count: int, reason: str = "") -> bool: ...
+    async def requeue(self, batch: Batch, lane: str, entry_id: str) -> None: ...
+    async def hold(self, batch: Batch, lane: str, entry_id: str, reason: str) -> None: ...
+    async def held_jobs(self, tenant: str) -> list[str]: ...
+    async def resume(self, job_id: str) -> int: ...
+    async def ack(self, stream: str, entry_id: str) -> None: ...
+    async def ensure_groups(self, tenant: str) -> None: ...
+    async def active_counts(self, tenants: Sequence[str]) -> dict[str, tuple[int, ...]]: ...
+    async def read_new(self, consumer: str, reads: Sequence[Read]) -> Reads: ...
+    async def reclaim(self, consumer: str, kind: str, tenant: str, lane: str, idle_ms: int, count: int) -> list[Entry] | None: ...
+    async def touch(self, consumer: str, entry: Entry) -> None: ...
+    async def forget_consumers(self, tenant: str, keep: str, idle_ms: int) -> list[str]: ...
+    async def quota(self, tenant: str) -> dict[str, str]: ...
+    async def lock_quota_reading(self, tenant: str, seconds: int = 5) -> bool: ...
+    async def record_quota_reading(self, tenant: str, limit: int | None, used: int, read_at: float) -> None: ...
+    async def add_quota_sent(self, tenant: str, count: int) -> None: ...
+    async def mark_quota_exhausted(self, tenant: str, at: float, local: int | None) -> None: ...
+    async def quota_warned_once(self, tenant: str, month: str, percent: int) -> bool: ...
+
+
+class RedisDeliveryStore:
     """All Redis reads and writes of the engine (one place that knows the layout)."""
 
     def __init__(self, client: RedisClient) -> None:
@@ -437,32 +533,7 @@ class DeliveryStore:
             ns = await self.r.smembers(k.held_batches(job_id))
             sizes = await self._pipe_hget([k.batch(job_id, n) for n in ns], "size")
             held_recipients = sum(int(s or 0) for s in sizes)
-        spec = job_from_json(raw["spec"])
-        return JobStatus(
-            job_id=job_id,
-            tenant=tenant,
-            kind=spec.kind,
-            title=spec.title,
-            priority=raw.get("priority", spec.priority),
-            state=raw.get("state", "queued"),
-            planned=raw.get("planned") == "1",
-            recipients=int(raw.get("recipients", 0)),
-            sent=int(raw.get("sent", 0)),
-            failed=int(raw.get("failed", 0)),
-            blocked=int(raw.get("blocked", 0)),
-            cancelled=int(raw.get("cancelled", 0)),
-            held=held_recipients,
-            batches=int(raw.get("batches", 0)),
-            batches_done=int(raw.get("done_batches", 0)),
-            created_at=float(raw["created_at"]),
-            started_at=_f(raw.get("started_at")),
-            first_send_at=_f(raw.get("first_send_at")),
-            last_send_at=_f(raw.get("last_send_at")),
-            finished_at=_f(raw.get("finished_at")),
-            reported_at=spec.reported_at,
-            failure_reasons={k_[7:]: int(v) for k_, v in raw.items() if k_.startswith("reason:")},
-            error=raw.get("plan_error", ""),
-        )
+        return status_from(job_id, raw, held_recipients)
 
     async def list_jobs(self, tenant: str, limit: int = 50) -> list[JobStatus]:
         ids = await self.r.zrevrange(Keys(tenant).jobs, 0, limit - 1)
@@ -483,7 +554,8 @@ class DeliveryStore:
         # held batches will never be re-queued: put them back so a worker settles them as cancelled
         lane = await self.r.hget(k.job(job_id), "priority") or "routine"
         await self._resume(
-            keys=[k.job(job_id), k.held, k.held_batches(job_id), k.batches(lane), k.events], args=[job_id, repr(time.time()), BATCH_TTL]
+            keys=[k.job(job_id), k.held, k.held_batches(job_id), k.batches(lane), k.events],
+            args=[job_id, repr(time.time()), BATCH_TTL],
         )
         return True
 
@@ -520,7 +592,17 @@ class DeliveryStore:
     ) -> bool:
         """Append batches (lang, endpoint, retry_key, recipients); False if another planner owns the job now."""
         k = Keys(tenant_of(job_id))
-        args: list = [planner, first_n, len(batches), "1" if final else "0", repr(time.time()), GROUP, job_id, BATCH_TTL, queue_entry]
+        args: list = [
+            planner,
+            first_n,
+            len(batches),
+            "1" if final else "0",
+            repr(time.time()),
+            GROUP,
+            job_id,
+            BATCH_TTL,
+            queue_entry,
+        ]
         for lang, endpoint, key, to in batches:
             args += [lang, endpoint, key, ",".join(to), len(to)]
         res = await self._commit(keys=[k.job(job_id), k.batches(lane), k.active(lane), k.events, k.queue(lane)], args=args)
@@ -564,7 +646,14 @@ class DeliveryStore:
     async def hold(self, batch: Batch, lane: str, entry_id: str, reason: str) -> None:
         k = Keys(tenant_of(batch.job_id))
         await self._hold(
-            keys=[k.batch(batch.job_id, batch.n), k.batches(lane), k.job(batch.job_id), k.held, k.held_batches(batch.job_id), k.events],
+            keys=[
+                k.batch(batch.job_id, batch.n),
+                k.batches(lane),
+                k.job(batch.job_id),
+                k.held,
+                k.held_batches(batch.job_id),
+                k.events,
+            ],
             args=[entry_id, GROUP, batch.job_id, batch.n, repr(time.time()), reason],
         )
 
@@ -576,7 +665,8 @@ class DeliveryStore:
         lane = await self.r.hget(k.job(job_id), "priority") or "routine"
         return int(
             await self._resume(
-                keys=[k.job(job_id), k.held, k.held_batches(job_id), k.batches(lane), k.events], args=[job_id, repr(time.time()), BATCH_TTL]
+                keys=[k.job(job_id), k.held, k.held_batches(job_id), k.batches(lane), k.events],
+                args=[job_id, repr(time.time()), BATCH_TTL],
             )
         )
 

@@ -70,7 +70,7 @@ async def run_reminders(redis_url: str, emulator: str, now: dt.datetime):
     import garbage
     from bot.users import RedisUserStore
     from broadcasts import QuotaGuard, RedisDeliverer, SdkLinePort
-    from broadcasts.store import DeliveryStore
+    from broadcasts.store import RedisDeliveryStore
     from garbage.search import LazyAnalyzer
 
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
@@ -81,7 +81,7 @@ async def run_reminders(redis_url: str, emulator: str, now: dt.datetime):
         return await garbage.tick(
             deps,
             RedisDeliverer(client),
-            QuotaGuard(DeliveryStore(client), line),
+            QuotaGuard(RedisDeliveryStore(client), line),
             ports.ledger,
             {"demo": ["ja", "ja-easy", "en", "zh-Hans", "ko", "vi"]},
         )

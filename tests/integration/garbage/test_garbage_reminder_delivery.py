@@ -13,7 +13,7 @@ import pytest
 from bot.chat import Incoming
 from bot.users import RedisUserStore, User
 from broadcasts import DeliveryWorker, EngineOptions, FakeLinePort, QuotaGuard, QuotaReading, RedisDeliverer, RedisRateLimiter
-from broadcasts.store import DeliveryStore
+from broadcasts.store import RedisDeliveryStore
 from garbage import DEMO_DATA, GarbageAudience, GarbageDeps, GarbageRoom, Reminder, read_dir, redis_ports, tick
 from garbage.search import LazyAnalyzer
 from garbage.service import import_files
@@ -42,7 +42,7 @@ async def env(redis):
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
-        yield deps, ports, line, QuotaGuard(DeliveryStore(redis), line), RedisDeliverer(redis)
+        yield deps, ports, line, QuotaGuard(RedisDeliveryStore(redis), line), RedisDeliverer(redis)
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
