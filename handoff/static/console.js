@@ -104,8 +104,13 @@
       who ? el("span", { class: "who" }, `${who} ${new Date(m.ts * 1000).toLocaleTimeString("ja-JP")}`) : "", m.text);
   }
 
-  function renderMessage(m) {
-    $("transcript").append(messageNode(m));
+  // A live message of the conversation on screen. It may come before that conversation's first load (just taken,
+  // just opened): the transcript becomes that conversation's here, so the load keeps the node and what is being
+  // done on it, instead of finding a transcript of no conversation and rebuilding it.
+  function renderMessage(m, cid) {
+    const t = $("transcript");
+    if (t.dataset.cid !== cid) { t.replaceChildren(); t.dataset.cid = cid; }
+    t.append(messageNode(m));
   }
 
   // Bring the transcript on screen up to date without rebuilding it: a message already shown keeps its node, so
@@ -220,7 +225,7 @@
     ws.onmessage = async (ev) => {
       const e = JSON.parse(ev.data);
       if (e.type === "message" && e.cid === current) {
-        if (!document.querySelector(`.msg[data-id="${CSS.escape(e.message.id)}"]`)) renderMessage(e.message);
+        if (!document.querySelector(`.msg[data-id="${CSS.escape(e.message.id)}"]`)) renderMessage(e.message, e.cid);
         $("transcript").scrollTop = $("transcript").scrollHeight;
         if (e.message.sender === "resident" && document.visibilityState === "visible" && detail && detail.can_write) await markRead();
       } else if (e.type === "emergency") {

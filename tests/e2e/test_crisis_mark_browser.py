@@ -7,6 +7,8 @@ A counsellor holds a consultation; the resident writes something the detector le
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp import web
 
@@ -157,4 +159,45 @@ async def test_a_flagged_message_in_a_held_conversation_keeps_the_marks_in_progr
         await fine.locator(".crisis-status", has_text="記録しました").wait_for()
         items = {i.message_ref: (i.verdict, i.category, i.bot_level) for i in await review.store.pending("demo")}
         assert items == {"m0": ("missed", "self_harm", "concern"), "m1": ("not_crisis", None, "crisis")}
+        assert errors == []
+
+
+async def test_a_message_before_the_first_load_keeps_its_mark_in_progress(site):
+    """Taken, and the resident writes before the console has loaded the conversation: the live message is shown at
+    once and the counsellor may open its mark. The first load used to rebuild the transcript and close it."""
+    deps, review, tenants, base = site
+    demo = tenants["demo"]
+    await handoff.request_handoff(deps, demo, "U1", summary="手続きの相談")
+    gate = asyncio.Event()
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1400, "height": 900}, locale="ja-JP")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(f"{base}/staff/login")
+        await sign_in(page, "demo", "alice", PW, lands_on=f"{base}/console")
+
+        async def slow_detail(route):  # the conversation's first load is slow (a busy server)
+            await gate.wait()
+            await route.continue_()
+
+        await page.route("**/console/api/conversations/*", slow_detail)  # the detail GET, not …/take
+        await page.locator("#queue li button.take").first.click()
+        await page.locator("#mine li.selected").wait_for()  # taken and on screen; its transcript is still loading
+        incoming = Incoming(
+            tenant=demo, user_id="U1", kind="text", webhook_event_id="e0", timestamp_ms=0, text=FINE, message_id="m0"
+        )
+        await handoff.on_resident_message(deps, demo, "U1", incoming)
+        fine = page.locator("#transcript .msg.resident", has_text=FINE)
+        await fine.locator("summary").click()
+        await fine.locator("select.crisis-category").select_option(label="自傷")
+        assert await page.locator("#send-form").is_hidden()  # not loaded yet: no reply form
+
+        gate.set()
+        await page.locator("#send-form").wait_for(state="visible")  # loaded: the holder may write
+        assert await fine.locator("details.crisis-mark").evaluate("d => d.open") is True
+        assert await fine.locator("select.crisis-category").input_value() == "self_harm"
+        assert await page.locator("#transcript .msg.resident").count() == 1
+        await fine.locator("button.crisis-missed").click()
+        await fine.locator(".crisis-status", has_text="記録しました").wait_for()
+        assert [(i.message_ref, i.verdict) for i in await review.store.pending("demo")] == [("m0", "missed")]
         assert errors == []
