@@ -58,14 +58,18 @@ def is_transient(exc: BaseException) -> bool:
 
 class HiredisPackingConnection(Connection):
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        """uvloop raises RuntimeError ("the handler is closed"), not OSError, when a command is written on a
-        transport that another task closed — redis-py's cluster client closes every connection of a node it gave up
-        on (ClusterDownError → aclose) while other tasks still hold some. As a RuntimeError it escaped redis-py's
-        retries and killed the worker's loops mid-failover; as the ConnectionError it is, it is retried."""
+        """Mid-failover, redis-py's cluster client disconnects connections other tasks still hold (ClusterDownError →
+        aclose, or a failed node's pool). The next write then raises RuntimeError under uvloop ("the handler is
+        closed") or AttributeError (the writer already None), not OSError: neither is retried by redis-py, both
+        killed the worker's loops mid-failover. As the ConnectionError they are, the cluster client retries them."""
         try:
             await super().send_packed_command(command, check_health)
         except RuntimeError as exc:
             if "closed" not in str(exc):
+                raise
+            raise RedisConnectionError(f"connection closed while sending: {exc}") from exc
+        except AttributeError as exc:  # disconnected by another task after our connect: its writer is gone
+            if self._writer is not None:
                 raise
             raise RedisConnectionError(f"connection closed while sending: {exc}") from exc
 

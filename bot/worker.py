@@ -190,6 +190,8 @@ async def run_shard(deps: WorkerDeps, shard: int, owner: str, stop: asyncio.Even
             except Exception as exc:
                 if not is_transient(exc):
                     raise
+                # a read whose reply was lost still moved its entries into our pending list: read that list again
+                _forget_progress(deps, shard)
                 await _redis_pause(stop, "shard", exc, shard=shard)
                 continue
             for entry in entries:
