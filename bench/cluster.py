@@ -41,6 +41,7 @@ from broadcasts.service import seed_subscribers  # noqa: E402
 from tests.system import free_port  # noqa: E402
 
 TENANTS = ("bench-a", "bench-b", "bench-c")
+VALKEY_PIDS: list[int] = []  # the cluster's nodes, for the CPU they use during a fan-out
 TOKEN = "bench-token-{}"  # the emulator's channel token of each synthetic tenant (not a secret)
 
 
@@ -177,7 +178,7 @@ def serve_emulator(port: int) -> None:
 def start_workers(k: int, url: str, line_url: str, tenants: tuple[str, ...], rate: float) -> list[subprocess.Popen]:
     procs = []
     for i in range(k):
-        cmd = [sys.executable, "-m", "broadcasts.standalone", "--redis-url", url, "--line-url", line_url,
+        cmd = [sys.executable, "-m", "app.delivery_worker", "--redis-url", url, "--line-url", line_url,
                "--concurrency", "32", "--name", f"bench-{i}-{time.time()}", "--rate", f"multicast={rate}", "--fast-multicast"]
         for t in tenants:
             cmd += ["--tenant", t]
@@ -186,7 +187,9 @@ def start_workers(k: int, url: str, line_url: str, tenants: tuple[str, ...], rat
         p.stdin.close()
         procs.append(p)
     for p in procs:
-        p.stdout.readline()  # "worker ready"
+        if p.stdout.readline().strip() != "worker ready":
+            stop(procs)
+            raise RuntimeError("a delivery worker did not start")
     return procs
 
 
@@ -197,6 +200,7 @@ async def fanout(url: str, line_url: str, workers: int, tenants: tuple[str, ...]
     await emu(line_url, "POST", "/_emulator/reset")
     procs = start_workers(workers, url, line_url, tenants, rate)
     cpu0 = [cpu_seconds(p.pid) for p in procs] + [cpu_seconds(emulator_pid)]
+    valkey0 = sum(cpu_seconds(pid) for pid in VALKEY_PIDS)
     client = connect(url)
     try:
         deliverer = RedisDeliverer(client)
@@ -214,13 +218,15 @@ async def fanout(url: str, line_url: str, workers: int, tenants: tuple[str, ...]
         sent = sum(s.sent for s in states)
         cpu = [round(cpu_seconds(p.pid) - c, 1) for p, c in zip([*procs], cpu0)]
         emu_cpu = cpu_seconds(emulator_pid) - cpu0[-1]
+        valkey_cpu = sum(cpu_seconds(pid) for pid in VALKEY_PIDS) - valkey0
     finally:
         stop(procs)
         await client.aclose()
     stats = await emu(line_url, "GET", "/_emulator/stats")
     print(f"  {label:44s} {sent:>8,} recipients in {span:6.2f}s = {sent / span:>9,.0f}/s from submit"
           f" ({sent / sending:,.0f}/s while sending)  duplicates {stats['duplicates']}; CPU s: workers {cpu},"
-          f" emulator {emu_cpu:.1f} (= {(sum(cpu) + emu_cpu) / span:.2f} cores busy of {os.cpu_count()})", flush=True)
+          f" emulator {emu_cpu:.1f}, 6 valkey {valkey_cpu:.1f} (= {(sum(cpu) + emu_cpu + valkey_cpu) / span:.2f} cores busy"
+          f" of {os.cpu_count()})", flush=True)
     return sent / span, span, sending
 
 
@@ -286,6 +292,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp, embedded_cluster(Path(tmp) / "cluster") as cluster:
         print(f"cluster: {cluster.url} (3 primaries, 3 replicas)", flush=True)
+        VALKEY_PIDS.extend(n.proc.pid for n in cluster.nodes)
         if not args.skip_webhook:
             bench_webhook(cluster, tmp, args)
         if not args.skip_delivery:
