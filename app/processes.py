@@ -73,11 +73,16 @@ async def _serve_worker(settings: Settings, redis_url: str) -> None:
         if c.rooms.nlu is not None:
             c.rooms.nlu = MeteredNlu(c.rooms.nlu, metrics)
         deps = WorkerDeps(c.tenants, c.inbox, c.leases, c.dispatcher, c.line, settings.loading_after_seconds, metrics)
-        tasks = [asyncio.create_task(run_worker(deps, stop))]
+        tasks = [asyncio.create_task(run_worker(deps, stop), name="chat")]
         for name, factory in c.worker_tasks.items():
             tasks.append(asyncio.create_task(factory(stop), name=name))
         await stop.wait()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    failed = [(t.get_name(), r) for t, r in zip(tasks, results) if isinstance(r, Exception)]
+    for name, exc in failed:  # a loop that died stops the whole process: say why, and exit non-zero for the supervisor
+        log.error("worker task failed", exc_info=exc, extra={"task": name})
+    if failed:
+        raise SystemExit(1)
 
 
 async def _serve_scheduler(settings: Settings, redis_url: str) -> None:

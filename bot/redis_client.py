@@ -21,7 +21,15 @@ import hiredis  # pinned: redis[hiredis]
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import Connection
-from redis.exceptions import RedisError
+from redis.exceptions import (
+    ClusterDownError,
+    ReadOnlyError,
+    RedisError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 CLUSTER_SCHEME = "redis+cluster"
 log = logging.getLogger("civicbot.redis")
@@ -30,7 +38,41 @@ log = logging.getLogger("civicbot.redis")
 RedisClient = aioredis.Redis | RedisCluster
 
 
+# What a Redis failover or restart looks like to a client for a few seconds: retry after a pause, never count it
+# against the work at hand (ClusterDownError covers MASTERDOWN; ReadOnlyError is a demoted primary still connected).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    TryAgainError,
+    ReadOnlyError,
+    SlotNotCoveredError,
+    OSError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors that mean "Redis is unreachable or failing over right now", not "this command is wrong"."""
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
 class HiredisPackingConnection(Connection):
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        """Mid-failover, redis-py's cluster client disconnects connections other tasks still hold (ClusterDownError →
+        aclose, or a failed node's pool). The next write then raises RuntimeError under uvloop ("the handler is
+        closed") or AttributeError (the writer already None), not OSError: neither is retried by redis-py, both
+        killed the worker's loops mid-failover. As the ConnectionError they are, the cluster client retries them."""
+        try:
+            await super().send_packed_command(command, check_health)
+        except RuntimeError as exc:
+            if "closed" not in str(exc):
+                raise
+            raise RedisConnectionError(f"connection closed while sending: {exc}") from exc
+        except AttributeError as exc:  # disconnected by another task after our connect: its writer is gone
+            if self._writer is not None:
+                raise
+            raise RedisConnectionError(f"connection closed while sending: {exc}") from exc
+
     def pack_command(self, *args: Any) -> list[bytes]:
         if isinstance(args[0], str) and " " in args[0]:  # e.g. "CLIENT SETNAME": split like redis-py does
             args = tuple(args[0].split()) + args[1:]
@@ -76,7 +118,7 @@ def connect(url: str) -> RedisClient:
 
 def _connect_cluster(url: str) -> RedisCluster:
     parsed = urlparse(url.split(",")[0])  # credentials, if any, sit before the first host
-    return RedisCluster(
+    client = RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(url)],
         username=unquote(parsed.username) if parsed.username else None,
         password=unquote(parsed.password) if parsed.password else None,
@@ -86,6 +128,12 @@ def _connect_cluster(url: str) -> RedisCluster:
         cluster_error_retry_attempts=10,
         require_full_coverage=False,
     )
+    # RedisCluster takes no connection_class: every node (the startup ones and those discovered later) is built
+    # from this one shared dict, so setting it here gives each node's pool the connection above.
+    client.connection_kwargs["connection_class"] = HiredisPackingConnection
+    for node in client.nodes_manager.startup_nodes.values():
+        node.connection_class = HiredisPackingConnection
+    return client
 
 
 def glob_escape(text: str) -> str:

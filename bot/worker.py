@@ -24,10 +24,12 @@ from bot.config import Tenant
 from bot.inbox import Inbox, InboxEntry
 from bot.leases import Leases
 from bot.line import LineApiError, LineGateway
+from bot.redis_client import is_transient
 from bot.router import Dispatcher
 
 log = logging.getLogger("civicbot.worker")
 
+REDIS_RETRY_SECONDS = 0.5  # pause after Redis was unreachable (a failover takes node-timeout + election, ≈ 1–3 s)
 REPLY_TOKEN_TTL = 50.0  # LINE's reply tokens live about a minute; leave a margin
 _RETRY_NS = uuid.UUID("6f1c2a3e-8d4b-4c8e-9a57-3b1f0c2d9e11")
 
@@ -175,36 +177,81 @@ async def handle_entry(deps: WorkerDeps, responder: Responder, entry: InboxEntry
 
 
 async def run_shard(deps: WorkerDeps, shard: int, owner: str, stop: asyncio.Event, responder: Responder) -> None:
-    """Work one shard while we hold its lease."""
+    """Work one shard while we hold its lease. Redis failing over (connection refused, CLUSTERDOWN, …) is ridden
+    out: the shard pauses and re-reads its pending entries, and such an error never counts as the event's failure
+    (it would dead-letter an acknowledged event after three attempts)."""
     lease_name = f"inbox-{shard}"
     try:
         while not stop.is_set():
-            if not await deps.leases.acquire(lease_name, owner, 15_000):
-                return
-            entries = await deps.inbox.read(shard, count=16, block_ms=500)
+            try:
+                if not await deps.leases.acquire(lease_name, owner, 15_000):
+                    return
+                entries = await deps.inbox.read(shard, count=16, block_ms=500)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                # a read whose reply was lost still moved its entries into our pending list: read that list again
+                _forget_progress(deps, shard)
+                await _redis_pause(stop, "shard", exc, shard=shard)
+                continue
             for entry in entries:
                 if stop.is_set():
                     return
-                kind = str(entry.event.get("type", "other"))[:20]
-                try:
-                    await handle_entry(deps, responder, entry)
-                except Exception as exc:  # one bad event must not block the conversation forever
-                    log.exception("event failed", extra={"tenant": entry.tenant, "shard": shard})
-                    if isinstance(exc, LineApiError) and deps.metrics is not None:
-                        deps.metrics.line_api_error("reply_or_push", exc.status)
-                    dead = await deps.inbox.retry_later(entry, repr(exc))
-                    if deps.metrics is not None:
-                        deps.metrics.event_processed(kind, "dead" if dead else "retry")
-                    if not dead:
-                        await asyncio.sleep(0.5)
-                    break  # keep order: re-read pending before anything newer
-                await deps.inbox.ack(entry)
-                if deps.metrics is not None:
-                    deps.metrics.event_processed(kind, "ok")
+                if not await _work_entry(deps, responder, entry, stop):
+                    _forget_progress(deps, shard)  # re-read the pending entries, in order, after the pause
+                    break
     finally:
-        release = getattr(deps.inbox, "release", None)
-        if release:
-            release(shard)
+        _forget_progress(deps, shard)
+
+
+async def _work_entry(deps: WorkerDeps, responder: Responder, entry: InboxEntry, stop: asyncio.Event) -> bool:
+    """Handle and acknowledge one event; False when the shard must pause and re-read its pending entries."""
+    kind = str(entry.event.get("type", "other"))[:20]
+    try:
+        await handle_entry(deps, responder, entry)
+    except Exception as exc:  # one bad event must not block the conversation forever
+        if is_transient(exc):  # nothing was sent yet (the reply goes last): handle it again once Redis is back
+            await _redis_pause(stop, "event", exc, shard=entry.shard)
+            return False
+        log.exception("event failed", extra={"tenant": entry.tenant, "shard": entry.shard})
+        if isinstance(exc, LineApiError) and deps.metrics is not None:
+            deps.metrics.line_api_error("reply_or_push", exc.status)
+        try:
+            dead = await deps.inbox.retry_later(entry, repr(exc))
+        except Exception as inner:
+            if not is_transient(inner):
+                raise
+            await _redis_pause(stop, "retry_later", inner, shard=entry.shard)
+            return False
+        if deps.metrics is not None:
+            deps.metrics.event_processed(kind, "dead" if dead else "retry")
+        if not dead:
+            await asyncio.sleep(0.5)
+        return False  # keep order: re-read pending before anything newer
+    # answered: the ack must land, or the event runs again and the resident is answered twice
+    while True:
+        try:
+            await deps.inbox.ack(entry)
+            break
+        except Exception as exc:
+            if not is_transient(exc) or stop.is_set():
+                raise
+            await _redis_pause(stop, "ack", exc, shard=entry.shard)
+    if deps.metrics is not None:
+        deps.metrics.event_processed(kind, "ok")
+    return True
+
+
+def _forget_progress(deps: WorkerDeps, shard: int) -> None:
+    release = getattr(deps.inbox, "release", None)
+    if release:
+        release(shard)
+
+
+async def _redis_pause(stop: asyncio.Event, where: str, exc: BaseException, **extra: Any) -> None:
+    log.warning("redis unavailable, retrying", extra={"where": where, "error": f"{type(exc).__name__}: {exc}"[:200], **extra})
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), REDIS_RETRY_SECONDS)
 
 
 async def run_worker(deps: WorkerDeps, stop: asyncio.Event, owner: str | None = None) -> None:
@@ -216,22 +263,18 @@ async def run_worker(deps: WorkerDeps, stop: asyncio.Event, owner: str | None = 
     log.info("worker started", extra={"owner": owner, "shards": shards})
     try:
         while not stop.is_set():
-            alive = max(1, await deps.leases.heartbeat(owner, 10_000))
-            fair = -(-shards // alive)
             for shard, task in list(tasks.items()):
                 if task.done():
                     del tasks[shard]
-            for shard in range(shards):
-                if len(tasks) >= fair or shard in tasks:
-                    continue
-                if await deps.leases.acquire(f"inbox-{shard}", owner, 15_000):
-                    tasks[shard] = asyncio.create_task(run_shard(deps, shard, owner, stop, responder))
-            while len(tasks) > fair:  # give shards back when more workers joined
-                shard, task = tasks.popitem()
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-                await deps.leases.release(f"inbox-{shard}", owner)
+                    if not task.cancelled() and task.exception() is not None:
+                        log.error("shard task failed", exc_info=task.exception(), extra={"shard": shard})
+            try:
+                await _balance(deps, owner, tasks, stop, responder)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await _redis_pause(stop, "leases", exc)
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 2.0)
     finally:
@@ -241,5 +284,25 @@ async def run_worker(deps: WorkerDeps, stop: asyncio.Event, owner: str | None = 
         for shard, task in tasks.items():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            await deps.leases.release(f"inbox-{shard}", owner)
+            with contextlib.suppress(Exception):  # Redis away: the lease runs out by itself (15 s)
+                await deps.leases.release(f"inbox-{shard}", owner)
         log.info("worker stopped", extra={"owner": owner})
+
+
+async def _balance(
+    deps: WorkerDeps, owner: str, tasks: dict[int, asyncio.Task[None]], stop: asyncio.Event, responder: Responder
+) -> None:
+    """Take a fair share of the shards (workers alive / shards), give back any excess."""
+    alive = max(1, await deps.leases.heartbeat(owner, 10_000))
+    fair = -(-deps.inbox.shards // alive)
+    for shard in range(deps.inbox.shards):
+        if len(tasks) >= fair or shard in tasks:
+            continue
+        if await deps.leases.acquire(f"inbox-{shard}", owner, 15_000):
+            tasks[shard] = asyncio.create_task(run_shard(deps, shard, owner, stop, responder))
+    while len(tasks) > fair:  # give shards back when more workers joined
+        shard, task = tasks.popitem()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await deps.leases.release(f"inbox-{shard}", owner)

@@ -20,10 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from bot.redis_client import RedisClient
+from bot.redis_client import RedisClient, is_transient
 from bot.users import UserStore
 from broadcasts.audience import AudienceSource
 from broadcasts.jobs import DeliveryJob
@@ -175,7 +172,7 @@ class DeliveryWorker:
                 except Exception as exc:
                     if me is not None and me.cancelling():
                         raise asyncio.CancelledError from exc  # redis-py can turn a cancellation into ConnectionError
-                    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError)):
+                    if is_transient(exc):
                         log.warning("redis unavailable, retrying", extra={"worker": self.name, "error": type(exc).__name__})
                     else:  # never let one bad entry or script error kill the worker
                         log.exception("delivery worker loop error", extra={"worker": self.name})
@@ -294,10 +291,7 @@ class DeliveryWorker:
 
     async def _handle(self, w: Work) -> None:
         try:
-            if w.kind == "plan":
-                await self.plan(w)
-            else:
-                await self.send(w)
+            await self._work_through_failover(w)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -310,6 +304,32 @@ class DeliveryWorker:
         finally:
             if w.kind == "plan":
                 self._planning -= 1
+
+    async def _work_through_failover(self, w: Work) -> None:
+        """Plan or send ``w``; while Redis is unreachable or failing over, do it again after a pause instead of
+        leaving the entry for a reclaim 15–60 s later (or counting it towards the poison limit, which would settle
+        500 recipients as failed). Both are safe to repeat: a planner taking over skips committed recipients, and
+        a batch whose send reached LINE but whose settlement did not is re-sent with its retry key (409)."""
+        delay = self.opts.backoff_base
+        while True:
+            try:
+                if w.kind == "plan":
+                    await self.plan(w)
+                else:
+                    await self.send(w)
+                return
+            except Exception as exc:
+                me = asyncio.current_task()
+                if me is not None and me.cancelling():
+                    raise asyncio.CancelledError from exc  # redis-py can turn a cancellation into ConnectionError
+                if not is_transient(exc):
+                    raise
+                log.warning(
+                    "redis unavailable, retrying delivery work",
+                    extra={"worker": self.name, "entry": w.entry_id, "error": f"{type(exc).__name__}: {exc}"[:200]},
+                )
+            await asyncio.sleep(delay)
+            delay = min(2.0, delay * 2)  # Redis back within a failover (≈ 1–3 s): do not wait minutes
 
     async def _poison_guard(self, w: Work) -> None:
         """Work that fails ``MAX_ERRORS`` times is settled as failed instead of being reclaimed forever."""

@@ -13,6 +13,8 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from redis.asyncio.cluster import RedisCluster
+
 from bot.redis_client import RedisClient
 
 
@@ -48,30 +50,46 @@ class MemoryHandoffBus:
 
 
 class RedisHandoffBus:
+    """Redis pub/sub per tenant. On a cluster, sharded pub/sub (SPUBLISH/SSUBSCRIBE): the channel carries the tenant
+    hash tag, so a message goes to the shard owning the tenant's slot only, not to every node of the cluster as a
+    classic PUBLISH does (its cost would grow with the cluster); redis-py follows the channel through failovers."""
+
     def __init__(self, client: RedisClient) -> None:
         self._r = client
+        self._sharded = isinstance(client, RedisCluster)
 
     @staticmethod
     def channel(tenant: str) -> str:
         return f"cb:{{{tenant}}}:handoff:events"
 
     async def publish(self, tenant: str, event: dict[str, Any]) -> None:
-        await self._r.publish(self.channel(tenant), json.dumps(event, ensure_ascii=False))
+        data = json.dumps(event, ensure_ascii=False)
+        if self._sharded:
+            await self._r.spublish(self.channel(tenant), data)
+        else:
+            await self._r.publish(self.channel(tenant), data)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, tenant: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        pubsub = self._r.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self.channel(tenant))
+        pubsub: Any = self._r.pubsub(ignore_subscribe_messages=True)
+        channel = self.channel(tenant)
+        if self._sharded:
+            await pubsub.ssubscribe(channel)
+        else:
+            await pubsub.subscribe(channel)
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             while True:
-                msg = await pubsub.get_message(timeout=30.0)
-                if msg and msg.get("type") == "message":
+                if self._sharded:
+                    msg = await pubsub.get_sharded_message(ignore_subscribe_messages=True, timeout=30.0)
+                else:
+                    msg = await pubsub.get_message(timeout=30.0)
+                if msg and msg.get("type") in ("message", "smessage"):
                     yield json.loads(msg["data"])
 
         try:
             yield events()
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.unsubscribe()
+                await (pubsub.sunsubscribe() if self._sharded else pubsub.unsubscribe())
             await pubsub.aclose()

@@ -115,11 +115,6 @@ def _stats(system: System) -> dict:
     return system.get("/_emulator/stats")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect (issue 19 stays open): in 2 of 9 runs under load the fan-out did not resume within 120 s "
-    "after the primary was killed; every run that resumed lost and duplicated nothing",
-)
 def test_primary_killed_mid_100k_emergency_fanout_loses_and_duplicates_nothing(tmp_path, redis_cluster, cluster_url, capsys):
     async def seed(url: str) -> None:
         client = connect(url)

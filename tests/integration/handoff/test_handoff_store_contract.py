@@ -159,3 +159,18 @@ async def test_bus_delivers_to_subscribers_of_the_tenant_only(bus):
         assert (await asyncio.wait_for(anext(suita_events), 5))["cid"] == "c9"
         await bus.publish("demo", {"type": "queue", "cid": "c2"})
         assert (await asyncio.wait_for(anext(demo_events), 5))["cid"] == "c2"  # c9 never reached demo
+
+
+@pytest.mark.cluster
+async def test_on_a_cluster_the_bus_uses_sharded_pub_sub_on_the_tenants_shard(cluster_redis, cluster_url):
+    """SPUBLISH reaches only the shard that owns the tenant's slot (PUBLISH would be broadcast to every node)."""
+    bus = RedisHandoffBus(cluster_redis)
+    channel = RedisHandoffBus.channel("demo")
+    owner = cluster_redis.get_node_from_key(channel)
+    async with bus.subscribe("demo") as events:
+        shard_subs = await cluster_redis.execute_command("PUBSUB SHARDNUMSUB", channel, target_nodes=owner)
+        classic_subs = await cluster_redis.execute_command("PUBSUB NUMSUB", channel, target_nodes=owner)
+        await bus.publish("demo", {"type": "queue", "cid": "c1"})
+        assert (await asyncio.wait_for(anext(events), 5)) == {"type": "queue", "cid": "c1"}
+    assert dict(shard_subs) == {channel: 1}
+    assert dict(classic_subs) == {channel: 0}

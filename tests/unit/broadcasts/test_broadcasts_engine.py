@@ -9,6 +9,7 @@ import asyncio
 from collections import Counter
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from broadcasts.audience import AudienceQuery, Recipient
 from broadcasts.jobs import DeliveryJob
@@ -417,3 +418,27 @@ async def test_an_audience_that_always_fails_does_not_loop_forever(deliverer, re
     st = await deliverer.status(job_id)
     assert (st.state, st.recipients) == ("done", 0)
     assert st.error == "audience_error"
+
+
+async def test_redis_failing_over_mid_batch_is_retried_in_place_not_counted_as_poison(deliverer, redis, line, users):
+    """LINE took the multicast, then Redis went away before the batch was settled (a failover): the work is done
+    again once Redis answers — re-sent with the same retry key (LINE's 409: no second delivery) — and never counted
+    towards the poison limit that settles 500 recipients as failed."""
+    ids = await add_users(users, "t1", 1200)
+    worker = make_worker(redis, line, users)
+    real_finish, refused = worker.store.finish, []
+
+    async def finish_during_failover(batch, *args, **kwargs):
+        if len(refused) < 6:  # more than MAX_ERRORS (5)
+            refused.append(batch.n)
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:7001. Connection refused.")
+        return await real_finish(batch, *args, **kwargs)
+
+    worker.store.finish = finish_during_failover
+    job_id = await deliver(deliverer, worker, job(priority="emergency"))
+    assert_exactly_once(line, "t1", ids)
+    st = await deliverer.status(job_id)
+    assert (st.sent, st.failed, st.state) == (1200, 0, "done")
+    assert len(refused) == 6
+    assert [await redis.hget(Keys("t1").batch(job_id, n), "errors") for n in set(refused)] == [None] * len(set(refused))
+    assert len(line.requests) > 3  # the refused settlements were re-sent (and de-duplicated by the retry key)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from bot.inbox import MemoryInbox
 from bot.leases import MemoryLeases
 from bot.line import LineApiError, RecordingLineGateway
@@ -205,3 +207,114 @@ async def test_metered_nlu_records_latency_by_backend_and_fallbacks():
     assert parse.intent == "greet"
     text = generate_latest(metrics.registry).decode()
     assert 'backend="fallback"' in text and 'reason="rasa_unavailable"' in text
+
+
+class _Outage:
+    """Redis as a failover shows it to the worker: every call refused while ``down``."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.refused = 0
+
+    def check(self) -> None:
+        if self.down:
+            self.refused += 1
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:7001. Connection refused.")
+
+
+class _FlakyLeases(MemoryLeases):
+    def __init__(self, outage: _Outage) -> None:
+        super().__init__()
+        self.outage = outage
+
+    async def acquire(self, name: str, owner: str, ttl_ms: int) -> bool:
+        self.outage.check()
+        return await super().acquire(name, owner, ttl_ms)
+
+    async def heartbeat(self, owner: str, ttl_ms: int) -> int:
+        self.outage.check()
+        return await super().heartbeat(owner, ttl_ms)
+
+
+class _FlakyInbox(MemoryInbox):
+    def __init__(self, outage: _Outage, shards: int, failing_acks: int = 0) -> None:
+        super().__init__(shards)
+        self.outage = outage
+        self.failing_acks = failing_acks
+
+    async def read(self, shard: int, count: int = 16, block_ms: int = 1000):
+        self.outage.check()
+        return await super().read(shard, count, block_ms)
+
+    async def ack(self, entry) -> None:
+        self.outage.check()
+        if self.failing_acks:  # the ack's connection dies after the reply went out
+            self.failing_acks -= 1
+            raise RedisConnectionError("Connection reset by peer")
+        await super().ack(entry)
+
+
+async def _until(check, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+async def test_worker_rides_out_a_redis_outage_and_answers_each_event_once():
+    """A failover used to kill the worker (an unhandled ConnectionError in the lease loop set the process's stop
+    event), so the fan-out and the chat stopped for good; now it pauses, and every event is answered exactly once."""
+    outage = _Outage()
+    users = MemoryUserStore()
+    d = WorkerDeps({"demo": T}, _FlakyInbox(outage, 4), _FlakyLeases(outage), Dispatcher(users, Rooms()), RecordingLineGateway(), 0.05)
+    residents = ["U" + c * 32 for c in "def"]
+    await d.inbox.enqueue("demo", [text_event(u, "before") for u in residents])
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(d, stop, owner="w1"))
+    await _until(lambda: len(d.line.sent("reply")) == 3)
+    outage.down = True
+    await d.inbox.enqueue("demo", [text_event(u, "during") for u in residents])  # the web side still has a replica
+    await asyncio.sleep(2.5)  # longer than a lease-loop pause and a shard pause: both loops hit the outage
+    assert outage.refused >= 2 and not task.done() and not stop.is_set()
+    outage.down = False
+    await _until(lambda: len(d.line.sent("reply")) == 6)
+    await asyncio.sleep(0.3)
+    stop.set()
+    await task
+    assert len(d.line.sent("reply")) == 6
+    assert await d.inbox.depth() == 0 and not d.inbox.dead
+
+
+async def test_lost_ack_connection_is_retried_not_answered_twice():
+    d = WorkerDeps({"demo": T}, _FlakyInbox(_Outage(), 4, failing_acks=2), MemoryLeases(), Dispatcher(MemoryUserStore(), Rooms()),
+                   RecordingLineGateway(), 0.05)
+    await d.inbox.enqueue("demo", [text_event("U" + "a" * 32, "こんにちは")])
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(d, stop, owner="w1"))
+    await _until(lambda: d.inbox.failing_acks == 0)
+    await asyncio.sleep(1.5)  # a re-read of the still-pending event would answer it again now
+    stop.set()
+    await task
+    assert len(d.line.sent("reply")) + len(d.line.sent("push")) == 1
+    assert await d.inbox.depth() == 0
+
+
+async def test_redis_error_inside_a_handler_is_not_counted_towards_the_dead_letter():
+    class FailingOver:
+        calls = 0
+
+        async def parse(self, text):
+            FailingOver.calls += 1
+            if FailingOver.calls <= 3:  # three attempts dead-letter an event that fails for its own reasons
+                raise RedisConnectionError("Connection refused")
+            return None
+
+    d = deps(rooms=Rooms(nlu=FailingOver()))
+    await d.inbox.enqueue("demo", [text_event("U" + "9" * 32, "台風の時はどうすれば")])
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(d, stop, owner="w1"))
+    await _until(lambda: len(d.line.sent("reply")) == 1)
+    stop.set()
+    await task
+    assert FailingOver.calls == 4 and not d.inbox.dead
