@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 import kpi.web
 from app.jobs import Closer, SchedulerJob
 from app.ports import Ports
-from bot.config import Settings, Tenant
+from bot.config import ConfigError, Settings, Tenant
 from bot.line import LineGateway, SdkLineGateway
 from bot.redis_client import RedisClient
 from reports import ReportsDeps
@@ -39,11 +39,28 @@ def build_reports(
     if fetch_photos:  # the chat worker downloads residents' photos (LINE's content API)
         session = aiohttp.ClientSession()
         closers.append(session.close)
-    mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from) if settings.smtp_host else None
     return build_deps(
         client, tenants, line, ports.users, ports.alerts.gazetteer, settings.data_dir,
-        session=session, line_api_url=settings.line_api_url, mailer=mailer,
+        session=session, line_api_url=settings.line_api_url, mailer=smtp_mailer(settings),
     )  # fmt: skip
+
+
+def smtp_mailer(settings: Settings) -> SmtpMailer | None:
+    """The department digest's relay from the settings (credentials from the environment); None = no e-mail."""
+    if not settings.smtp_host:
+        return None
+    try:
+        return SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.mail_from,
+            security=settings.smtp_security,
+            username=settings.smtp_username or "",
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else "",
+            ca_file=settings.smtp_ca_file,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"CIVICBOT_SMTP_*: {exc}") from exc
 
 
 def reports_jobs(deps: ReportsDeps, tenants: list[str], base_url: str) -> SchedulerJob:

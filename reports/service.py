@@ -51,7 +51,13 @@ class ContentSource(Protocol):
 
 
 class Mailer(Protocol):
-    async def send(self, to: str, subject: str, body: str) -> None: ...
+    async def send(self, to: str, subject: str, body: str) -> None:
+        """Send one plain-text mail; raises ``MailError`` when the relay refuses it or cannot be reached."""
+        ...
+
+
+class MailError(Exception):
+    """The mail was not sent (relay unreachable, TLS or login refused); the message names the relay, never a secret."""
 
 
 class ContentTooLarge(Exception):
@@ -368,7 +374,8 @@ def digest_text(deps: ReportsDeps, tenant: str, department: str, reports: Sequen
 
 
 async def send_digests(deps: ReportsDeps, tenant: str, base_url: str = "") -> dict[str, int]:
-    """One e-mail per department with an address: its open reports. Returns department → count sent."""
+    """One e-mail per department with an address: its open reports. Returns department → count sent (a department
+    whose mail the relay refused is logged and left out)."""
     if deps.mailer is None:
         return {}
     cfg = deps.config(tenant)
@@ -379,7 +386,11 @@ async def send_digests(deps: ReportsDeps, tenant: str, base_url: str = "") -> di
         if not dept.email or not mine:
             continue
         subject = f"[{deps.display_names.get(tenant, tenant)}] 通報の日次まとめ {date_label(deps.clock())}：未完了 {len(mine)} 件"
-        await deps.mailer.send(dept.email, subject, digest_text(deps, tenant, dept_id, mine, base_url))
+        try:
+            await deps.mailer.send(dept.email, subject, digest_text(deps, tenant, dept_id, mine, base_url))
+        except MailError as exc:  # one refused mail does not keep the other departments' digests back
+            log.warning("digest not sent", extra={"tenant": tenant, "department": dept_id, "error": str(exc)})
+            continue
         sent[dept_id] = len(mine)
     return sent
 
