@@ -6,17 +6,14 @@ all call these, so a status change made anywhere reaches residents the same way 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot import i18n
-from bot.line import LineApiError, LineGateway
 from bot.users import UserStore
 from reports.config import ReportsConfig
 from reports.model import STATUSES, Draft, HistoryEntry, Note, Report, Status
@@ -25,7 +22,6 @@ from reports.store import DraftStore, ReportStore
 from reports.texts import TEXTS, t
 
 log = logging.getLogger("civicbot.reports")
-_RETRY_NS = uuid.UUID("5b0c3c1e-7f49-4d0e-9a43-3d0a2f1c8e11")
 JST = dt.timezone(dt.timedelta(hours=9))
 HOUR = 3600
 
@@ -60,6 +56,27 @@ class MailError(Exception):
     """The mail was not sent (relay unreachable, TLS or login refused); the message names the relay, never a secret."""
 
 
+@dataclass(frozen=True)
+class StatusNotice:
+    """A status change to tell a report's reporter and followers (who exactly is resolved when it is sent, by
+    ``notice_audience``)."""
+
+    tenant: str
+    report_id: str
+    key: str  # "<report id>:<history length>": the same change handed over twice is delivered once
+    messages: dict[str, list[dict]]  # language -> LINE messages; "ja" always (the fallback)
+
+
+class StatusNotices(Protocol):
+    """Where status notices go: the delivery engine (the composition root wires it), which sends each with a retry
+    key written before the first attempt and retries LINE's 429/5xx with backoff, so a failing LINE loses nothing
+    and a retried push is never delivered twice."""
+
+    async def submit(self, notice: StatusNotice) -> str:
+        """Queue the notice (idempotent on ``key``); returns the delivery's id."""
+        ...
+
+
 class ContentTooLarge(Exception):
     pass
 
@@ -77,7 +94,7 @@ class ReportsDeps:
     reports: ReportStore
     drafts: DraftStore
     photos: PhotoStore
-    line: LineGateway
+    notices: StatusNotices
     users: UserStore
     area: Area
     configs: Mapping[str, ReportsConfig]
@@ -214,13 +231,7 @@ async def change_status(
     report = await deps.reports.update(tenant, report_id, apply)
     if report is None:
         raise ReportError(f"no report {report_id}")
-    failed = await notify(deps, report, photo_url)
-    if failed:
-        await deps.reports.update(
-            tenant,
-            report_id,
-            lambda r: r.history.append(HistoryEntry(deps.clock(), "system", "notify_failed", {"count": str(failed)})),
-        )
+    await notify(deps, report, photo_url)
     return report
 
 
@@ -241,34 +252,26 @@ def status_messages(deps: ReportsDeps, report: Report, lang: str, photo_url: str
     return messages
 
 
-async def notify(deps: ReportsDeps, report: Report, photo_url: str | None = None) -> int:
-    """Push the new status to the reporter and every follower in their language; returns how many failed.
-
-    The retry key is derived from the report, its history length and the recipient, so a retried push is never
-    delivered twice (LINE answers 409 to a key it has accepted)."""
-    recipients = report.recipients()
+async def notice_audience(reports: ReportStore, users: UserStore, tenant: str, report_id: str) -> list[tuple[str, str]]:
+    """Who hears about a report's status: (LINE id, language) of its reporter (when from LINE) and every follower —
+    merged duplicates' people included — who is still a friend of the account."""
+    report = await reports.get(tenant, report_id)
+    recipients = report.recipients() if report is not None else []
     if not recipients:
-        return 0
-    users = await deps.users.get_many(report.tenant, recipients)
-    failed = 0
-    for uid, user in zip(recipients, users):
-        if user is not None and not user.active:
-            continue
-        lang = user.language if user is not None else "ja"
-        key = str(uuid.uuid5(_RETRY_NS, f"{report.tenant}:{report.id}:{len(report.history)}:{uid}"))
-        for attempt in range(3):
-            try:
-                await deps.line.push(report.tenant, uid, status_messages(deps, report, lang, photo_url), key)
-                break
-            except LineApiError as exc:
-                if exc.accepted_before or exc.blocked:
-                    break
-                if attempt == 2 or exc.status not in (429, 500, 502, 503, 504):
-                    failed += 1
-                    log.warning("status push failed", extra={"tenant": report.tenant, "report": report.id, "status": exc.status})
-                    break
-                await asyncio.sleep(0.5 * (attempt + 1))
-    return failed
+        return []
+    found = await users.get_many(tenant, recipients)
+    return [(uid, user.language if user else "ja") for uid, user in zip(recipients, found) if user is None or user.active]
+
+
+async def notify(deps: ReportsDeps, report: Report, photo_url: str | None = None) -> str | None:
+    """Hand the new status to the delivery engine, in the language of each resident who will hear it; returns the
+    delivery's id (None: nobody to tell). A LINE 429/5xx is the engine's to retry, not this request's."""
+    audience = await notice_audience(deps.reports, deps.users, report.tenant, report.id)
+    if not audience:
+        return None
+    languages = sorted({"ja", *(lang for _, lang in audience)})
+    messages = {lang: status_messages(deps, report, lang, photo_url) for lang in languages}
+    return await deps.notices.submit(StatusNotice(report.tenant, report.id, f"{report.id}:{len(report.history)}", messages))
 
 
 async def assign(deps: ReportsDeps, tenant: str, report_id: str, department: str, actor: str) -> Report:

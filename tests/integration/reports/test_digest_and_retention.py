@@ -131,7 +131,7 @@ def relay(request, tls_files):
     if request.param == "starttls":
         controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_tls, require_starttls=True, **kw)
     else:
-        # implicit TLS: aiosmtpd does not count it as TLS for auth_require_tls, yet the whole session is encrypted
+        # implicit TLS: aiosmtpd does not count it as TLS for auth_require_tls (and warns), yet the session is encrypted
         controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), ssl_context=server_tls, auth_require_tls=False, **kw)
     controller.start()
     yield request.param, inbox, controller.port, cert
@@ -144,6 +144,7 @@ def env_settings(monkeypatch, **env: str) -> Settings:
     return Settings()
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # the ssl relay, see above
 async def test_digest_logs_in_over_tls_with_credentials_from_the_environment(relay, monkeypatch):
     security, inbox, port, cert = relay
     cfg = ReportsConfig()
