@@ -40,7 +40,7 @@ def build_reports(
         closers.append(session.close)
     return build_deps(
         client, tenants, EngineNotices(ports.deliverer), ports.users, ports.alerts.gazetteer, settings.data_dir,
-        session=session, line_api_url=settings.line_api_url, mailer=smtp_mailer(settings),
+        session=session, line_api_url=settings.line_api_url, mailer=smtp_mailer(settings), kpi=ports.kpi,
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from reports.model import STATUSES, HistoryEntry, Report, Summary, blur, gc_paused
-from reports.service import HOUR, JST, ReportsDeps, category_label, counts, find_duplicate, status_label
+from reports.service import HOUR, JST, ReportsDeps, category_label, counts, find_duplicate, opened, status_label
 from reports.store import ApiKeyStore
 
 log = logging.getLogger("civicbot.reports.open311")
@@ -443,6 +443,7 @@ async def post_request(request: web.Request) -> web.Response:
     )
     await rd.reports.create(report)
     await rd.drafts.count(tenant, who, HOUR)
+    await opened(rd, report)
     log.info("open311 request filed", extra={"tenant": tenant, "report": report.id, "client": client})
     notice = f"近くに同じ種類の通報 {dup.id} があります。" if dup else ""
     return web.json_response([{"service_request_id": report.id, "service_notice": notice, "account_id": None}], status=201)

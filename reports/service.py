@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from bot import i18n
 from bot.users import UserStore
 from reports.config import ReportsConfig
-from reports.model import STATUSES, Draft, HistoryEntry, Note, Report, Status
+from reports.model import OPEN_STATUSES, STATUSES, Draft, HistoryEntry, Note, Report, Status
 from reports.photos import PhotoStore
 from reports.store import DraftStore, ReportStore
 from reports.texts import TEXTS, t
@@ -77,6 +77,13 @@ class StatusNotices(Protocol):
         ...
 
 
+class ReportsKpi(Protocol):
+    """The statistics this room feeds to the open data (``kpi.recorder.KpiRecorder`` fits): counts per category."""
+
+    async def report_opened(self, tenant: str, category: str) -> None: ...
+    async def report_closed(self, tenant: str, category: str) -> None: ...
+
+
 class ContentTooLarge(Exception):
     pass
 
@@ -100,6 +107,7 @@ class ReportsDeps:
     configs: Mapping[str, ReportsConfig]
     content: ContentSource | None = None
     mailer: Mailer | None = None
+    kpi: ReportsKpi | None = None  # daily counts for the open data; None = not recorded
     clock: Callable[[], float] = time.time
     display_names: Mapping[str, str] = field(default_factory=dict)  # tenant -> city name for texts
 
@@ -168,8 +176,15 @@ async def file_report(deps: ReportsDeps, draft: Draft) -> Report:
     )
     await deps.reports.create(report)
     await deps.drafts.count(draft.tenant, draft.user_id, HOUR)
+    await opened(deps, report)
     log.info("report filed", extra={"tenant": draft.tenant, "report": report.id, "category": report.category})
     return report
+
+
+async def opened(deps: ReportsDeps, report: Report) -> None:
+    """Count a new report (LINE or Open311) in the day's statistics."""
+    if deps.kpi is not None:
+        await deps.kpi.report_opened(report.tenant, report.category)
 
 
 async def follow(deps: ReportsDeps, tenant: str, report_id: str, user_id: str, photos: Sequence[str] = ()) -> Report | None:
@@ -213,10 +228,13 @@ async def change_status(
     if status == "declined" and not text.strip():
         raise ReportError("「対応できません」には理由（住民向けの説明）が必要です。")
     new_status: Status = status  # type: ignore[assignment]
+    ended = False  # this change closed an open report (counted once, whatever the update's retries)
 
     def apply(r: Report) -> None:
+        nonlocal ended
         if r.merged_into:
             raise ReportError(f"{r.id} は {r.merged_into} に統合済みです。統合先を更新してください。")
+        ended = r.is_open and new_status not in OPEN_STATUSES
         r.status = new_status
         r.status_text = text.strip()[:1000]
         if fix_photo:
@@ -231,6 +249,8 @@ async def change_status(
     report = await deps.reports.update(tenant, report_id, apply)
     if report is None:
         raise ReportError(f"no report {report_id}")
+    if ended and deps.kpi is not None:
+        await deps.kpi.report_closed(tenant, report.category)
     await notify(deps, report, photo_url)
     return report
 

@@ -14,7 +14,7 @@ from reports.area import Gazetteer, GazetteerArea
 from reports.config import ReportsConfig
 from reports.line import LineContentSource
 from reports.photos import FilePhotoStore
-from reports.service import Mailer, ReportsDeps, StatusNotices
+from reports.service import Mailer, ReportsDeps, ReportsKpi, StatusNotices
 from reports.store import RedisDraftStore, RedisReportStore
 
 
@@ -40,6 +40,7 @@ def build_deps(
     session: aiohttp.ClientSession | None = None,
     line_api_url: str | None = None,
     mailer: Mailer | None = None,
+    kpi: ReportsKpi | None = None,
 ) -> ReportsDeps:
     content = None
     if session is not None:
@@ -55,5 +56,6 @@ def build_deps(
         configs=configs_for(tenants),
         content=content,
         mailer=mailer,
+        kpi=kpi,
         display_names={tid: t.display_name for tid, t in tenants.items()},
     )
