@@ -216,7 +216,7 @@ async def open_container(
     )
     nlu, crisis = await build_nlu(settings, closers, client) if chat else (None, None)
     closers.append(ports.disaster.menus_api.aclose)
-    reports = build_reports(settings, tenants, client, gateway, ports, closers, fetch_photos=chat)
+    reports = build_reports(settings, tenants, client, ports, closers, fetch_photos=chat)
     container = Container(
         settings=settings,
         tenants=tenants,

@@ -27,6 +27,8 @@ async def record_finished_jobs(
         for job in await deliverer.list_jobs(tenant, limit):
             if job.state != "done" or not await first_time(tenant, job.job_id):
                 continue
+            if job.kind.startswith("reports:"):  # a report's status notice: the reports room counts its own figures
+                continue
             if job.kind == "broadcast":
                 await kpi.broadcast_sent(tenant, job.sent)
             else:  # "jma:VPWW55", "police", ...

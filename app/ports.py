@@ -15,6 +15,7 @@ from alerts.jma.parser import Telegram
 from alerts.notices import NoticeAudience, NoticeDeps, NoticesConfig, RedisIncidentStore
 from alerts.service import AlertDeps, RedisAlertLedger, RedisTelegramArchive, drill_recorder
 from alerts.subscriptions import RedisSubscriptionStore, SubscriptionAudience
+from app.reports_delivery import ReportsAudience
 from bot.config import Settings, Tenant
 from bot.quiet import QuietHours
 from bot.redis_client import RedisClient
@@ -33,6 +34,7 @@ from garbage import RedisPorts as GarbagePorts
 from garbage.search import LazyAnalyzer
 from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
 from nlu.rasa_components.textfold import fold
+from reports.store import RedisReportStore
 from staff.model import AuditEntry
 from staff.store import RedisStaffStore
 
@@ -101,7 +103,7 @@ class Ports:
     deliverer: RedisDeliverer
     alerts: AlertsWiring
     notices: NoticeDeps
-    engine_audience: AudienceSource  # what the delivery engine resolves audiences with (garbage → notices → alerts)
+    engine_audience: AudienceSource  # what the delivery engine resolves audiences with (reports → garbage → notices → alerts)
     faq_store: RedisFaqStore
     faq_index: LiveIndex
     faq_unanswered: RedisUnansweredStore  # the FAQ improvement loop's list (bot writes, admin pages read)
@@ -173,7 +175,11 @@ def build_ports(settings: Settings, tenants: dict[str, Tenant], client: RedisCli
         deliverer=deliverer,
         alerts=wired,
         notices=notices,
-        engine_audience=garbage.GarbageAudience(gports.reminders, NoticeAudience(wired.audience, wired.store, wired.gazetteer)),
+        engine_audience=ReportsAudience(
+            RedisReportStore(client),
+            users,
+            garbage.GarbageAudience(gports.reminders, NoticeAudience(wired.audience, wired.store, wired.gazetteer)),
+        ),
         faq_store=faq_store,
         faq_index=LiveIndex(faq_store, vectors=load_ginza_vectors()),
         faq_unanswered=RedisUnansweredStore(client),

@@ -1,7 +1,7 @@
 """Wiring of the reports room (通報): its ports per process, its scheduler jobs, its web pages and dashboard table.
 
-The chat worker's deps fetch photos from LINE (a session of their own); the web's push status changes with the web's
-own LINE gateway; both share Redis and the photo directory under the data dir.
+The chat worker's deps fetch photos from LINE (a session of their own); status changes (web) are handed to the
+delivery engine (``app.reports_delivery``); both share Redis and the photo directory under the data dir.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 import kpi.web
 from app.jobs import Closer, SchedulerJob
 from app.ports import Ports
-from bot.config import Settings, Tenant
-from bot.line import LineGateway, SdkLineGateway
+from app.reports_delivery import EngineNotices
+from bot.config import ConfigError, Settings, Tenant
 from bot.redis_client import RedisClient
 from reports import ReportsDeps
 from reports import open311 as reports_open311
@@ -29,7 +29,6 @@ def build_reports(
     settings: Settings,
     tenants: dict[str, Tenant],
     client: RedisClient,
-    line: LineGateway,
     ports: Ports,
     closers: list[Closer],
     *,
@@ -39,11 +38,28 @@ def build_reports(
     if fetch_photos:  # the chat worker downloads residents' photos (LINE's content API)
         session = aiohttp.ClientSession()
         closers.append(session.close)
-    mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from) if settings.smtp_host else None
     return build_deps(
-        client, tenants, line, ports.users, ports.alerts.gazetteer, settings.data_dir,
-        session=session, line_api_url=settings.line_api_url, mailer=mailer,
+        client, tenants, EngineNotices(ports.deliverer), ports.users, ports.alerts.gazetteer, settings.data_dir,
+        session=session, line_api_url=settings.line_api_url, mailer=smtp_mailer(settings), kpi=ports.kpi,
     )  # fmt: skip
+
+
+def smtp_mailer(settings: Settings) -> SmtpMailer | None:
+    """The department digest's relay from the settings (credentials from the environment); None = no e-mail."""
+    if not settings.smtp_host:
+        return None
+    try:
+        return SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.mail_from,
+            security=settings.smtp_security,
+            username=settings.smtp_username or "",
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else "",
+            ca_file=settings.smtp_ca_file,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"CIVICBOT_SMTP_*: {exc}") from exc
 
 
 def reports_jobs(deps: ReportsDeps, tenants: list[str], base_url: str) -> SchedulerJob:
@@ -67,18 +83,12 @@ def reports_jobs(deps: ReportsDeps, tenants: list[str], base_url: str) -> Schedu
 def mount_reports(
     app: web.Application, settings: Settings, tenants: dict[str, Tenant], client: RedisClient, ports: Ports
 ) -> ReportsDeps:
-    """``/admin/reports`` and ``/open311/v2``; status changes push from the web process with its own LINE gateway."""
-    line = SdkLineGateway(tenants, settings.line_api_url)
-    deps = build_reports(settings, tenants, client, line, ports, [], fetch_photos=False)
+    """``/admin/reports`` and ``/open311/v2``; status changes made here go out through the delivery engine."""
+    deps = build_reports(settings, tenants, client, ports, [], fetch_photos=False)
     keys = RedisApiKeyStore(client)
     base = settings.public_base_url or ""
     app.add_subapp("/admin/reports", reports_web.create_app(reports_web.ReportsWebDeps(deps, keys, base)))
     app.add_subapp("/open311/v2", reports_open311.create_app(reports_open311.Open311Deps(deps, keys, tenants, base)))
-
-    async def close_line(app: web.Application) -> None:
-        await line.aclose()
-
-    app.on_cleanup.append(close_line)
     return deps
 
 

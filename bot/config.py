@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     scheduler_metrics_port: int | None = None
     smtp_host: str | None = None  # department digests of reports (unset = no e-mail)
     smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"  # starttls (587) / ssl = implicit TLS (465)
+    smtp_username: str | None = None  # the relay's login (with smtp_password; only over starttls or ssl)
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = None  # a private CA for the relay's certificate (unset = the system's CAs)
     mail_from: str = "civicbot@localhost"
     # reverse proxies (addresses/networks) whose X-Forwarded-For names the client, for the per-address login limit
     trusted_proxies: list[str] = Field(default_factory=list)

@@ -19,7 +19,9 @@ How totals are kept from giving suppressed cells away (the design choice, docume
    or a share is computed from the published daily cells, with hidden cells counted as 0 and the result flagged
    ``partial`` (shown as "N以上"). We do *not* publish exact window sums: the windows slide daily, so exact sums
    for consecutive days would give every daily value away (W(t) − W(t−1) = x(t) − x(t−n)).
-4. Alert counts and broadcast counts are not counts of people and are published exactly. Medians/p95 of waiting
+4. Alert counts and broadcast counts are not counts of people and are published exactly. So are counts of 通報
+   (reports opened/closed, by category): each report is already public, one by one with its category and dates,
+   through Open311 GeoReport v2 (``reports.open311``), so hiding a daily count would hide nothing. Medians/p95 of waiting
    times are published only when at least 5 waits are in the window (a single person's wait is not shown).
 
 Residual risks, accepted and documented:
@@ -65,8 +67,8 @@ PEOPLE_MEASURES: tuple[str, ...] = (
     R.ALERT_RECIPIENTS,
     R.BROADCAST_RECIPIENTS,
 )
-# Counts of things the service sent (JMA alerts, staff broadcasts): exact.
-EXACT_MEASURES: tuple[str, ...] = (R.ALERTS, R.BROADCASTS)
+# Counts of things the service sent (JMA alerts, staff broadcasts) and of reports (public one by one in Open311): exact.
+EXACT_MEASURES: tuple[str, ...] = (R.ALERTS, R.BROADCASTS, R.REPORTS_OPENED, R.REPORTS_CLOSED)
 SNAPSHOT_MEASURES: tuple[str, ...] = (R.SNAP_FRIENDS, R.SNAP_SUBSCRIBERS)
 # breakdown name -> (total measure, additive?, from snapshot?)
 BREAKDOWNS: dict[str, tuple[str, bool, bool]] = {
@@ -75,6 +77,8 @@ BREAKDOWNS: dict[str, tuple[str, bool, bool]] = {
     "area": (R.SNAP_SUBSCRIBERS, True, True),  # one area per subscriber assumed: conservative either way
     "subscriber_category": (R.SNAP_SUBSCRIBERS, False, True),  # several categories per subscriber
     "language": (R.SNAP_FRIENDS, True, True),
+    "report_opened_category": (R.REPORTS_OPENED, True, False),
+    "report_closed_category": (R.REPORTS_CLOSED, True, False),
 }
 
 
@@ -216,6 +220,8 @@ BASE_VOCAB: dict[str, tuple[str, ...]] = {
     "area": (),
     "subscriber_category": ("rain_flood", "landslide", "surge_wave", "wind_snow", "earthquake", "tsunami", "crime"),
     "language": ("ja", "ja-easy", "en", "zh-Hans", "ko", "vi"),
+    "report_opened_category": (),  # categories are the tenant's own (reports: in the tenants file); exact counts
+    "report_closed_category": (),
 }
 
 
@@ -237,6 +243,8 @@ def publish_day(stats: DayStats, vocab: Mapping[str, Iterable[str]] = BASE_VOCAB
     total, breakdowns["consult_category"] = protect_group(stats.get(R.CONSULT_OPENED), parts("consult_category", stats.breakdown(R.CONSULT_OPENED)))
     cells[R.CONSULT_OPENED] = total
     breakdowns["alert_kind"] = {k: Cell(v) for k, v in parts("alert_kind", stats.breakdown(R.ALERTS)).items()}
+    for name in ("report_opened_category", "report_closed_category"):
+        breakdowns[name] = {k: Cell(v) for k, v in parts(name, stats.breakdown(BREAKDOWNS[name][0])).items()}
     snap = stats.snapshot
     if snap is not None:
         friends, breakdowns["language"] = protect_group(snap.get(R.SNAP_FRIENDS, 0), parts("language", stats.snap_breakdown(R.SNAP_LANGUAGE)))

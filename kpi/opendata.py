@@ -5,6 +5,9 @@ A count column holds an integer, 「5未満」 (fewer than 5 people; the exact c
 (withheld so that a 「5未満」 cell cannot be recovered from a total). Rows are one tenant-day each; a prefecture-wide
 file is the tenants' rows together — never an exact sum over tenants (see ``kpi.aggregate``).
 
+Reports (通報) opened and closed are counts of reports, published exactly with a breakdown by category: each report
+is already public in Open311 GeoReport v2 with its category and dates (no comment, no reporter, location blurred).
+
 Daily follows/blocks (``friends_added``/``friends_removed``) are recorded but not published: next to the daily
 friends count they would pin small flows (friends 37 → 33 with both flows 「5未満」 means 4 blocks, 0 follows).
 """
@@ -28,7 +31,7 @@ LICENSE = {
     "notice_ja": "このデータはクリエイティブ・コモンズ 表示 4.0 国際 ライセンス（CC BY 4.0）の下に提供されています。",
     "notice_en": "This data is licensed under the Creative Commons Attribution 4.0 International licence (CC BY 4.0).",
 }
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: reports_opened / reports_closed and their category breakdowns (added at the end)
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,19 @@ COLUMNS: tuple[Column, ...] = (
     Column("alert_latency_p95_seconds", "配信遅延 p95（秒）", "Alert latency p95 (s)", "seconds", "From JMA's report time to the last recipient, 95th percentile.", R.LATENCY),
     Column("broadcasts", "一斉配信件数", "Broadcasts", "exact_count", "Staff broadcasts sent (exact).", R.BROADCASTS),
     Column("broadcast_recipients", "一斉配信の延べ受信者数", "Broadcast recipients", "count", "Sum of recipients over the day's broadcasts.", R.BROADCAST_RECIPIENTS),
+    Column("reports_opened", "通報の受付件数", "Reports opened", "exact_count", "Reports (通報: roads, lights, parks…) filed from LINE or Open311 (exact: each report is public in Open311).", R.REPORTS_OPENED),
+    Column("reports_closed", "通報の完了件数", "Reports closed", "exact_count", "Reports moved to 完了 (fixed) or 対応できません (declined) that day (exact).", R.REPORTS_CLOSED),
 )
 HEADER: tuple[str, ...] = tuple(c.name for c in COLUMNS)
-BREAKDOWN_NAMES = ("consult_category", "alert_kind", "area", "subscriber_category", "language")
+BREAKDOWN_NAMES = (
+    "consult_category",
+    "alert_kind",
+    "area",
+    "subscriber_category",
+    "language",
+    "report_opened_category",
+    "report_closed_category",
+)
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,8 @@ def schema(base_url: str = "") -> dict[str, Any]:
                     "area": "subscribers by municipality/ward code (JIS X 0402, 5 digits), snapshot",
                     "subscriber_category": "subscribers by alert category, snapshot (a resident may choose several)",
                     "language": "friends by language, snapshot",
+                    "report_opened_category": "reports opened by the tenant's category id (reports: in its settings), exact",
+                    "report_closed_category": "reports closed or declined by category id, exact",
                 },
                 "missing_values": [None],
             },

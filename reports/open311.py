@@ -16,13 +16,13 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from reports.model import STATUSES, HistoryEntry, Report, Summary, blur
-from reports.service import HOUR, JST, ReportsDeps, category_label, counts, find_duplicate, status_label
+from reports.model import STATUSES, HistoryEntry, Report, Summary, blur, gc_paused
+from reports.service import HOUR, JST, ReportsDeps, category_label, counts, find_duplicate, opened, status_label
 from reports.store import ApiKeyStore
 
 log = logging.getLogger("civicbot.reports.open311")
@@ -51,12 +51,37 @@ DESCRIPTION_MAX = 1000
 DEFAULT_DAYS = 90  # the spec's default window for requests.json
 
 
+class PublicRows:
+    """Rendered public rows kept between requests, in this process: Open311 clients poll the same listing, and most
+    rows have not changed since the last poll. A row is keyed by its ``Summary`` (every field it shows) under the
+    labels it was written with, so a changed report or a changed label is simply a miss; never stale. Bounded: past
+    ``limit`` rows the memo starts again empty (a cold listing of 10,000 rows is still within its target)."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.limit = limit
+        self._tables: dict[tuple[Any, ...], dict[Summary, str]] = {}
+        self._size = 0
+
+    def table(self, labels: Labels) -> dict[Summary, str]:
+        table = self._tables.get(labels.key)
+        if table is None:
+            table = self._tables[labels.key] = {}
+        return table
+
+    def added(self, n: int) -> None:
+        self._size += n
+        if self._size > self.limit:
+            self._tables.clear()
+            self._size = 0
+
+
 @dataclass
 class Open311Deps:
     reports: ReportsDeps
     keys: ApiKeyStore
     tenants: Mapping[str, Any]  # tenant id -> object with display_name
     base_url: str = ""  # public base for media_url; empty = relative to this host
+    rows: PublicRows = field(default_factory=PublicRows)
 
 
 DEPS = web.AppKey("open311_deps", Open311Deps)
@@ -116,14 +141,23 @@ def _handler(fn: Any) -> Any:
 
 
 _EPOCH_JST = dt.datetime(1970, 1, 1, 9, 0, 0)
+_HOURS: dict[int, str] = {}  # hours since the epoch (JST) -> "2026-12-01T09:" (memo; a listing's rows share hours)
+_MINUTES_SECONDS = [f"{m:02d}:{s:02d}" for m in range(60) for s in range(60)]
 
 
 def iso(ts: float | None) -> str | None:
-    """W3C datetime in JST (``2026-12-01T09:30:00+09:00``); naive arithmetic + a fixed suffix is 3× faster than
-    ``fromtimestamp(tz).isoformat()`` and Japan has no daylight saving time."""
+    """W3C datetime in JST (``2026-12-01T09:30:00+09:00``). Japan has no daylight saving time, so it is the hour's
+    text (memoized) plus a table's "MM:SS" — 4× faster than ``fromtimestamp(tz).isoformat()``, which a listing of
+    10,000 rows would call 20,000 times."""
     if not ts:
         return None
-    return (_EPOCH_JST + dt.timedelta(seconds=int(ts))).isoformat() + "+09:00"
+    hour, sec = divmod(int(ts) + 32400, 3600)
+    prefix = _HOURS.get(hour)
+    if prefix is None:
+        if len(_HOURS) > 200_000:  # ~23 years of distinct hours: keep the memo bounded
+            _HOURS.clear()
+        prefix = _HOURS[hour] = (dt.datetime(1970, 1, 1) + dt.timedelta(hours=hour)).strftime("%Y-%m-%dT%H:")
+    return prefix + _MINUTES_SECONDS[sec] + "+09:00"
 
 
 def parse_iso(value: str, name: str) -> float:
@@ -136,7 +170,7 @@ def parse_iso(value: str, name: str) -> float:
     return parsed.timestamp()
 
 
-class _Labels:
+class Labels:
     """What every row of one response shares (labels, department names), computed once per request."""
 
     def __init__(self, deps: Open311Deps, tenant: str, base: str) -> None:
@@ -146,9 +180,10 @@ class _Labels:
         self.agencies = {d: dept.name for d, dept in cfg.departments.items()}
         self.notes = {s: status_label(s, "ja") for s in STATUSES}
         self.media = f"{base}/open311/v2/{tenant}/media/"
+        self.key = (tenant, self.blur_m, *self.names.items(), *self.agencies.items(), *self.notes.items(), self.media)
 
 
-def public_request(report: Report | Summary, lb: _Labels) -> dict[str, Any]:
+def public_request(report: Report | Summary, lb: Labels) -> dict[str, Any]:
     """One request as the world may see it (every GeoReport v2 field, nothing personal)."""
     lat, lng = blur(report.lat, report.lng, lb.blur_m)
     notes = f"{report.merged_into} に統合されました。" if report.merged_into else (report.status_text or lb.notes[report.status])
@@ -171,6 +206,88 @@ def public_request(report: Report | Summary, lb: _Labels) -> dict[str, Any]:
         "long": lng,
         "media_url": f"{lb.media}{report.id}.jpg" if report.fix_photo else "",
     }
+
+
+# One request row as ``json.dumps`` writes ``public_request``'s dict (same key order, separators and escaping), so a
+# listing of 10,000 rows costs one string format per row instead of a dict and its encoding. Every string value goes
+# through ``_Renderer.text`` (json.dumps, memoized: labels, addresses and notes repeat); floats are written by repr,
+# as json.dumps does. ``test_rendered_listing_is_byte_for_byte_json_dumps`` holds the two together.
+_ROW = (
+    '{"service_request_id": %s, "status": "%s", "status_notes": %s, "service_name": %s, "service_code": %s, '
+    '"description": "", "agency_responsible": %s, "service_notice": "", "requested_datetime": %s, '
+    '"updated_datetime": %s, "expected_datetime": null, "address": %s, "address_id": "", "zipcode": "", '
+    '"lat": %r, "long": %r, "media_url": %s}'
+)
+
+
+class _Renderer:
+    """The JSON array of ``public_request`` rows, written directly (one per response); rows already written under
+    the same labels come from ``PublicRows``."""
+
+    def __init__(self, lb: Labels, memo: PublicRows) -> None:
+        self.lb = lb
+        self._memo = memo
+        self._rows = memo.table(lb)
+        self._text: dict[str | None, str] = {None: "null"}
+        self._notes = {s: self.text(n) for s, n in lb.notes.items()}
+        self._names: dict[str, str] = {}
+        self._agencies: dict[str, str] = {}
+
+    def text(self, value: str | None) -> str:
+        out = self._text.get(value)
+        if out is None:
+            out = self._text[value] = json.dumps(value)
+        return out
+
+    def rows(self, summaries: list[Summary]) -> str:
+        """The JSON array of these rows (what ``json.dumps([public_request(...), ...])`` writes)."""
+        memo, out, new = self._rows, [], 0
+        with gc_paused():
+            for r in summaries:
+                row = memo.get(r)
+                if row is None:
+                    row = memo[r] = self.row(r)
+                    new += 1
+                out.append(row)
+        self._memo.added(new)
+        return "[" + ", ".join(out) + "]"
+
+    def row(self, r: Summary) -> str:
+        lb, text = self.lb, self.text
+        lat, lng = blur(r.lat, r.lng, lb.blur_m)
+        if r.merged_into:
+            notes = text(f"{r.merged_into} に統合されました。")
+        else:
+            notes = text(r.status_text) if r.status_text else self._notes[r.status]
+        name = self._names.get(r.category)
+        if name is None:
+            name = self._names[r.category] = text(lb.names.get(r.category, r.category))
+        agency = self._agencies.get(r.department)
+        if agency is None:
+            agency = self._agencies[r.department] = text(lb.agencies.get(r.department, ""))
+        return _ROW % (
+            f'"{r.id}"' if r.id.isascii() and r.id.isalnum() else text(r.id),
+            "open" if r.is_open else "closed",
+            notes,
+            name,
+            text(r.category),
+            agency,
+            _quoted_iso(r.created_at),
+            _quoted_iso(r.updated_at or r.created_at),
+            text(r.address),
+            lat,
+            lng,
+            text(f"{lb.media}{r.id}.jpg") if r.fix_photo else '""',
+        )
+
+
+def _quoted_iso(ts: float | None) -> str:
+    value = iso(ts)
+    return "null" if value is None else f'"{value}"'  # digits, '-', ':', 'T', '+': nothing to escape
+
+
+def _json(body: str) -> web.Response:
+    return web.Response(text=body, content_type="application/json")
 
 
 def _base(request: web.Request) -> str:
@@ -203,18 +320,20 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+LISTING_CHUNK = 2000  # summaries per store call when filters drop rows (a page without filters is read at once)
+
+
 @_handler
 async def list_requests(request: web.Request) -> web.Response:
     tenant = _tenant(request)
     deps = request.config_dict[DEPS]
     q = request.query
     cfg = deps.reports.config(tenant)
-    base = _base(request)
+    render = _Renderer(Labels(deps, tenant, _base(request)), deps.rows)
     if q.get("service_request_id"):
         ids = _csv(q["service_request_id"])[:100]
-        rows = [r for r in await deps.reports.reports.summaries(tenant, ids) if r is not None]
-        labels = _Labels(deps, tenant, base)
-        return web.json_response([public_request(r, labels) for r in rows])
+        found = [r for r in await deps.reports.reports.summaries(tenant, ids) if r is not None]
+        return _json(render.rows(found))
     now = deps.reports.clock()
     end = parse_iso(q["end_date"], "end_date") if q.get("end_date") else now
     start = parse_iso(q["start_date"], "start_date") if q.get("start_date") else end - DEFAULT_DAYS * 86400
@@ -228,23 +347,25 @@ async def list_requests(request: web.Request) -> web.Response:
     if statuses - {"open", "closed"}:
         raise _Refused(400, "status must be open and/or closed")
     page = cfg.open311_page_size
-    labels = _Labels(deps, tenant, base)
-    out: list[dict[str, Any]] = []
-    ids = await deps.reports.reports.ids(tenant, start, end)
-    i = 0
-    while i < len(ids) and len(out) < page:
-        chunk = max(page - len(out), 200) if not (codes or statuses) else 2000  # unfiltered: read only the page
-        batch, i = ids[i : i + chunk], i + chunk
-        for report in await deps.reports.reports.summaries(tenant, batch):
-            if report is None or (codes and report.category not in codes):
+    store = deps.reports.reports
+    if not (codes or statuses):  # the common case: the newest ``page`` rows, one store call
+        return _json(render.rows(await store.listing(tenant, start, end, 0, page)))
+    out: list[Summary] = []
+    offset = 0
+    while len(out) < page:
+        chunk = await store.listing(tenant, start, end, offset, LISTING_CHUNK)
+        for report in chunk:
+            if codes and report.category not in codes:
                 continue
-            row = public_request(report, labels)
-            if statuses and row["status"] not in statuses:
+            if statuses and ("open" if report.is_open else "closed") not in statuses:
                 continue
-            out.append(row)
+            out.append(report)
             if len(out) >= page:
-                return web.json_response(out)
-    return web.json_response(out)
+                break
+        if len(chunk) < LISTING_CHUNK:
+            break
+        offset += LISTING_CHUNK
+    return _json(render.rows(out))
 
 
 @_handler
@@ -255,7 +376,7 @@ async def one_request(request: web.Request) -> web.Response:
     [report] = await deps.reports.reports.summaries(tenant, [rid]) if re.fullmatch(r"R\d{6,}", rid) else [None]
     if report is None:
         raise _Refused(404, f"no service request {rid!r}")
-    return web.json_response([public_request(report, _Labels(deps, tenant, _base(request)))])
+    return _json(_Renderer(Labels(deps, tenant, _base(request)), deps.rows).rows([report]))
 
 
 @_handler
@@ -322,6 +443,7 @@ async def post_request(request: web.Request) -> web.Response:
     )
     await rd.reports.create(report)
     await rd.drafts.count(tenant, who, HOUR)
+    await opened(rd, report)
     log.info("open311 request filed", extra={"tenant": tenant, "report": report.id, "client": client})
     notice = f"近くに同じ種類の通報 {dup.id} があります。" if dup else ""
     return web.json_response([{"service_request_id": report.id, "service_notice": notice, "account_id": None}], status=201)

@@ -6,26 +6,22 @@ all call these, so a status change made anywhere reaches residents the same way 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot import i18n
-from bot.line import LineApiError, LineGateway
 from bot.users import UserStore
 from reports.config import ReportsConfig
-from reports.model import STATUSES, Draft, HistoryEntry, Note, Report, Status
+from reports.model import OPEN_STATUSES, STATUSES, Draft, HistoryEntry, Note, Report, Status
 from reports.photos import PhotoStore
 from reports.store import DraftStore, ReportStore
 from reports.texts import TEXTS, t
 
 log = logging.getLogger("civicbot.reports")
-_RETRY_NS = uuid.UUID("5b0c3c1e-7f49-4d0e-9a43-3d0a2f1c8e11")
 JST = dt.timezone(dt.timedelta(hours=9))
 HOUR = 3600
 
@@ -51,7 +47,41 @@ class ContentSource(Protocol):
 
 
 class Mailer(Protocol):
-    async def send(self, to: str, subject: str, body: str) -> None: ...
+    async def send(self, to: str, subject: str, body: str) -> None:
+        """Send one plain-text mail; raises ``MailError`` when the relay refuses it or cannot be reached."""
+        ...
+
+
+class MailError(Exception):
+    """The mail was not sent (relay unreachable, TLS or login refused); the message names the relay, never a secret."""
+
+
+@dataclass(frozen=True)
+class StatusNotice:
+    """A status change to tell a report's reporter and followers (who exactly is resolved when it is sent, by
+    ``notice_audience``)."""
+
+    tenant: str
+    report_id: str
+    key: str  # "<report id>:<history length>": the same change handed over twice is delivered once
+    messages: dict[str, list[dict]]  # language -> LINE messages; "ja" always (the fallback)
+
+
+class StatusNotices(Protocol):
+    """Where status notices go: the delivery engine (the composition root wires it), which sends each with a retry
+    key written before the first attempt and retries LINE's 429/5xx with backoff, so a failing LINE loses nothing
+    and a retried push is never delivered twice."""
+
+    async def submit(self, notice: StatusNotice) -> str:
+        """Queue the notice (idempotent on ``key``); returns the delivery's id."""
+        ...
+
+
+class ReportsKpi(Protocol):
+    """The statistics this room feeds to the open data (``kpi.recorder.KpiRecorder`` fits): counts per category."""
+
+    async def report_opened(self, tenant: str, category: str) -> None: ...
+    async def report_closed(self, tenant: str, category: str) -> None: ...
 
 
 class ContentTooLarge(Exception):
@@ -71,12 +101,13 @@ class ReportsDeps:
     reports: ReportStore
     drafts: DraftStore
     photos: PhotoStore
-    line: LineGateway
+    notices: StatusNotices
     users: UserStore
     area: Area
     configs: Mapping[str, ReportsConfig]
     content: ContentSource | None = None
     mailer: Mailer | None = None
+    kpi: ReportsKpi | None = None  # daily counts for the open data; None = not recorded
     clock: Callable[[], float] = time.time
     display_names: Mapping[str, str] = field(default_factory=dict)  # tenant -> city name for texts
 
@@ -145,8 +176,15 @@ async def file_report(deps: ReportsDeps, draft: Draft) -> Report:
     )
     await deps.reports.create(report)
     await deps.drafts.count(draft.tenant, draft.user_id, HOUR)
+    await opened(deps, report)
     log.info("report filed", extra={"tenant": draft.tenant, "report": report.id, "category": report.category})
     return report
+
+
+async def opened(deps: ReportsDeps, report: Report) -> None:
+    """Count a new report (LINE or Open311) in the day's statistics."""
+    if deps.kpi is not None:
+        await deps.kpi.report_opened(report.tenant, report.category)
 
 
 async def follow(deps: ReportsDeps, tenant: str, report_id: str, user_id: str, photos: Sequence[str] = ()) -> Report | None:
@@ -190,10 +228,13 @@ async def change_status(
     if status == "declined" and not text.strip():
         raise ReportError("「対応できません」には理由（住民向けの説明）が必要です。")
     new_status: Status = status  # type: ignore[assignment]
+    ended = False  # this change closed an open report (counted once, whatever the update's retries)
 
     def apply(r: Report) -> None:
+        nonlocal ended
         if r.merged_into:
             raise ReportError(f"{r.id} は {r.merged_into} に統合済みです。統合先を更新してください。")
+        ended = r.is_open and new_status not in OPEN_STATUSES
         r.status = new_status
         r.status_text = text.strip()[:1000]
         if fix_photo:
@@ -208,13 +249,9 @@ async def change_status(
     report = await deps.reports.update(tenant, report_id, apply)
     if report is None:
         raise ReportError(f"no report {report_id}")
-    failed = await notify(deps, report, photo_url)
-    if failed:
-        await deps.reports.update(
-            tenant,
-            report_id,
-            lambda r: r.history.append(HistoryEntry(deps.clock(), "system", "notify_failed", {"count": str(failed)})),
-        )
+    if ended and deps.kpi is not None:
+        await deps.kpi.report_closed(tenant, report.category)
+    await notify(deps, report, photo_url)
     return report
 
 
@@ -235,34 +272,26 @@ def status_messages(deps: ReportsDeps, report: Report, lang: str, photo_url: str
     return messages
 
 
-async def notify(deps: ReportsDeps, report: Report, photo_url: str | None = None) -> int:
-    """Push the new status to the reporter and every follower in their language; returns how many failed.
-
-    The retry key is derived from the report, its history length and the recipient, so a retried push is never
-    delivered twice (LINE answers 409 to a key it has accepted)."""
-    recipients = report.recipients()
+async def notice_audience(reports: ReportStore, users: UserStore, tenant: str, report_id: str) -> list[tuple[str, str]]:
+    """Who hears about a report's status: (LINE id, language) of its reporter (when from LINE) and every follower —
+    merged duplicates' people included — who is still a friend of the account."""
+    report = await reports.get(tenant, report_id)
+    recipients = report.recipients() if report is not None else []
     if not recipients:
-        return 0
-    users = await deps.users.get_many(report.tenant, recipients)
-    failed = 0
-    for uid, user in zip(recipients, users):
-        if user is not None and not user.active:
-            continue
-        lang = user.language if user is not None else "ja"
-        key = str(uuid.uuid5(_RETRY_NS, f"{report.tenant}:{report.id}:{len(report.history)}:{uid}"))
-        for attempt in range(3):
-            try:
-                await deps.line.push(report.tenant, uid, status_messages(deps, report, lang, photo_url), key)
-                break
-            except LineApiError as exc:
-                if exc.accepted_before or exc.blocked:
-                    break
-                if attempt == 2 or exc.status not in (429, 500, 502, 503, 504):
-                    failed += 1
-                    log.warning("status push failed", extra={"tenant": report.tenant, "report": report.id, "status": exc.status})
-                    break
-                await asyncio.sleep(0.5 * (attempt + 1))
-    return failed
+        return []
+    found = await users.get_many(tenant, recipients)
+    return [(uid, user.language if user else "ja") for uid, user in zip(recipients, found) if user is None or user.active]
+
+
+async def notify(deps: ReportsDeps, report: Report, photo_url: str | None = None) -> str | None:
+    """Hand the new status to the delivery engine, in the language of each resident who will hear it; returns the
+    delivery's id (None: nobody to tell). A LINE 429/5xx is the engine's to retry, not this request's."""
+    audience = await notice_audience(deps.reports, deps.users, report.tenant, report.id)
+    if not audience:
+        return None
+    languages = sorted({"ja", *(lang for _, lang in audience)})
+    messages = {lang: status_messages(deps, report, lang, photo_url) for lang in languages}
+    return await deps.notices.submit(StatusNotice(report.tenant, report.id, f"{report.id}:{len(report.history)}", messages))
 
 
 async def assign(deps: ReportsDeps, tenant: str, report_id: str, department: str, actor: str) -> Report:
@@ -368,7 +397,8 @@ def digest_text(deps: ReportsDeps, tenant: str, department: str, reports: Sequen
 
 
 async def send_digests(deps: ReportsDeps, tenant: str, base_url: str = "") -> dict[str, int]:
-    """One e-mail per department with an address: its open reports. Returns department → count sent."""
+    """One e-mail per department with an address: its open reports. Returns department → count sent (a department
+    whose mail the relay refused is logged and left out)."""
     if deps.mailer is None:
         return {}
     cfg = deps.config(tenant)
@@ -379,7 +409,11 @@ async def send_digests(deps: ReportsDeps, tenant: str, base_url: str = "") -> di
         if not dept.email or not mine:
             continue
         subject = f"[{deps.display_names.get(tenant, tenant)}] 通報の日次まとめ {date_label(deps.clock())}：未完了 {len(mine)} 件"
-        await deps.mailer.send(dept.email, subject, digest_text(deps, tenant, dept_id, mine, base_url))
+        try:
+            await deps.mailer.send(dept.email, subject, digest_text(deps, tenant, dept_id, mine, base_url))
+        except MailError as exc:  # one refused mail does not keep the other departments' digests back
+            log.warning("digest not sent", extra={"tenant": tenant, "department": dept_id, "error": str(exc)})
+            continue
         sent[dept_id] = len(mine)
     return sent
 

@@ -49,6 +49,11 @@ class ReportStore(Protocol):
         """The public summaries of ``ids`` (same order), kept in step with every write."""
         ...
 
+    async def listing(self, tenant: str, start: float, end: float, offset: int, count: int) -> list[Summary]:
+        """Public summaries of the reports created in [start, end], newest first (the order of ``ids``), rows
+        ``offset`` to ``offset + count``: one round trip for an Open311 page, no id list through Python."""
+        ...
+
     async def update(self, tenant: str, report_id: str, mutate: Callable[[Report], None]) -> Report | None:
         """Read, apply ``mutate`` and write back atomically (retried on a concurrent change); None = no such report."""
         ...
@@ -96,6 +101,10 @@ class MemoryReportStore:
     async def summaries(self, tenant: str, ids: Sequence[str]) -> list[Summary | None]:
         return [None if r is None else Summary.of(r) for r in await self.get_many(tenant, ids)]
 
+    async def listing(self, tenant: str, start: float, end: float, offset: int, count: int) -> list[Summary]:
+        page = (await self.ids(tenant, start, end))[offset : offset + count]
+        return [s for s in await self.summaries(tenant, page) if s is not None]
+
     async def update(self, tenant: str, report_id: str, mutate: Callable[[Report], None]) -> Report | None:
         report = await self.get(tenant, report_id)
         if report is None:
@@ -142,9 +151,24 @@ class MemoryReportStore:
         self._reports.pop((tenant, report_id), None)
 
 
+# the newest reports of a date window and their summaries, in one call (both keys share the tenant's hash tag)
+_LISTING = """
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', ARGV[3], ARGV[4])
+local out = {}
+for i = 1, #ids, 1000 do
+  local rows = redis.call('HMGET', KEYS[2], unpack(ids, i, math.min(i + 999, #ids)))
+  for j = 1, #rows do
+    if rows[j] then out[#out + 1] = rows[j] end
+  end
+end
+return out
+"""
+
+
 class RedisReportStore:
     def __init__(self, client: RedisClient) -> None:
         self.r = client
+        self._listing = client.register_script(_LISTING)
 
     async def next_id(self, tenant: str) -> str:
         return format_ref(int(await self.r.incr(_key(tenant, "seq"))))
@@ -193,6 +217,13 @@ class RedisReportStore:
             return []
         raws = await self.r.hmget(_key(tenant, "sum"), list(ids))
         return [Summary.from_json(str(raw)) if raw else None for raw in raws]
+
+    async def listing(self, tenant: str, start: float, end: float, offset: int, count: int) -> list[Summary]:
+        if count <= 0:
+            return []
+        hi = "+inf" if end == float("inf") else repr(end)
+        raws = await self._listing(keys=[_key(tenant, "all"), _key(tenant, "sum")], args=[hi, repr(start), offset, count])
+        return Summary.many(raws)
 
     async def update(self, tenant: str, report_id: str, mutate: Callable[[Report], None]) -> Report | None:
         key = _key(tenant, f"r:{report_id}")

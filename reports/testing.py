@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import io
 import time
+import uuid
 from collections.abc import Callable
 
 from PIL import Image
 
 from bot.config import Tenant
-from bot.line import RecordingLineGateway
+from bot.line import LineGateway, RecordingLineGateway
 from bot.users import MemoryUserStore
 from reports.area import StaticArea
 from reports.config import ReportsConfig
 from reports.photos import MemoryPhotoStore
-from reports.service import ContentTooLarge, ContentUnavailable, ReportsDeps
+from reports.service import ContentTooLarge, ContentUnavailable, ReportsDeps, StatusNotice, notice_audience
 from reports.store import MemoryDraftStore, MemoryReportStore
 
 # a box around 大阪市役所 (34.6937, 135.5023)
@@ -57,16 +58,38 @@ def exif_bomb() -> bytes:
     return base[:2] + segment * 40 + base[2:]
 
 
+class InlineNotices:
+    """The delivery engine in-line, for tests on fakes: a notice's audience is resolved at once and each resident is
+    pushed their language's messages ("ja" when missing) through the LINE gateway, one retry key per resident. The
+    real engine (retries, backoff, exactly once) is exercised in tests/integration/reports/test_status_delivery.py."""
+
+    def __init__(self, line: LineGateway) -> None:
+        self.line = line
+        self.deps: ReportsDeps | None = None  # set by make_deps (the audience reads the deps' current stores)
+        self.submitted: dict[str, StatusNotice] = {}
+
+    async def submit(self, notice: StatusNotice) -> str:
+        if notice.key in self.submitted:
+            return notice.key
+        self.submitted[notice.key] = notice
+        assert self.deps is not None
+        for uid, lang in await notice_audience(self.deps.reports, self.deps.users, notice.tenant, notice.report_id):
+            key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{notice.tenant}:{notice.key}:{uid}"))
+            await self.line.push(notice.tenant, uid, notice.messages.get(lang) or notice.messages["ja"], key)
+        return notice.key
+
+
 def make_deps(
     clock: Callable[[], float] = time.time, config: ReportsConfig | None = None
 ) -> tuple[ReportsDeps, RecordingLineGateway, FakeContent]:
     line = RecordingLineGateway()
     content = FakeContent()
+    notices = InlineNotices(line)
     deps = ReportsDeps(
         reports=MemoryReportStore(),
         drafts=MemoryDraftStore(clock),
         photos=MemoryPhotoStore(),
-        line=line,
+        notices=notices,
         users=MemoryUserStore(),
         area=StaticArea({"demo": OSAKA_BOX}),
         configs={"demo": config or ReportsConfig()},
@@ -74,6 +97,7 @@ def make_deps(
         clock=clock,
         display_names={"demo": "デモ市"},
     )
+    notices.deps = deps
     return deps, line, content
 
 

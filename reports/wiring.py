@@ -8,14 +8,13 @@ from typing import Any
 
 import aiohttp
 
-from bot.line import LineGateway
 from bot.redis_client import RedisClient
 from bot.users import UserStore
 from reports.area import Gazetteer, GazetteerArea
 from reports.config import ReportsConfig
 from reports.line import LineContentSource
 from reports.photos import FilePhotoStore
-from reports.service import Mailer, ReportsDeps
+from reports.service import Mailer, ReportsDeps, ReportsKpi, StatusNotices
 from reports.store import RedisDraftStore, RedisReportStore
 
 
@@ -33,7 +32,7 @@ def configs_for(tenants: Mapping[str, Any]) -> dict[str, ReportsConfig]:
 def build_deps(
     client: RedisClient,
     tenants: Mapping[str, Any],
-    line: LineGateway,
+    notices: StatusNotices,
     users: UserStore,
     gazetteer: Gazetteer,
     data_dir: Path,
@@ -41,6 +40,7 @@ def build_deps(
     session: aiohttp.ClientSession | None = None,
     line_api_url: str | None = None,
     mailer: Mailer | None = None,
+    kpi: ReportsKpi | None = None,
 ) -> ReportsDeps:
     content = None
     if session is not None:
@@ -50,11 +50,12 @@ def build_deps(
         reports=RedisReportStore(client),
         drafts=RedisDraftStore(client),
         photos=FilePhotoStore(Path(data_dir) / "reports" / "photos"),
-        line=line,
+        notices=notices,
         users=users,
         area=GazetteerArea(gazetteer, {tid: t.jis5 for tid, t in tenants.items()}),
         configs=configs_for(tenants),
         content=content,
         mailer=mailer,
+        kpi=kpi,
         display_names={tid: t.display_name for tid, t in tenants.items()},
     )

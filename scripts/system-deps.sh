@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the tests need (browser tests, CJK fonts for pages and rich-menu images, the IMAP server of the
-# police-notice tests). As root: installs what is missing. Otherwise: names what is missing and fails, so that no
+# police-notice tests, openssl for the certificate of the reports digest's TLS relay tests). As root: installs what is missing. Otherwise: names what is missing and fails, so that no
 # test is skipped silently for want of a package.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 for pkg in fonts-noto-cjk fonts-noto-color-emoji dovecot-imapd; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from reports.config import ReportsConfig
+from reports import open311
+from reports.config import Department, ReportsConfig
 from reports.model import Report, distance_m
-from reports.open311 import REQUEST_FIELDS, SERVICE_FIELDS, Open311Deps, create_app
+from reports.open311 import REQUEST_FIELDS, SERVICE_FIELDS, Open311Deps, create_app, public_request
 from reports.photos import MemoryPhotoStore
 from reports.service import change_status
 from reports.store import RedisApiKeyStore, RedisDraftStore, RedisReportStore
@@ -155,3 +157,49 @@ async def test_open_data_counts(env):
     assert rows["pothole"]["received"] == 1 and rows["graffiti"]["declined"] == 1 and rows["mirror"]["received"] == 0
     csv_text = await (await client.get("/open311/v2/demo/stats.csv")).text()
     assert csv_text.splitlines()[0] == "category,category_ja,received,in_progress,closed,declined"
+
+
+TRICKY = ['引用符 " とバックスラッシュ \\ と改行\n', "制御文字 \x01\x1f とタブ\t", "絵文字 🚧 と結合文字 が", "</script>&<>'", ""]
+
+
+async def test_listings_are_byte_for_byte_what_json_dumps_writes_of_public_request(env, monkeypatch):
+    """requests.json writes its rows directly (and memoizes them between polls): the bytes must be exactly
+    ``json.dumps([public_request(...)])`` — the GeoReport v2 rows every other test checks — for every kind of value,
+    every path (no filter, filters over several store chunks, ids, one request), and never a stale row."""
+    client, deps, _ = env
+    monkeypatch.setattr(open311, "LISTING_CHUNK", 2)  # the filtered path crosses chunk boundaries
+    cfg = ReportsConfig()
+    cfg.categories[0].labels["ja"] = '穴 "深い" \\ 🕳'
+    cfg.departments["road"] = Department(name="道路課\t(南)")
+    deps.configs = {"demo": cfg}
+    now = deps.clock()
+    for i in range(9):
+        deps_fields = dict(status_text=TRICKY[i % len(TRICKY)], address=TRICKY[(i + 1) % len(TRICKY)] + "北区")
+        await deps.reports.create(Report(tenant="demo", id=f"R{i + 1:06d}", category=["pothole", "graffiti", "mirror"][i % 3],
+                                         lat=34.69 + i * 0.001, lng=135.50 - i * 0.0013, created_at=now - 3600 * i - 0.4,
+                                         updated_at=0.0 if i % 2 else now - 10, reporter=f"U{i}", department=["road", "general", "park"][i % 3],
+                                         status=["received", "in_progress", "closed", "declined"][i % 4], fix_photo="f" * 32 if i % 3 == 2 else "",
+                                         **deps_fields))
+    await deps.reports.update("demo", "R000004", lambda r: setattr(r, "merged_into", "R000001"))
+    labels = open311.Labels(open311.Open311Deps(deps, None, TENANTS), "demo", str(client.make_url("")).rstrip("/"))
+
+    async def same(path: str, ids: list[str]) -> None:
+        resp = await client.get(path)
+        assert resp.status == 200 and resp.content_type == "application/json" and resp.charset == "utf-8"
+        expected = json.dumps([public_request(s, labels) for s in await deps.reports.summaries("demo", ids)])
+        assert (await resp.read()).decode() == expected, path
+
+    everyone = [f"R{i:06d}" for i in range(1, 10)]
+    for _ in range(2):  # the second round is answered from the memoized rows
+        await same("/open311/v2/demo/requests.json", everyone)
+        await same("/open311/v2/demo/requests.json?status=open", ["R000001", "R000002", "R000005", "R000006", "R000009"])
+        await same("/open311/v2/demo/requests.json?service_code=graffiti,mirror&status=closed", ["R000003", "R000008"])
+        await same("/open311/v2/demo/requests.json?service_request_id=R000007,R000003,R000099", ["R000007", "R000003"])
+        await same("/open311/v2/demo/requests/R000004.json", ["R000004"])
+    deps.configs["demo"].open311_page_size = 4
+    await same("/open311/v2/demo/requests.json?status=open,closed", everyone[:4])
+    await change_status(deps, "demo", "R000001", "closed", "直しました。", "staff")
+    await same("/open311/v2/demo/requests.json", everyone[:4])
+    cfg.departments["road"] = Department(name="道路管理課")
+    labels = open311.Labels(open311.Open311Deps(deps, None, TENANTS), "demo", str(client.make_url("")).rstrip("/"))
+    await same("/open311/v2/demo/requests.json", everyone[:4])

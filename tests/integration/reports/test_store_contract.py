@@ -128,6 +128,22 @@ async def test_ids_by_time_newest_first_with_limit(reports):
     assert await reports.ids("demo", limit=2) == ["R4", "R3"]
 
 
+async def test_listing_pages_summaries_of_a_window_newest_first(reports):
+    for i in range(7):
+        await reports.create(_report(f"R{i}", at=1000.0 + i, address=f"北区{i}丁目"))
+    await reports.create(Report(tenant="other", id="R0", category="pothole", lat=34.7, lng=135.5, created_at=1003.0, reporter="U9"))
+    await reports.update("demo", "R5", lambda r: setattr(r, "status", "closed"))
+    page = await reports.listing("demo", 1001.0, 1006.0, 0, 3)
+    assert [s.id for s in page] == ["R6", "R5", "R4"] and page[1].status == "closed" and page[0].address == "北区6丁目"
+    assert page == await reports.summaries("demo", ["R6", "R5", "R4"])
+    assert [s.id for s in await reports.listing("demo", 1001.0, 1006.0, 3, 3)] == ["R3", "R2", "R1"]
+    assert [s.id for s in await reports.listing("demo", 1001.0, 1006.0, 6, 3)] == []
+    assert [s.id for s in await reports.listing("demo", 0.0, float("inf"), 5, 100)] == ["R1", "R0"]
+    assert await reports.listing("demo", 0.0, float("inf"), 0, 0) == []
+    await reports.delete("demo", "R6")
+    assert [s.id for s in await reports.listing("demo", 1000.5, 1006.0, 0, 2)] == ["R5", "R4"]
+
+
 async def test_reporter_and_followers_see_their_reports_and_delete_removes_everything(reports):
     await reports.create(_report("R1", reporter="U1"))
 

@@ -50,3 +50,11 @@ async def test_redis_marker_is_once_per_job(redis, kind):
     assert await marker("demo", "j1")
     assert not await marker("demo", "j1")
     assert await marker("suita", "j1")
+
+
+async def test_report_status_notices_are_not_counted_as_alerts_or_broadcasts():
+    kpi = MemoryKpiRecorder()
+    jobs = [Job("n", "reports:status", "done", 2, duration=0.4), Job("a", "police", "done", 9, duration=1.0)]
+    assert await record_finished_jobs(Lister(jobs), kpi, memory_marker(), ["demo"]) == 1
+    (day,) = await kpi.days("demo", [dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()])
+    assert day.get(ALERTS) == 1 and day.breakdown(ALERTS) == {"police": 1} and day.get(BROADCASTS) == 0
