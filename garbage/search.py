@@ -10,13 +10,16 @@ an exact match scoring 1; candidates are items ranked by their best key.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from garbage.english import EnglishNames, is_english, load_glossary, to_japanese
 from garbage.model import Category, Dataset, Item
 from nlu.normalize import Morpheme, default_analyzer
 from nlu.rasa_components.textfold import fold, fold_small_kana
@@ -26,6 +29,10 @@ SURE = 0.8  # top score at or above this, with MARGIN over a different item: ans
 MARGIN = 0.08
 ALONE = 0.7  # a lone candidate this good is answered too (枯れた花 → 花)
 FLOOR = 0.45  # below: not found
+MAX_ALIASES = 2  # common names replaced per question, each in a variant of its own
+ITEM_OVER_CATEGORY = 0.6  # an item this good ranks above a category word (「脚立は粗大ごみ？」 is about the 脚立)
+QUALIFIED = 0.02  # a qualified name (カレンダー（汚れたもの）) met without its qualifier ranks below the plain one…
+QUALIFIER_MET = 0.03  # …and above its siblings when the question names the qualifier (陶器の植木鉢)
 _DROP_POS = {"助詞", "助動詞", "補助記号", "空白", "接続詞", "感動詞"}
 _PREFIX = "接頭辞"  # お皿 → 皿 for queries; kept in item names (おたま is not たま)
 _STOP = {
@@ -143,7 +150,22 @@ _QUESTION_FRAME = re.compile(
     r"ごみ|捨て|すて|出し方|だしかた|出せ|だせ|分別|ぶんべつ|処分|しょぶん|何曜|なんよう|回収|収集|しゅうしゅう|"
     r"りさいくる|リサイクル|燃え|燃や|もえ|もや|資源|しげん|粗大|そだい|どう(やって)?(すれば|したら)|出す|だす|出して|だして"
 )
+_EN_FRAME = re.compile(
+    r"\b(throw|thrown|dispose|disposal|discard|garbage|trash|rubbish|waste|recycl\w*|bins?|rid of|put out|"
+    r"separat\w*|sort|collect\w*)\b",
+    re.IGNORECASE,
+)
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
+# Kansai/western disposal verbs (ほかす, ほる, ほうる = 捨てる): Sudachi reads ほかし as 他 + する
+_DIALECT = re.compile(r"ほか[さしすせそ]|ほうっ?[てたらる]|放[っるら]|ほっ[てた]|ほる(?=[かとのよなん?？。、\s]|$)")
+# 「〜は何ごみ」「〜ってどう捨てる」「〜の捨て方」: the part before the frame names the item
+_FRAME_SPLIT = re.compile(
+    r"^(?P<item>.{1,20}?)(は|って|の|を|も|、)\s*((何|なに|なん)(ごみ|ゴミ|の?日)|どう(やって|したら|すれば)?|どこ|"
+    r"捨て|すて|出し|だし|出せ|だせ|分別|ぶんべつ|処分|しょぶん|いつ|何曜|なんよう)"
+)
+_QUALIFIER_STOP = {"もの", "物", "以上", "製", "用", "式", "入り", "の", "など"}
+_NEGATED = re.compile(r"^([てで]い?|く)?(ない|ません|なかっ)|^ず")  # 汚れてない, 大きくない: the qualifier denied
+_KANA_ONLY = re.compile(r"^[ぁ-ゖー]{2,}$")
 _LOOSE = str.maketrans({"ー": None, "・": None, "-": None, " ": None, "　": None})
 KINDS = ("surface", "reading", "normalized")
 
@@ -166,6 +188,7 @@ class SearchResult:
     candidates: tuple[Candidate, ...]
     confident: bool
     framed: bool  # the message asks about garbage (捨て方, 何ごみ …), not only names something
+    language: str = "ja"  # the language the question was matched in ("en": the English route)
 
     @property
     def best(self) -> Candidate | None:
@@ -198,9 +221,18 @@ def load_lexicon(path: Path = LEXICON) -> list[tuple[str, str]]:
 class ItemIndex:
     """Immutable search index over one dataset (rebuilt when the tenant's data changes)."""
 
-    def __init__(self, ds: Dataset, analyzer: Analyzer, lexicon: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        ds: Dataset,
+        analyzer: Analyzer,
+        lexicon: Sequence[tuple[str, str]] = (),
+        glossary: Sequence[tuple[tuple[str, ...], str]] | None = None,
+    ) -> None:
+        """``glossary``: English → Japanese garbage words (``garbage.english``); None = the one shipped."""
         self._an = analyzer
         self._lexicon = list(lexicon)
+        self._glossary = list(default_glossary() if glossary is None else glossary)
+        self._english = EnglishNames(ds.items)
         self.dataset = ds
         self._cats = {c.label: c for c in ds.categories}
         self._targets: list[tuple[Item | None, Category | None]] = []
@@ -209,12 +241,37 @@ class ItemIndex:
         self._inverted: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._single: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._chars: dict[tuple[str, str], list[int]] = defaultdict(list)  # for one-character queries (油, 鍋)
+        self._qualifiers: dict[int, tuple[str, ...]] = {}  # target → stems of its name's qualifier (汚れ, 陶器, 大き)
         for item in ds.items:
             names = {item.name, _PAREN.sub("", item.name).strip()}
+            paren = _PAREN.search(item.name)
+            if paren:
+                self._qualifiers[len(self._targets)] = self._stems(paren.group(0)[1:-1])
             self._add((item, self._cats.get(item.category)), names, item.furigana)
         for cat in ds.categories:
             short = cat.sublabel if cat.sublabel and len(cat.sublabel) <= 6 and "・" not in cat.sublabel else ""
             self._add((None, cat), {cat.label, short} - {""}, "")  # 普通ごみ, not 申込制・有料
+
+    def _stems(self, qualifier: str) -> tuple[str, ...]:
+        """Content words of a qualifier, folded, an inflected word without its last kana (大きい → 大き)."""
+        out = []
+        for m in self._an.morphemes(qualifier):
+            word = fold(m.normalized)
+            if m.pos in _DROP_POS or m.normalized in _QUALIFIER_STOP or m.surface in _QUALIFIER_STOP or word.isdigit():
+                continue
+            if len(word) > 2 and "ぁ" <= word[-1] <= "ん" and not all("ぁ" <= c <= "ゖ" or c == "ー" for c in word):
+                word = word[:-1]
+            out.append(word)
+        return tuple(out)
+
+    def _qualifier_met(self, t: int, folded: str) -> bool:
+        for stem in self._qualifiers.get(t, ()):
+            at = folded.find(stem)
+            while at >= 0:
+                if not _NEGATED.match(folded[at + len(stem) :]):
+                    return True
+                at = folded.find(stem, at + 1)
+        return False
 
     def _add(self, target: tuple[Item | None, Category | None], names: Iterable[str], furigana: str) -> None:
         t = len(self._targets)
@@ -258,34 +315,77 @@ class ItemIndex:
         }
 
     def _variants(self, text: str) -> list[str]:
-        folded = fold(text)
+        """The question, its dialect disposal verbs dropped (ほかしたい), the part before a question frame
+        (「かんでんちはなにごみ」 → かんでんち), and up to ``MAX_ALIASES`` common names of the lexicon replaced in it
+        (katakana kept: PCのモニター → パソコンのモニター)."""
+        text = _DIALECT.sub(" ", text)
         out = [text]
+        m = _FRAME_SPLIT.match(text)
+        if m and m.group("item").strip():
+            out.append(m.group("item"))
+        nfkc = unicodedata.normalize("NFKC", text).lower().replace("〜", "ー").replace("~", "ー")
+        folded = fold(nfkc)  # same length as nfkc: folding is one character for one
+        taken: list[tuple[int, int]] = []
         for alias, word in self._lexicon:
-            if alias in folded:
-                out.append(folded.replace(alias, word))
+            at = folded.find(alias)
+            if at < 0 or any(at < end and start < at + len(alias) for start, end in taken):
+                continue
+            taken.append((at, at + len(alias)))
+            out.append(nfkc[:at] + word + nfkc[at + len(alias) :])
+            if len(taken) >= MAX_ALIASES:
                 break
         return out
 
     def search(self, text: str, limit: int = 5) -> SearchResult:
+        if is_english(text):
+            return self._search_english(text, limit)
         best: dict[int, tuple[float, str]] = {}
         for variant in self._variants(text):
             seen: set[tuple[str, str]] = set()
             for keep in (True, False):
                 for kind, q in self.forms(variant, keep_prefix=keep).items():
                     seen |= {(kind, q), (kind, loose(q))}
+            plain = re.sub(r"[\s、。?？!！]", "", fold(variant))
+            if _KANA_ONLY.match(plain):  # all kana: a reading as typed (Sudachi cuts かんでんち into particles)
+                seen |= {("reading", plain), ("reading", loose(plain))}
             for kind, q in seen:
                 self._score(kind, q, best)
-        framed = bool(_QUESTION_FRAME.search(fold(text)))
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        return self._result(text, best, bool(_QUESTION_FRAME.search(fold(text))), limit)
+
+    def _search_english(self, text: str, limit: int) -> SearchResult:
+        """The items' English names; without a hit there, the glossary's Japanese words through the Japanese keys."""
+        best: dict[int, tuple[float, str]] = {t: (score, key) for t, score, key in self._english.search(text)}
+        if not best:
+            for word in to_japanese(text, self._glossary):
+                for kind, q in self.forms(word).items():
+                    for form in {q, loose(q)}:
+                        self._score(kind, form, best)
+        return self._result(text, best, bool(_EN_FRAME.search(text)), limit, language="en")
+
+    def _result(
+        self, text: str, best: dict[int, tuple[float, str]], framed: bool, limit: int, language: str = "ja"
+    ) -> SearchResult:
+        folded = fold(text)
+        adjusted: dict[int, tuple[float, str]] = {}
+        for t, (score, key) in best.items():
+            if t in self._qualifiers and language == "ja":  # English names carry their own qualifiers
+                score = min(1.0, score + QUALIFIER_MET) if self._qualifier_met(t, folded) else score - QUALIFIED
+            adjusted[t] = (score, key)
+        # an item named in the question outranks a category word in it (「脚立は粗大ごみ？」)
+        item_named = any(s >= ITEM_OVER_CATEGORY and self._targets[t][0] is not None for t, (s, _) in adjusted.items())
+        ranked = sorted(
+            adjusted.items(), key=lambda kv: (item_named and self._targets[kv[0]][0] is None, -kv[1][0], kv[0])
+        )
         cands: list[Candidate] = []
         for t, (score, key) in ranked:
             if score < FLOOR or len(cands) >= limit:
                 break
             item, cat = self._targets[t]
             cands.append(Candidate(item, cat, round(score, 4), key))
-        top, second = (cands[0].score if cands else 0.0), (cands[1].score if len(cands) > 1 else 0.0)
+        rivals = [c for c in cands[1:] if c.item is not None or not item_named]
+        top, second = (cands[0].score if cands else 0.0), (rivals[0].score if rivals else 0.0)
         confident = (top >= SURE and (top - second >= MARGIN or (top == 1.0 and second < 1.0))) or (top >= ALONE and not second)
-        return SearchResult(text, tuple(cands), confident, framed)
+        return SearchResult(text, tuple(cands), confident, framed, language)
 
     def _score(self, kind: str, q: str, best: dict[int, tuple[float, str]]) -> None:
         if not q:
@@ -316,6 +416,11 @@ class ItemIndex:
                 score = min(0.97, 0.6 * dice + 0.4 * inter / len(kg))
             if score > best.get(t, (0.0, ""))[0]:
                 best[t] = (score, key_text)
+
+
+@functools.cache
+def default_glossary() -> tuple[tuple[tuple[str, ...], str], ...]:
+    return tuple(load_glossary())
 
 
 class LazyAnalyzer:

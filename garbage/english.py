@@ -1,0 +1,138 @@
+"""Garbage questions written in English: 「how do I throw away a frying pan」 → フライパン.
+
+Two routes, for any tenant:
+
+* the items' own English names (``Item.name_en``, the optional ``name_en`` column of target.csv): a question's
+  content words (lower case, light plural stemming, question and disposal words dropped) against each name's words;
+* ``glossary_en.tsv``, generic garbage vocabulary (English phrase → the Japanese word city lists use), for a tenant
+  whose list has no English names: the question becomes a Japanese query for the Japanese index.
+
+The answer then comes in English through the i18n catalogues (``garbage.text.*``, ``garbage.category.*``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from garbage.model import Item
+
+GLOSSARY = Path(__file__).parent / "glossary_en.tsv"
+_JAPANESE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff\uff66-\uff9f]")
+_WORD = re.compile(r"[a-z0-9']+")
+_PAREN = re.compile(r"\([^)]*\)")
+# question, frame and disposal words: they say "this is a garbage question", not which item
+STOP = frozenset(
+    """a an the and or but if of to in on at by for from with about into as is are was were be been am do does did
+    have has had i me my mine we our us you your it its they them their this that these those there here what which who
+    when where why how can could should would will shall may might must want need please tell know let get got make
+    like just also any some so too not no yes hello hi thanks thank one ok okay someone anything something way able
+    throw threw thrown away out dispose disposal discard rid recycle recycled recycling put go goes going take
+    garbage trash rubbish waste bin bins kind type sort sorted sorting category day days collection collected
+    correct right properly separate separated normal regular usual household home house city ward
+    old broken used empty unused unwanted leftover new big large small little""".split()
+)
+# size and state words that do name a variant (「カーペット（大きいもの）」= large carpet): kept inside item names
+_NAME_KEEP = frozenset({"big", "large", "small", "little", "used", "empty", "old"})
+MIN_SCORE = 0.5
+
+
+def is_english(text: str) -> bool:
+    """Latin letters and no Japanese script: the question is for the English route."""
+    norm = unicodedata.normalize("NFKC", text or "")
+    return bool(re.search(r"[A-Za-z]", norm)) and not _JAPANESE.search(norm)
+
+
+def stem(word: str) -> str:
+    """Plurals only (batteries → battery, boxes → box, cans → can): enough for item names."""
+    if len(word) <= 3 or word.endswith("ss"):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses", "oes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("us", "is")):
+        return word[:-1]
+    return word
+
+
+def words(text: str, *, keep: frozenset[str] = frozenset()) -> list[str]:
+    norm = unicodedata.normalize("NFKC", text or "").lower().replace("’", "'").replace("-", " ")
+    out = [w.removesuffix("'s").strip("'") for w in _WORD.findall(norm)]
+    return [stem(w) for w in out if w and (w not in STOP or w in keep)]
+
+
+class EnglishNames:
+    """Items by the words of their English names; a question scores each name by how much of it it covers."""
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self._names: list[tuple[int, tuple[str, ...], str, bool]] = []  # (item position, words, head word, first?)
+        self._by_word: dict[str, list[int]] = defaultdict(list)
+        self.items = list(items)
+        for pos, item in enumerate(items):
+            for n, name in enumerate(item.english_names()):
+                main = words(_PAREN.sub(" ", name), keep=_NAME_KEEP)
+                ws = tuple(dict.fromkeys(main + words(_paren(name))))
+                if not main:
+                    continue
+                k = len(self._names)
+                self._names.append((pos, ws, main[-1], n == 0))  # the head noun: the last word before a parenthesis
+                for w in ws:
+                    self._by_word[w].append(k)
+
+    def __bool__(self) -> bool:
+        return bool(self._names)
+
+    def search(self, text: str) -> list[tuple[int, float, str]]:
+        """(item position, score 0..1, the name's words) best first; a name counts when its head word (last word of
+        the name before any parenthesis) is in the question."""
+        q = words(text, keep=_NAME_KEEP)
+        content = [w for w in q if w not in _NAME_KEEP] or q
+        qs = set(q)
+        best: dict[int, tuple[float, str]] = {}
+        for k in {k for w in qs for k in self._by_word.get(w, ())}:
+            pos, ws, head, first = self._names[k]
+            if head not in qs:
+                continue
+            matched = sum(1 for w in ws if w in qs)
+            score = 0.55 + 0.3 * matched / len(ws) + 0.14 * min(1.0, matched / max(1, len(content))) + (0.01 if first else 0)
+            if score > best.get(pos, (0.0, ""))[0]:
+                best[pos] = (min(score, 1.0), " ".join(ws))
+        return sorted(((p, s, key) for p, (s, key) in best.items() if s >= MIN_SCORE), key=lambda t: (-t[1], t[0]))
+
+
+def _paren(name: str) -> str:
+    m = _PAREN.search(name)
+    return m.group(0)[1:-1] if m else ""
+
+
+def load_glossary(path: Path = GLOSSARY) -> list[tuple[tuple[str, ...], str]]:
+    """(English phrase words, Japanese word), longest phrase first; lines ``english<TAB>日本語``, ``#`` comments."""
+    out: list[tuple[tuple[str, ...], str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or "\t" not in line:
+            continue
+        source, _, target = line.partition("\t")
+        key = tuple(words(source, keep=_NAME_KEEP))
+        if key and target.strip():
+            out.append((key, target.strip()))
+    out.sort(key=lambda p: -len(p[0]))
+    return out
+
+
+def to_japanese(text: str, glossary: Sequence[tuple[tuple[str, ...], str]]) -> list[str]:
+    """The Japanese words the glossary knows in ``text`` (longest phrase first), in the question's order."""
+    ws = words(text, keep=_NAME_KEEP)
+    found: list[tuple[int, str]] = []
+    used: set[int] = set()
+    for key, ja in glossary:
+        n = len(key)
+        for i in range(len(ws) - n + 1):
+            span = set(range(i, i + n))
+            if tuple(ws[i : i + n]) == key and not span & used:
+                found.append((i, ja))
+                used |= span
+    return [ja for _, ja in sorted(found)]
