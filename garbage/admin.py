@@ -135,7 +135,13 @@ def _text(form: Any, name: str, limit: int = 500) -> str:
 async def item_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     ds = await _current(request)
-    new = Item(_text(form, "category", 60), _text(form, "name", 100), _text(form, "notice"), _text(form, "furigana", 100), _text(form, "name_en", 200))
+    new = Item(
+        _text(form, "category", 60),
+        _text(form, "name", 100),
+        _text(form, "notice"),
+        _text(form, "furigana", 100),
+        _text(form, "name_en", 200),
+    )
     if not new.name or ds.category(new.category) is None:
         return _back(request, "品目名と分別区分を入れてください。")
     orig = (_text(form, "orig_category", 60), _text(form, "orig_name", 100))

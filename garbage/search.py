@@ -373,9 +373,7 @@ class ItemIndex:
             adjusted[t] = (score, key)
         # an item named in the question outranks a category word in it (「脚立は粗大ごみ？」)
         item_named = any(s >= ITEM_OVER_CATEGORY and self._targets[t][0] is not None for t, (s, _) in adjusted.items())
-        ranked = sorted(
-            adjusted.items(), key=lambda kv: (item_named and self._targets[kv[0]][0] is None, -kv[1][0], kv[0])
-        )
+        ranked = sorted(adjusted.items(), key=lambda kv: (item_named and self._targets[kv[0]][0] is None, -kv[1][0], kv[0]))
         cands: list[Candidate] = []
         for t, (score, key) in ranked:
             if score < FLOOR or len(cands) >= limit:

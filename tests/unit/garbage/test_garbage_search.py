@@ -44,3 +44,44 @@ def test_unknown_and_unrelated(index):
     assert index.search("タイムマシン").candidates == ()
     assert not index.search("保育園の申し込み").candidates
     assert index.search("黒板消しの捨て方").framed
+
+
+def _names(r) -> list[str]:
+    return [c.item.name if c.item else f"[{c.category.label}]" for c in r.candidates]
+
+
+def test_a_plain_name_beats_its_qualified_sibling_unless_the_qualifier_is_named(index):
+    r = index.search("カレンダー")
+    assert r.confident and _names(r)[:2] == ["カレンダー", "カレンダー（汚れたもの）"]
+    assert index.search("汚れたカレンダー").best.item.name == "カレンダー（汚れたもの）"
+    assert index.search("小さなカーペットを処分したい").best.item.name == "カーペット（小さいもの）"
+    assert index.search("プラスチックの植木鉢").best.item.name == "植木鉢（プラスチック製）"
+    r = index.search("植木鉢")  # both are qualified: the resident chooses
+    assert not r.confident and set(_names(r)[:2]) == {"植木鉢（プラスチック製）", "植木鉢（陶器）"}
+
+
+@pytest.mark.parametrize("query,name", [
+    ("壊れた古い扇風機", "扇風機"),  # state qualifiers do not derail
+    ("使い終わったスプレー缶", "スプレー缶"),
+    ("自転車って粗大ごみ？", "自転車"),  # an item word outranks the category word
+    ("炊飯器は燃えないごみでいいの", "炊飯器"),
+])
+def test_qualifiers_and_category_words_do_not_derail(index, query, name):
+    r = index.search(query)
+    assert r.best.item is not None and r.best.item.name == name, _names(r)
+
+
+def test_a_category_alone_is_still_the_category(index):
+    assert _names(index.search("有害ごみの出し方"))[0] == "[有害ごみ]"
+
+
+@pytest.mark.parametrize("query,name", [
+    ("扇風機ほかしたいねん", "扇風機"),  # ほかす (Kansai: 捨てる) is a disposal verb, not 他 + する
+    ("この鏡ほってもええ？", "鏡"),
+    ("ほうちょうはなにごみ", "包丁"),  # all kana before a frame: read as typed
+    ("デジカメ壊れた", "デジタルカメラ"),  # common names
+    ("PCのモニター", "パソコンのモニター"),  # a common name replaced with the katakana kept
+])
+def test_dialect_frames_and_common_names(index, query, name):
+    r = index.search(query)
+    assert r.best is not None and r.best.item is not None and r.best.item.name == name, _names(r)
