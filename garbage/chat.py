@@ -69,7 +69,10 @@ class GarbageRoom:
         result = index.search(raw)
         if result.language != "ja" and lang.startswith("ja"):  # asked in English: answered in English
             lang = result.language
-        out = self._answer_search(result, ds, lang, short=len(raw) <= _MAX_SHORT)
+        # a message that only names something: short, and in English nothing but the item's name (「bicycle parking」
+        # is not about a bicycle)
+        short = len(raw) <= _MAX_SHORT and (result.language == "ja" or (result.best is not None and result.best.score >= 0.99))
+        out = self._answer_search(result, ds, lang, short=short)
         if out is not None:
             return await self._with_notice(incoming, out)
         m = _ITEM_FRAME.match(raw)

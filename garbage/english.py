@@ -123,8 +123,9 @@ def load_glossary(path: Path = GLOSSARY) -> list[tuple[tuple[str, ...], str]]:
     return out
 
 
-def to_japanese(text: str, glossary: Sequence[tuple[tuple[str, ...], str]]) -> list[str]:
-    """The Japanese words the glossary knows in ``text`` (longest phrase first), in the question's order."""
+def to_japanese(text: str, glossary: Sequence[tuple[tuple[str, ...], str]]) -> tuple[list[str], float]:
+    """The Japanese words the glossary knows in ``text`` (longest phrase first, in the question's order), and the
+    share of the question's content words they cover (0..1)."""
     ws = words(text, keep=_NAME_KEEP)
     found: list[tuple[int, str]] = []
     used: set[int] = set()
@@ -135,4 +136,6 @@ def to_japanese(text: str, glossary: Sequence[tuple[tuple[str, ...], str]]) -> l
             if tuple(ws[i : i + n]) == key and not span & used:
                 found.append((i, ja))
                 used |= span
-    return [ja for _, ja in sorted(found)]
+    content = [i for i, w in enumerate(ws) if w not in _NAME_KEEP]
+    covered = sum(1 for i in content if i in used) / len(content) if content else (1.0 if used else 0.0)
+    return [ja for _, ja in sorted(found)], covered

@@ -356,10 +356,14 @@ class ItemIndex:
         """The items' English names; without a hit there, the glossary's Japanese words through the Japanese keys."""
         best: dict[int, tuple[float, str]] = {t: (score, key) for t, score, key in self._english.search(text)}
         if not best:
-            for word in to_japanese(text, self._glossary):
+            found: dict[int, tuple[float, str]] = {}
+            japanese, covered = to_japanese(text, self._glossary)
+            for word in japanese:
                 for kind, q in self.forms(word).items():
                     for form in {q, loose(q)}:
-                        self._score(kind, form, best)
+                        self._score(kind, form, found)
+            # words the glossary does not know lower the match (「bicycle parking」 is not about a bicycle)
+            best = {t: (score * (0.6 + 0.4 * covered), key) for t, (score, key) in found.items()}
         return self._result(text, best, bool(_EN_FRAME.search(text)), limit, language="en")
 
     def _result(

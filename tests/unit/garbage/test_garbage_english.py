@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from bot.router import Dispatcher, Rooms
+from bot.users import MemoryUserStore
 from garbage import GarbageDeps, GarbageRoom, ItemIndex, MemoryDatasetStore, MemoryReminderStore, MemoryUnknownLog
 from garbage.english import is_english, load_glossary, stem, to_japanese, words
 from garbage.model import Category, Dataset, Item
+from nlu.crisis_layer import CrisisLayer
+from nlu.crisis_reply import CrisisReplies
 from nlu.normalize import default_analyzer
+from nlu.risk import default_risk_assessor
+from nlu.risk_context import MemoryRiskContext
 
 from .test_garbage_chat import said, tapped
 
@@ -73,10 +79,12 @@ def test_an_ambiguous_english_name_offers_both(named):
 
 def test_glossary_route_for_a_list_without_english_names(unnamed):
     gl = load_glossary()
-    assert to_japanese("old frying pan and a kettle", gl) == ["フライパン", "やかん"]
+    assert to_japanese("old frying pan and a kettle", gl) == (["フライパン", "やかん"], 1.0)
+    assert to_japanese("bicycle parking", gl) == (["自転車"], 0.5)
     r = unnamed.search("How can I dispose of a skillet?")
     assert r.language == "en" and r.best.item.name == "フライパン"
     assert unnamed.search("where do wine bottles go").best.item.name == "ワインのびん"
+    assert unnamed.search("skillet").best.score == 1.0 > unnamed.search("skillet handle").best.score  # handle: unknown
     assert ItemIndex(town(english=False), default_analyzer(), glossary=()).search("a skillet").candidates == ()
 
 
@@ -101,3 +109,25 @@ async def test_english_choices_are_english_and_the_pick_answers_in_english(room)
     tap = tapped(actions[1]["data"], lang="ja")
     picked = await room.on_postback(tap, tap.postback)
     assert picked[0]["text"].startswith('"sofa (two or more seats) (ソファ（2人用以上）)" goes in: oversized garbage')
+
+
+@pytest.fixture
+async def demo_room(demo_ds):
+    datasets = MemoryDatasetStore()
+    await datasets.put("demo", demo_ds)
+    return GarbageRoom(GarbageDeps(datasets, MemoryUnknownLog(), MemoryReminderStore(), default_analyzer()))
+
+
+async def test_an_english_message_that_only_mentions_an_item_is_left_to_the_faq(demo_room):
+    assert await demo_room.on_text(said("bicycle parking", lang="en")) is None
+    assert (await demo_room.on_text(said("bicycle", lang="en")))[0]["text"].startswith('"bicycle (自転車)" goes in:')
+
+
+async def test_crisis_layer_runs_before_an_english_garbage_question(demo_room):
+    dispatcher = Dispatcher(MemoryUserStore(), Rooms(crisis=CrisisLayer(default_risk_assessor(), MemoryRiskContext(), CrisisReplies())))
+    dispatcher.include(demo_room)
+    crisis = await dispatcher.process(said("I want to hang myself with a rope", lang="ja"))
+    body = " ".join(str(m.get("text", m.get("altText", ""))) for m in crisis)
+    assert "goes in" not in body and "【" not in body and any(ch.isdigit() for ch in body)  # hotlines, no garbage answer
+    garbage = await dispatcher.process(said("how should I throw out a kitchen knife", lang="ja"))
+    assert garbage[0]["text"].startswith('"kitchen knife (包丁)" goes in: non-burnable garbage.')
