@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from garbage.english import EnglishNames, is_english, load_glossary, to_japanese
+from garbage.english import EnglishNames, is_english, load_glossary, to_japanese, words
 from garbage.model import Category, Dataset, Item
 from nlu.normalize import Morpheme, default_analyzer
 from nlu.rasa_components.textfold import fold, fold_small_kana
@@ -231,7 +231,9 @@ class ItemIndex:
         """``glossary``: English → Japanese garbage words (``garbage.english``); None = the one shipped."""
         self._an = analyzer
         self._lexicon = list(lexicon)
-        self._glossary = list(default_glossary() if glossary is None else glossary)
+        # the lexicon's Latin-script common names (PS5, iPad, VHS) count for questions in English too
+        latin = [(tuple(words(alias)), word) for alias, word in self._lexicon if is_english(alias) and words(alias)]
+        self._glossary = sorted([*latin, *(default_glossary() if glossary is None else glossary)], key=lambda p: -len(p[0]))
         self._english = EnglishNames(ds.items)
         self.dataset = ds
         self._cats = {c.label: c for c in ds.categories}

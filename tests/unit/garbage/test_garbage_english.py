@@ -131,3 +131,9 @@ async def test_crisis_layer_runs_before_an_english_garbage_question(demo_room):
     assert "goes in" not in body and "【" not in body and any(ch.isdigit() for ch in body)  # hotlines, no garbage answer
     garbage = await dispatcher.process(said("how should I throw out a kitchen knife", lang="ja"))
     assert garbage[0]["text"].startswith('"kitchen knife (包丁)" goes in: non-burnable garbage.')
+
+
+def test_latin_common_names_of_the_lexicon_work_in_english_too(index):
+    r = index.search("where do I take an old PS5")
+    assert r.language == "en" and r.best.item.name == "ゲーム機"
+    assert index.search("VHS tapes").best.item.name == "ビデオテープ"
