@@ -1,11 +1,16 @@
-"""Item search: 「ペットボトルのキャップ」「でんち」「ｽﾌﾟﾚｰ缶」「ソファー捨てたい」 → the item and its category.
+"""Item search: 「ペットボトルのキャップ」「でんち」「ｽﾌﾟﾚｰ缶」「ソファー捨てたい」「how do I throw away a frying pan」.
 
 Every item name, its base name (without the parenthesised qualifier), its furigana and the category labels become
 keys in three forms: the folded surface (NFKC, width, katakana → hiragana), the Sudachi reading and the Sudachi
 normalized form (``nlu.normalize``) — each with question words, particles and auxiliaries dropped, and in a loose
-variant (no ー, small kana folded). A query gets the same forms, plus a variant per common name of the lexicon
-(スマホ → スマートフォン). Keys are scored by character bigrams (Dice + how much of the key the query covers), with
-an exact match scoring 1; candidates are items ranked by their best key.
+variant (no ー, small kana folded). A query gets the same forms for a few variants: dialect disposal verbs dropped
+(ほかしたい), the part before a question frame (「かんでんちはなにごみ」 → かんでんち, also read as typed when all kana),
+and up to two common names of the lexicon replaced (スマホ → スマートフォン). Keys are scored by character bigrams
+(Dice + how much of the key the query covers), with an exact match scoring 1; candidates are items ranked by their
+best key, then two tie-breaks: a qualified name (カレンダー（汚れたもの）) ranks just below the plain one unless the
+question names its qualifier (then just above its siblings), and an item named in the question ranks above a
+category word in it (「脚立は粗大ごみ？」). Questions in English go to ``garbage.english`` (the items' English names,
+else the English→Japanese glossary through the Japanese keys).
 """
 
 from __future__ import annotations
