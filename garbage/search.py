@@ -16,6 +16,7 @@ else the English→Japanese glossary through the Japanese keys).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
@@ -36,6 +37,7 @@ ALONE = 0.7  # a lone candidate this good is answered too (枯れた花 → 花)
 FLOOR = 0.45  # below: not found
 MAX_ALIASES = 2  # common names replaced per question, each in a variant of its own
 ITEM_OVER_CATEGORY = 0.6  # an item this good ranks above a category word (「脚立は粗大ごみ？」 is about the 脚立)
+NON_HEAD = 0.55  # a name inside a longer word but not at its end (傘 in 傘立て) names something else
 QUALIFIED = 0.02  # a qualified name (カレンダー（汚れたもの）) met without its qualifier ranks below the plain one…
 QUALIFIER_MET = 0.03  # …and above its siblings when the question names the qualifier (陶器の植木鉢)
 _DROP_POS = {"助詞", "助動詞", "補助記号", "空白", "接続詞", "感動詞"}
@@ -305,6 +307,10 @@ class ItemIndex:
 
     def forms(self, text: str, *, keep_prefix: bool = True) -> dict[str, str]:
         """surface / reading / normalized forms of the content words of ``text``."""
+        return {kind: "".join(pieces) for kind, pieces in self._pieces(text, keep_prefix=keep_prefix).items()}
+
+    def _pieces(self, text: str, *, keep_prefix: bool = True) -> dict[str, list[str]]:
+        """The content words of ``text``, one string per word, in each form."""
         ms = [
             m
             for m in self._an.morphemes(text)
@@ -316,9 +322,9 @@ class ItemIndex:
         if not ms:
             return {}
         return {
-            "surface": "".join(m.surface for m in ms),
-            "reading": "".join(m.reading for m in ms),
-            "normalized": "".join(m.normalized for m in ms),
+            "surface": [m.surface for m in ms],
+            "reading": [m.reading for m in ms],
+            "normalized": [m.normalized for m in ms],
         }
 
     def _variants(self, text: str) -> list[str]:
@@ -348,15 +354,18 @@ class ItemIndex:
             return self._search_english(text, limit)
         best: dict[int, tuple[float, str]] = {}
         for variant in self._variants(text):
-            seen: set[tuple[str, str]] = set()
+            seen: dict[tuple[str, str], frozenset[int]] = {}  # (kind, form) → where its words end
             for keep in (True, False):
-                for kind, q in self.forms(variant, keep_prefix=keep).items():
-                    seen |= {(kind, q), (kind, loose(q))}
+                for kind, pieces in self._pieces(variant, keep_prefix=keep).items():
+                    for parts in (pieces, [loose(p) for p in pieces]):
+                        ends = frozenset(itertools.accumulate(len(p) for p in parts))
+                        seen[(kind, "".join(parts))] = seen.get((kind, "".join(parts)), frozenset()) | ends
             plain = re.sub(r"[\s、。?？!！]", "", fold(variant))
             if _KANA_ONLY.match(plain):  # all kana: a reading as typed (Sudachi cuts かんでんち into particles)
-                seen |= {("reading", plain), ("reading", loose(plain))}
-            for kind, q in seen:
-                self._score(kind, q, best)
+                for form in (plain, loose(plain)):
+                    seen.setdefault(("reading", form), frozenset(range(len(form) + 1)))
+            for (kind, q), ends in seen.items():
+                self._score(kind, q, best, ends)
         return self._result(text, best, bool(_QUESTION_FRAME.search(fold(text))), limit)
 
     def _search_english(self, text: str, limit: int) -> SearchResult:
@@ -396,7 +405,9 @@ class ItemIndex:
         confident = (top >= SURE and (top - second >= MARGIN or (top == 1.0 and second < 1.0))) or (top >= ALONE and not second)
         return SearchResult(text, tuple(cands), confident, framed, language)
 
-    def _score(self, kind: str, q: str, best: dict[int, tuple[float, str]]) -> None:
+    def _score(self, kind: str, q: str, best: dict[int, tuple[float, str]], ends: frozenset[int] | None = None) -> None:
+        """``ends``: where the query's words end (None: anywhere); a name that ends inside a longer word is not the
+        head of it (傘立て, カーテンレール name other things; 絵本, ビニール傘 are kinds of 本, 傘)."""
         if not q:
             return
         for k in self._exact.get((kind, q), ()):
@@ -418,6 +429,8 @@ class ItemIndex:
             t, _, key_text, kg = self._keys[k]
             if len(key_text) < len(q) and key_text in q:  # a name inside a longer phrase: 割れた皿, 絵本
                 score = 0.6 + 0.3 * len(key_text) / len(q)
+                if ends is not None and not _ends_a_word(q, key_text, ends):
+                    score *= NON_HEAD
             elif kind != "reading" and len(q) < len(key_text) and q in key_text:  # part of a name: 油 → 食用油
                 score = 0.55 + 0.35 * len(q) / len(key_text)
             else:
@@ -425,6 +438,15 @@ class ItemIndex:
                 score = min(0.97, 0.6 * dice + 0.4 * inter / len(kg))
             if score > best.get(t, (0.0, ""))[0]:
                 best[t] = (score, key_text)
+
+
+def _ends_a_word(q: str, key: str, ends: frozenset[int]) -> bool:
+    at = q.find(key)
+    while at >= 0:
+        if at + len(key) in ends:
+            return True
+        at = q.find(key, at + 1)
+    return False
 
 
 @functools.cache

@@ -85,3 +85,8 @@ def test_a_category_alone_is_still_the_category(index):
 def test_dialect_frames_and_common_names(index, query, name):
     r = index.search(query)
     assert r.best is not None and r.best.item is not None and r.best.item.name == name, _names(r)
+
+
+def test_a_name_at_the_start_of_a_longer_word_is_another_thing(index):
+    assert index.search("傘立ては何ごみ").candidates == ()  # an umbrella stand is not an umbrella
+    assert index.search("絵本").best.item.name == "本"  # a picture book is a book: the name ends the word
