@@ -35,9 +35,14 @@ STOP = frozenset(
     correct right properly separate separated normal regular usual household home house city ward
     old broken used empty unused unwanted leftover new big large small little""".split()
 )
-# size and state words that do name a variant (「カーペット（大きいもの）」= large carpet): kept inside item names
+# size and state words that do name a variant (「カーペット（大きいもの）」= large carpet): kept in glossary phrases
 _NAME_KEEP = frozenset({"big", "large", "small", "little", "used", "empty", "old"})
 MIN_SCORE = 0.5
+_FUNCTION = frozenset(
+    "a an the of and or for with to in on at by from as my your our their its this that these those some any "
+    "i me we us you it they them he she".split()
+)
+_SUBJECTS = frozenset("i we you it this that these those they he she one someone anyone people residents".split())
 
 
 def is_english(text: str) -> bool:
@@ -52,7 +57,11 @@ def stem(word: str) -> str:
         return word
     if word.endswith("ies"):
         return word[:-3] + "y"
-    if word.endswith(("ches", "shes", "xes", "sses", "oes")):
+    if word.endswith("ives"):  # knives → knife
+        return word[:-3] + "fe"
+    if word.endswith(("lves", "eaves")):  # shelves → shelf, leaves → leaf
+        return word[:-3] + "f"
+    if word.endswith(("ches", "shes", "xes", "sses")) or (word.endswith("oes") and len(word) > 5):  # potatoes; shoes
         return word[:-2]
     if word.endswith("s") and not word.endswith(("us", "is")):
         return word[:-1]
@@ -62,45 +71,55 @@ def stem(word: str) -> str:
 def words(text: str, *, keep: frozenset[str] = frozenset()) -> list[str]:
     norm = unicodedata.normalize("NFKC", text or "").lower().replace("’", "'").replace("-", " ")
     out = [w.removesuffix("'s").strip("'") for w in _WORD.findall(norm)]
-    return [stem(w) for w in out if w and (w not in STOP or w in keep)]
+    kept = [w for i, w in enumerate(out) if w and (w not in STOP or w in keep or (w == "can" and not _modal(out, i)))]
+    return [stem(w) for w in kept]
+
+
+def name_words(text: str) -> list[str]:
+    """Every word but articles, pronouns and 'can' as a verb, stemmed: the words of a name (「kitchen waste」 keeps
+    its 'waste', 「empty can」 its 'empty')."""
+    norm = unicodedata.normalize("NFKC", text or "").lower().replace("’", "'").replace("-", " ")
+    out = [w.removesuffix("'s").strip("'") for w in _WORD.findall(norm)]
+    return [stem(w) for i, w in enumerate(out) if w and w not in _FUNCTION and not (w == "can" and _modal(out, i))]
+
+
+def _modal(ws: list[str], i: int) -> bool:
+    """'can' as a verb (「Can I…」「how can we…」), not the container (「empty cans」「the can」)."""
+    return i == 0 or (i + 1 < len(ws) and ws[i + 1] in _SUBJECTS)
 
 
 class EnglishNames:
     """Items by the words of their English names; a question scores each name by how much of it it covers."""
 
     def __init__(self, items: Sequence[Item]) -> None:
-        self._names: list[tuple[int, tuple[str, ...], str, bool]] = []  # (item position, words, head word, first?)
+        self._names: list[tuple[int, frozenset[str], str, bool, str]] = []  # (item, words, head word, first?, name)
         self._by_word: dict[str, list[int]] = defaultdict(list)
-        self.items = list(items)
         for pos, item in enumerate(items):
             for n, name in enumerate(item.english_names()):
-                main = words(_PAREN.sub(" ", name), keep=_NAME_KEEP)
-                ws = tuple(dict.fromkeys(main + words(_paren(name))))
+                main = name_words(_PAREN.sub(" ", name))
                 if not main:
                     continue
+                ws = frozenset(main + name_words(_paren(name)))
                 k = len(self._names)
-                self._names.append((pos, ws, main[-1], n == 0))  # the head noun: the last word before a parenthesis
+                self._names.append((pos, ws, main[-1], n == 0, name))  # head noun: the last word before a parenthesis
                 for w in ws:
                     self._by_word[w].append(k)
 
-    def __bool__(self) -> bool:
-        return bool(self._names)
-
     def search(self, text: str) -> list[tuple[int, float, str]]:
-        """(item position, score 0..1, the name's words) best first; a name counts when its head word (last word of
-        the name before any parenthesis) is in the question."""
-        q = words(text, keep=_NAME_KEEP)
-        content = [w for w in q if w not in _NAME_KEEP] or q
-        qs = set(q)
+        """(item position, score 0..1, the English name that matched) best first. A name counts when its head word is in the
+        question and it shares a content word with it (「kitchen knife」 is not 「kitchen waste」, 「which bin」 is
+        not 「large bin」); score by the share of the name present and the share of the content words it covers."""
+        every = set(name_words(text))
+        content = set(words(text))  # without question, disposal and state words
         best: dict[int, tuple[float, str]] = {}
-        for k in {k for w in qs for k in self._by_word.get(w, ())}:
-            pos, ws, head, first = self._names[k]
-            if head not in qs:
+        for k in {k for w in every for k in self._by_word.get(w, ())}:
+            pos, ws, head, first, name = self._names[k]
+            matched, meant = len(ws & every), len(ws & content)
+            if head not in every or (meant == 0 if content else matched < len(ws)):
                 continue
-            matched = sum(1 for w in ws if w in qs)
-            score = 0.55 + 0.3 * matched / len(ws) + 0.14 * min(1.0, matched / max(1, len(content))) + (0.01 if first else 0)
+            score = 0.55 + 0.3 * matched / len(ws) + 0.14 * (meant / len(content) if content else 1.0) + 0.01 * first
             if score > best.get(pos, (0.0, ""))[0]:
-                best[pos] = (min(score, 1.0), " ".join(ws))
+                best[pos] = (min(score, 1.0), name)
         return sorted(((p, s, key) for p, (s, key) in best.items() if s >= MIN_SCORE), key=lambda t: (-t[1], t[0]))
 
 

@@ -49,7 +49,9 @@ def unnamed() -> ItemIndex:
 def test_which_text_goes_the_english_way():
     assert is_english("Where does a skillet go?") and is_english("ＤＶＤ")
     assert not is_english("CDは何ごみ？") and not is_english("LED電球") and not is_english("電池")
-    assert [stem(w) for w in ("batteries", "boxes", "cans", "glass", "bus")] == ["battery", "box", "can", "glass", "bus"]
+    plurals = ("batteries", "boxes", "cans", "glass", "bus", "knives", "shelves", "shoes", "potatoes")
+    assert [stem(w) for w in plurals] == ["battery", "box", "can", "glass", "bus", "knife", "shelf", "shoe", "potato"]
+    assert words("Can I put cans here? How can we sort the can") == ["can", "can"]  # the verb is not the container
     assert words("How do I throw away my old skillet?") == ["skillet"]  # frame and state words say no item
 
 
@@ -137,3 +139,11 @@ def test_latin_common_names_of_the_lexicon_work_in_english_too(index):
     r = index.search("where do I take an old PS5")
     assert r.language == "en" and r.best.item.name == "ゲーム機"
     assert index.search("VHS tapes").best.item.name == "ビデオテープ"
+
+
+def test_head_words_and_content_words_on_the_demo_list(index):
+    r = index.search("what about old kitchen knives")
+    assert r.best.item.name == "包丁" and "生ごみ" not in [c.item.name for c in r.candidates]  # not 'kitchen waste'
+    assert index.search("which bin?").candidates == ()  # 'bin' alone is no item ('large bin')
+    assert index.search("Can I put empty cans out on Monday").best.item.name == "空き缶"  # 'Can I' is the verb
+    assert index.search("used cooking oil").best.key == "cooking oil"
