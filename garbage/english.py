@@ -117,7 +117,9 @@ class EnglishNames:
             matched, meant = len(ws & every), len(ws & content)
             if head not in every or (meant == 0 if content else matched < len(ws)):
                 continue
-            score = 0.55 + 0.3 * matched / len(ws) + 0.14 * (meant / len(content) if content else 1.0) + 0.01 * first
+            covered = meant / len(content) if content else 1.0
+            # first name, and more words matched (「large carpet」 over 「carpet」), break ties
+            score = 0.55 + 0.3 * matched / len(ws) + 0.13 * covered + 0.01 * first + 0.01 * min(1.0, (matched - 1) / 3)
             if score > best.get(pos, (0.0, ""))[0]:
                 best[pos] = (min(score, 1.0), name)
         return sorted(((p, s, key) for p, (s, key) in best.items() if s >= MIN_SCORE), key=lambda t: (-t[1], t[0]))

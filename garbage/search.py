@@ -35,6 +35,7 @@ SURE = 0.8  # top score at or above this, with MARGIN over a different item: ans
 MARGIN = 0.08
 ALONE = 0.7  # a lone candidate this good is answered too (枯れた花 → 花)
 FLOOR = 0.45  # below: not found
+BEYOND_FRAME = 0.97  # the whole question, when the part before its frame is searched on its own
 MAX_ALIASES = 2  # common names replaced per question, each in a variant of its own
 ITEM_OVER_CATEGORY = 0.6  # an item this good ranks above a category word (「脚立は粗大ごみ？」 is about the 脚立)
 NON_HEAD = 0.55  # a name inside a longer word but not at its end (傘 in 傘立て) names something else
@@ -165,10 +166,11 @@ _EN_FRAME = re.compile(
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
 # Kansai/western disposal verbs (ほかす, ほる, ほうる = 捨てる): Sudachi reads ほかし as 他 + する
 _DIALECT = re.compile(r"ほか[さしすせそ]|ほうっ?[てたらる]|放[っるら]|ほっ[てた]|ほる(?=[かとのよなん?？。、\s]|$)")
-# 「〜は何ごみ」「〜ってどう捨てる」「〜の捨て方」: the part before the frame names the item
+# 「〜は何ごみ」「〜ってどう捨てる」「〜の捨て方」「〜って粗大ごみ？」: the part before the frame names the item
 _FRAME_SPLIT = re.compile(
     r"^(?P<item>.{1,20}?)(は|って|の|を|も|、)\s*((何|なに|なん)(ごみ|ゴミ|の?日)|どう(やって|したら|すれば)?|どこ|"
-    r"捨て|すて|出し|だし|出せ|だせ|分別|ぶんべつ|処分|しょぶん|いつ|何曜|なんよう)"
+    r"捨て|すて|出し|だし|出せ|だせ|分別|ぶんべつ|処分|しょぶん|いつ|何曜|なんよう|"
+    r"燃え|燃や|もえ|もや|不燃|可燃|粗大|そだい|資源|しげん|有害|ごみ|ゴミ)"
 )
 _QUALIFIER_STOP = {"もの", "物", "以上", "製", "用", "式", "入り", "の", "など"}
 _NEGATED = re.compile(r"^([てで]い?|く)?(ない|ません|なかっ)|^ず")  # 汚れてない, 大きくない: the qualifier denied
@@ -307,13 +309,15 @@ class ItemIndex:
 
     def forms(self, text: str, *, keep_prefix: bool = True) -> dict[str, str]:
         """surface / reading / normalized forms of the content words of ``text``."""
-        return {kind: "".join(pieces) for kind, pieces in self._pieces(text, keep_prefix=keep_prefix).items()}
+        pieces = self._pieces(self._an.morphemes(text), keep_prefix=keep_prefix)
+        return {kind: "".join(words) for kind, words in pieces.items()}
 
-    def _pieces(self, text: str, *, keep_prefix: bool = True) -> dict[str, list[str]]:
-        """The content words of ``text``, one string per word, in each form."""
+    @staticmethod
+    def _pieces(morphemes: list[Morpheme], *, keep_prefix: bool = True) -> dict[str, list[str]]:
+        """The content words among ``morphemes``, one string per word, in each form."""
         ms = [
             m
-            for m in self._an.morphemes(text)
+            for m in morphemes
             if m.pos not in _DROP_POS
             and m.normalized not in _STOP
             and m.surface not in _STOP
@@ -327,17 +331,21 @@ class ItemIndex:
             "normalized": [m.normalized for m in ms],
         }
 
-    def _variants(self, text: str) -> list[str]:
-        """The question, its dialect disposal verbs dropped (ほかしたい), the part before a question frame
-        (「かんでんちはなにごみ」 → かんでんち), and up to ``MAX_ALIASES`` common names of the lexicon replaced in it
-        (katakana kept: PCのモニター → パソコンのモニター)."""
+    def _variants(self, text: str) -> list[tuple[str, float]]:
+        """(variant, weight): the question with dialect disposal verbs dropped (ほかしたい); when it has a question
+        frame, the part before it (「かんでんちはなにごみ」 → かんでんち) first and the whole question weighing
+        ``BEYOND_FRAME`` (a name across the frame, はな in 「…はなにごみ」, is no name); each with up to
+        ``MAX_ALIASES`` common names of the lexicon replaced (katakana kept: PCのモニター → パソコンのモニター)."""
         text = _DIALECT.sub(" ", text)
-        out = [text]
         m = _FRAME_SPLIT.match(text)
-        if m and m.group("item").strip():
-            out.append(m.group("item"))
+        item = m.group("item") if m and m.group("item").strip() else ""
+        bases = [(item, 1.0), (text, BEYOND_FRAME)] if item else [(text, 1.0)]
+        return [(v, weight) for base, weight in bases for v in (base, *self._aliased(base))]
+
+    def _aliased(self, text: str) -> list[str]:
         nfkc = unicodedata.normalize("NFKC", text).lower().replace("〜", "ー").replace("~", "ー")
         folded = fold(nfkc)  # same length as nfkc: folding is one character for one
+        out: list[str] = []
         taken: list[tuple[int, int]] = []
         for alias, word in self._lexicon:
             at = folded.find(alias)
@@ -353,19 +361,24 @@ class ItemIndex:
         if is_english(text):
             return self._search_english(text, limit)
         best: dict[int, tuple[float, str]] = {}
-        for variant in self._variants(text):
+        for variant, weight in self._variants(text):
             seen: dict[tuple[str, str], frozenset[int]] = {}  # (kind, form) → where its words end
+            morphemes = self._an.morphemes(variant)
             for keep in (True, False):
-                for kind, pieces in self._pieces(variant, keep_prefix=keep).items():
+                for kind, pieces in self._pieces(morphemes, keep_prefix=keep).items():
                     for parts in (pieces, [loose(p) for p in pieces]):
-                        ends = frozenset(itertools.accumulate(len(p) for p in parts))
-                        seen[(kind, "".join(parts))] = seen.get((kind, "".join(parts)), frozenset()) | ends
+                        form = "".join(parts)
+                        seen[(kind, form)] = seen.get((kind, form), frozenset()) | set(itertools.accumulate(map(len, parts)))
             plain = re.sub(r"[\s、。?？!！]", "", fold(variant))
             if _KANA_ONLY.match(plain):  # all kana: a reading as typed (Sudachi cuts かんでんち into particles)
                 for form in (plain, loose(plain)):
                     seen.setdefault(("reading", form), frozenset(range(len(form) + 1)))
+            found: dict[int, tuple[float, str]] = {}
             for (kind, q), ends in seen.items():
-                self._score(kind, q, best, ends)
+                self._score(kind, q, found, ends)
+            for t, (score, key) in found.items():
+                if score * weight > best.get(t, (0.0, ""))[0]:
+                    best[t] = (score * weight, key)
         return self._result(text, best, bool(_QUESTION_FRAME.search(fold(text))), limit)
 
     def _search_english(self, text: str, limit: int) -> SearchResult:
@@ -393,7 +406,10 @@ class ItemIndex:
             adjusted[t] = (score, key)
         # an item named in the question outranks a category word in it (「脚立は粗大ごみ？」)
         item_named = any(s >= ITEM_OVER_CATEGORY and self._targets[t][0] is not None for t, (s, _) in adjusted.items())
-        ranked = sorted(adjusted.items(), key=lambda kv: (item_named and self._targets[kv[0]][0] is None, -kv[1][0], kv[0]))
+        # equal scores: the longer key is the more specific match (ほんだな: 本棚 before 本)
+        ranked = sorted(
+            adjusted.items(), key=lambda kv: (item_named and self._targets[kv[0]][0] is None, -kv[1][0], -len(kv[1][1]), kv[0])
+        )
         cands: list[Candidate] = []
         for t, (score, key) in ranked:
             if score < FLOOR or len(cands) >= limit:

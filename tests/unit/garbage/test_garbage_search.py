@@ -90,3 +90,24 @@ def test_dialect_frames_and_common_names(index, query, name):
 def test_a_name_at_the_start_of_a_longer_word_is_another_thing(index):
     assert index.search("傘立ては何ごみ").candidates == ()  # an umbrella stand is not an umbrella
     assert index.search("絵本").best.item.name == "本"  # a picture book is a book: the name ends the word
+
+
+FRAMES = ("{}は何ごみですか", "{}って粗大ごみ？", "古くなった{}を処分したい", "{}ほかしたいんやけど")
+
+
+def test_every_item_is_found_by_its_name_in_common_frames(index, demo_ds):
+    """Generated from the item list (not from any question set): category words, qualifiers and dialect around a
+    name do not take the first place from it."""
+    missed = [
+        f.format(i.name)
+        for i in demo_ds.items
+        for f in FRAMES
+        if (b := index.search(f.format(i.name)).best) is None or b.item is None or b.item.name != i.name
+    ]
+    assert missed == []
+
+
+def test_a_kana_name_before_a_kana_frame_is_not_cut_across_it(index):
+    # 「…はなにごみ」: は + なに, not 花 (はな) or 本 (ほん in ほんだな)
+    for reading, name in (("くっしょん", "クッション"), ("ほんだな", "本棚"), ("いやほん", "イヤホン"), ("のーと", "ノート")):
+        assert index.search(f"{reading}はなにごみ").best.item.name == name
