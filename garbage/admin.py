@@ -88,7 +88,7 @@ async def page(request: web.Request) -> web.Response:
     deps, tenant = _deps(request), request[SESSION].tenant
     ds = await deps.datasets.get(tenant) or Dataset()
     q = request.query.get("q", "").strip()[:100]
-    items = [i for i in ds.items if not q or q in i.name or q in i.furigana or q in i.category]
+    items = [i for i in ds.items if not q or q in i.name or q in i.furigana or q in i.category or q.lower() in i.name_en.lower()]
     return _render(
         request,
         {
@@ -135,7 +135,13 @@ def _text(form: Any, name: str, limit: int = 500) -> str:
 async def item_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     ds = await _current(request)
-    new = Item(_text(form, "category", 60), _text(form, "name", 100), _text(form, "notice"), _text(form, "furigana", 100))
+    new = Item(
+        _text(form, "category", 60),
+        _text(form, "name", 100),
+        _text(form, "notice"),
+        _text(form, "furigana", 100),
+        _text(form, "name_en", 200),
+    )
     if not new.name or ds.category(new.category) is None:
         return _back(request, "品目名と分別区分を入れてください。")
     orig = (_text(form, "orig_category", 60), _text(form, "orig_name", 100))

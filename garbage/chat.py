@@ -67,7 +67,12 @@ class GarbageRoom:
         if _REMIND_Q.search(folded):
             return await self._with_notice(incoming, await self._menu(incoming, ds))
         result = index.search(raw)
-        out = self._answer_search(result, ds, lang, short=len(raw) <= _MAX_SHORT)
+        if result.language != "ja" and lang.startswith("ja"):  # asked in English: answered in English
+            lang = result.language
+        # a message that only names something: short, and in English nothing but the item's name (「bicycle parking」
+        # is not about a bicycle)
+        short = len(raw) <= _MAX_SHORT and (result.language == "ja" or (result.best is not None and result.best.score >= 0.99))
+        out = self._answer_search(result, ds, lang, short=short)
         if out is not None:
             return await self._with_notice(incoming, out)
         m = _ITEM_FRAME.match(raw)
@@ -91,9 +96,9 @@ class GarbageRoom:
         position = {id(i): n for n, i in enumerate(ds.items)}
         items = [
             qr_postback(
-                c.item.name[:20],
-                postback_data(ROOM, "item", i=str(position.get(id(c.item), -1)), n=c.item.name[:10]),
-                display_text=c.item.name,
+                _label(c.item, lang)[:20],
+                postback_data(ROOM, "item", i=str(position.get(id(c.item), -1)), n=c.item.name[:10], l=lang),
+                display_text=_label(c.item, lang),
             )
             for c in r.candidates
             if c.item is not None
@@ -102,7 +107,9 @@ class GarbageRoom:
 
     def _item_message(self, ds: Dataset, item: Item, label: str, lang: str) -> dict:
         cat = ds.category(label)
-        lines = [texts.t("answer", lang, name=item.name, category=texts.category_name(label, lang))]
+        english = item.english_names()
+        name = f"{english[0]} ({item.name})" if english and lang == "en" else item.name
+        lines = [texts.t("answer", lang, name=name, category=texts.category_name(label, lang))]
         if item.notice:
             lines.append(item.notice)
         if cat and cat.description:
@@ -217,6 +224,9 @@ class GarbageRoom:
         action = data.get("action", "")
         mine = await self.deps.reminders.get(tenant, uid)
         if action == "item":
+            asked = data.get("l", "")  # the language the question was answered in (English for a ja resident)
+            if asked == "en" or asked in incoming.tenant.languages:
+                lang = asked
             item = _item_at(ds, data.get("i", ""), data.get("n", ""))
             if item is None:
                 return [text(texts.t("not_found", lang, query=data.get("n", ""), url=""))]
@@ -263,6 +273,12 @@ class GarbageRoom:
             await self.deps.reminders.delete(tenant, uid)
             return [text(texts.t("stopped", lang))]
         return None
+
+
+def _label(item: Item, lang: str) -> str:
+    """An item's name for a quick reply: its English name for a question answered in English."""
+    english = item.english_names()
+    return english[0] if english and lang == "en" else item.name
 
 
 def _at(seq: list, raw: str):

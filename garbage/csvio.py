@@ -175,7 +175,7 @@ def parse_files(files: Mapping[str, bytes]) -> Dataset:
             r.error("target.csv", line, f"「{row['name']}」が重複しています")
         else:
             seen_items.add((row["type"], row["name"]))
-            items.append(Item(row["type"], row["name"], row.get("notice", ""), row.get("furigana", "")))
+            items.append(Item(row["type"], row["name"], row.get("notice", ""), row.get("furigana", ""), row.get("name_en", "")))
 
     centers: list[Center] = []
     if "center.csv" in files:
@@ -281,7 +281,8 @@ def to_files(ds: Dataset) -> dict[str, bytes]:
             ["地名", "センター", *cols], [[a.name, a.center, *[dict(a.rules).get(c, "") for c in cols]] for a in ds.areas]
         ),
         "target.csv": _csv(
-            ["type", "name", "notice", "furigana"], [[i.category, i.name, i.notice, i.furigana] for i in ds.items]
+            ["type", "name", "notice", "furigana", "name_en"],
+            [[i.category, i.name, i.notice, i.furigana, i.name_en] for i in ds.items],
         ),
         "description.csv": _csv(
             ["label", "sublabel", "description", "styles", "bgcolor", "url"],

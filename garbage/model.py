@@ -32,6 +32,10 @@ class Item:
     name: str
     notice: str = ""  # advice for the item (粗大ごみ fee: 手数料400円)
     furigana: str = ""
+    name_en: str = ""  # optional English names, ``|``-separated, the first one shown (frying pan|skillet|pan)
+
+    def english_names(self) -> list[str]:
+        return [n.strip() for n in self.name_en.split("|") if n.strip()]
 
 
 @dataclass(frozen=True)

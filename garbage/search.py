@@ -1,22 +1,31 @@
-"""Item search: 「ペットボトルのキャップ」「でんち」「ｽﾌﾟﾚｰ缶」「ソファー捨てたい」 → the item and its category.
+"""Item search: 「ペットボトルのキャップ」「でんち」「ｽﾌﾟﾚｰ缶」「ソファー捨てたい」「how do I throw away a frying pan」.
 
 Every item name, its base name (without the parenthesised qualifier), its furigana and the category labels become
 keys in three forms: the folded surface (NFKC, width, katakana → hiragana), the Sudachi reading and the Sudachi
 normalized form (``nlu.normalize``) — each with question words, particles and auxiliaries dropped, and in a loose
-variant (no ー, small kana folded). A query gets the same forms, plus a variant per common name of the lexicon
-(スマホ → スマートフォン). Keys are scored by character bigrams (Dice + how much of the key the query covers), with
-an exact match scoring 1; candidates are items ranked by their best key.
+variant (no ー, small kana folded). A query gets the same forms for a few variants: dialect disposal verbs dropped
+(ほかしたい), the part before a question frame (「かんでんちはなにごみ」 → かんでんち, also read as typed when all kana),
+and up to two common names of the lexicon replaced (スマホ → スマートフォン). Keys are scored by character bigrams
+(Dice + how much of the key the query covers), with an exact match scoring 1; candidates are items ranked by their
+best key, then two tie-breaks: a qualified name (カレンダー（汚れたもの）) ranks just below the plain one unless the
+question names its qualifier (then just above its siblings), and an item named in the question ranks above a
+category word in it (「脚立は粗大ごみ？」). Questions in English go to ``garbage.english`` (the items' English names,
+else the English→Japanese glossary through the Japanese keys).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from garbage.english import EnglishNames, is_english, load_glossary, to_japanese, words
 from garbage.model import Category, Dataset, Item
 from nlu.normalize import Morpheme, default_analyzer
 from nlu.rasa_components.textfold import fold, fold_small_kana
@@ -26,6 +35,12 @@ SURE = 0.8  # top score at or above this, with MARGIN over a different item: ans
 MARGIN = 0.08
 ALONE = 0.7  # a lone candidate this good is answered too (枯れた花 → 花)
 FLOOR = 0.45  # below: not found
+BEYOND_FRAME = 0.97  # the whole question, when the part before its frame is searched on its own
+MAX_ALIASES = 2  # common names replaced per question, each in a variant of its own
+ITEM_OVER_CATEGORY = 0.6  # an item this good ranks above a category word (「脚立は粗大ごみ？」 is about the 脚立)
+NON_HEAD = 0.55  # a name inside a longer word but not at its end (傘 in 傘立て) names something else
+QUALIFIED = 0.02  # a qualified name (カレンダー（汚れたもの）) met without its qualifier ranks below the plain one…
+QUALIFIER_MET = 0.03  # …and above its siblings when the question names the qualifier (陶器の植木鉢)
 _DROP_POS = {"助詞", "助動詞", "補助記号", "空白", "接続詞", "感動詞"}
 _PREFIX = "接頭辞"  # お皿 → 皿 for queries; kept in item names (おたま is not たま)
 _STOP = {
@@ -143,7 +158,23 @@ _QUESTION_FRAME = re.compile(
     r"ごみ|捨て|すて|出し方|だしかた|出せ|だせ|分別|ぶんべつ|処分|しょぶん|何曜|なんよう|回収|収集|しゅうしゅう|"
     r"りさいくる|リサイクル|燃え|燃や|もえ|もや|資源|しげん|粗大|そだい|どう(やって)?(すれば|したら)|出す|だす|出して|だして"
 )
+_EN_FRAME = re.compile(
+    r"\b(throw|thrown|dispose|disposal|discard|garbage|trash|rubbish|waste|recycl\w*|bins?|rid of|put out|"
+    r"separat\w*|sort|collect\w*)\b",
+    re.IGNORECASE,
+)
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
+# Kansai/western disposal verbs (ほかす, ほる, ほうる = 捨てる): Sudachi reads ほかし as 他 + する
+_DIALECT = re.compile(r"ほか[さしすせそ]|ほうっ?[てたらる]|放[っるら]|ほっ[てた]|ほる(?=[かとのよなん?？。、\s]|$)")
+# 「〜は何ごみ」「〜ってどう捨てる」「〜の捨て方」「〜って粗大ごみ？」: the part before the frame names the item
+_FRAME_SPLIT = re.compile(
+    r"^(?P<item>.{1,20}?)(は|って|の|を|も|、)\s*((何|なに|なん)(ごみ|ゴミ|の?日)|どう(やって|したら|すれば)?|どこ|"
+    r"捨て|すて|出し|だし|出せ|だせ|分別|ぶんべつ|処分|しょぶん|いつ|何曜|なんよう|"
+    r"燃え|燃や|もえ|もや|不燃|可燃|粗大|そだい|資源|しげん|有害|ごみ|ゴミ)"
+)
+_QUALIFIER_STOP = {"もの", "物", "以上", "製", "用", "式", "入り", "の", "など"}
+_NEGATED = re.compile(r"^([てで]い?|く)?(ない|ません|なかっ)|^ず")  # 汚れてない, 大きくない: the qualifier denied
+_KANA_ONLY = re.compile(r"^[ぁ-ゖー]{2,}$")
 _LOOSE = str.maketrans({"ー": None, "・": None, "-": None, " ": None, "　": None})
 KINDS = ("surface", "reading", "normalized")
 
@@ -166,6 +197,7 @@ class SearchResult:
     candidates: tuple[Candidate, ...]
     confident: bool
     framed: bool  # the message asks about garbage (捨て方, 何ごみ …), not only names something
+    language: str = "ja"  # the language the question was matched in ("en": the English route)
 
     @property
     def best(self) -> Candidate | None:
@@ -198,9 +230,20 @@ def load_lexicon(path: Path = LEXICON) -> list[tuple[str, str]]:
 class ItemIndex:
     """Immutable search index over one dataset (rebuilt when the tenant's data changes)."""
 
-    def __init__(self, ds: Dataset, analyzer: Analyzer, lexicon: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        ds: Dataset,
+        analyzer: Analyzer,
+        lexicon: Sequence[tuple[str, str]] = (),
+        glossary: Sequence[tuple[tuple[str, ...], str]] | None = None,
+    ) -> None:
+        """``glossary``: English → Japanese garbage words (``garbage.english``); None = the one shipped."""
         self._an = analyzer
         self._lexicon = list(lexicon)
+        # the lexicon's Latin-script common names (PS5, iPad, VHS) count for questions in English too
+        latin = [(tuple(words(alias)), word) for alias, word in self._lexicon if is_english(alias) and words(alias)]
+        self._glossary = sorted([*latin, *(default_glossary() if glossary is None else glossary)], key=lambda p: -len(p[0]))
+        self._english = EnglishNames(ds.items)
         self.dataset = ds
         self._cats = {c.label: c for c in ds.categories}
         self._targets: list[tuple[Item | None, Category | None]] = []
@@ -209,12 +252,37 @@ class ItemIndex:
         self._inverted: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._single: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._chars: dict[tuple[str, str], list[int]] = defaultdict(list)  # for one-character queries (油, 鍋)
+        self._qualifiers: dict[int, tuple[str, ...]] = {}  # target → stems of its name's qualifier (汚れ, 陶器, 大き)
         for item in ds.items:
             names = {item.name, _PAREN.sub("", item.name).strip()}
+            paren = _PAREN.search(item.name)
+            if paren:
+                self._qualifiers[len(self._targets)] = self._stems(paren.group(0)[1:-1])
             self._add((item, self._cats.get(item.category)), names, item.furigana)
         for cat in ds.categories:
             short = cat.sublabel if cat.sublabel and len(cat.sublabel) <= 6 and "・" not in cat.sublabel else ""
             self._add((None, cat), {cat.label, short} - {""}, "")  # 普通ごみ, not 申込制・有料
+
+    def _stems(self, qualifier: str) -> tuple[str, ...]:
+        """Content words of a qualifier, folded, an inflected word without its last kana (大きい → 大き)."""
+        out = []
+        for m in self._an.morphemes(qualifier):
+            word = fold(m.normalized)
+            if m.pos in _DROP_POS or m.normalized in _QUALIFIER_STOP or m.surface in _QUALIFIER_STOP or word.isdigit():
+                continue
+            if len(word) > 2 and "ぁ" <= word[-1] <= "ん" and not all("ぁ" <= c <= "ゖ" or c == "ー" for c in word):
+                word = word[:-1]
+            out.append(word)
+        return tuple(out)
+
+    def _qualifier_met(self, t: int, folded: str) -> bool:
+        for stem in self._qualifiers.get(t, ()):
+            at = folded.find(stem)
+            while at >= 0:
+                if not _NEGATED.match(folded[at + len(stem) :]):
+                    return True
+                at = folded.find(stem, at + 1)
+        return False
 
     def _add(self, target: tuple[Item | None, Category | None], names: Iterable[str], furigana: str) -> None:
         t = len(self._targets)
@@ -241,9 +309,15 @@ class ItemIndex:
 
     def forms(self, text: str, *, keep_prefix: bool = True) -> dict[str, str]:
         """surface / reading / normalized forms of the content words of ``text``."""
+        pieces = self._pieces(self._an.morphemes(text), keep_prefix=keep_prefix)
+        return {kind: "".join(words) for kind, words in pieces.items()}
+
+    @staticmethod
+    def _pieces(morphemes: list[Morpheme], *, keep_prefix: bool = True) -> dict[str, list[str]]:
+        """The content words among ``morphemes``, one string per word, in each form."""
         ms = [
             m
-            for m in self._an.morphemes(text)
+            for m in morphemes
             if m.pos not in _DROP_POS
             and m.normalized not in _STOP
             and m.surface not in _STOP
@@ -252,42 +326,104 @@ class ItemIndex:
         if not ms:
             return {}
         return {
-            "surface": "".join(m.surface for m in ms),
-            "reading": "".join(m.reading for m in ms),
-            "normalized": "".join(m.normalized for m in ms),
+            "surface": [m.surface for m in ms],
+            "reading": [m.reading for m in ms],
+            "normalized": [m.normalized for m in ms],
         }
 
-    def _variants(self, text: str) -> list[str]:
-        folded = fold(text)
-        out = [text]
+    def _variants(self, text: str) -> list[tuple[str, float]]:
+        """(variant, weight): the question with dialect disposal verbs dropped (ほかしたい); when it has a question
+        frame, the part before it (「かんでんちはなにごみ」 → かんでんち) first and the whole question weighing
+        ``BEYOND_FRAME`` (a name across the frame, はな in 「…はなにごみ」, is no name); each with up to
+        ``MAX_ALIASES`` common names of the lexicon replaced (katakana kept: PCのモニター → パソコンのモニター)."""
+        text = _DIALECT.sub(" ", text)
+        m = _FRAME_SPLIT.match(text)
+        item = m.group("item") if m and m.group("item").strip() else ""
+        bases = [(item, 1.0), (text, BEYOND_FRAME)] if item else [(text, 1.0)]
+        return [(v, weight) for base, weight in bases for v in (base, *self._aliased(base))]
+
+    def _aliased(self, text: str) -> list[str]:
+        nfkc = unicodedata.normalize("NFKC", text).lower().replace("〜", "ー").replace("~", "ー")
+        folded = fold(nfkc)  # same length as nfkc: folding is one character for one
+        out: list[str] = []
+        taken: list[tuple[int, int]] = []
         for alias, word in self._lexicon:
-            if alias in folded:
-                out.append(folded.replace(alias, word))
+            at = folded.find(alias)
+            if at < 0 or any(at < end and start < at + len(alias) for start, end in taken):
+                continue
+            taken.append((at, at + len(alias)))
+            out.append(nfkc[:at] + word + nfkc[at + len(alias) :])
+            if len(taken) >= MAX_ALIASES:
                 break
         return out
 
     def search(self, text: str, limit: int = 5) -> SearchResult:
+        if is_english(text):
+            return self._search_english(text, limit)
         best: dict[int, tuple[float, str]] = {}
-        for variant in self._variants(text):
-            seen: set[tuple[str, str]] = set()
+        for variant, weight in self._variants(text):
+            seen: dict[tuple[str, str], frozenset[int]] = {}  # (kind, form) → where its words end
+            morphemes = self._an.morphemes(variant)
             for keep in (True, False):
-                for kind, q in self.forms(variant, keep_prefix=keep).items():
-                    seen |= {(kind, q), (kind, loose(q))}
-            for kind, q in seen:
-                self._score(kind, q, best)
-        framed = bool(_QUESTION_FRAME.search(fold(text)))
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+                for kind, pieces in self._pieces(morphemes, keep_prefix=keep).items():
+                    for parts in (pieces, [loose(p) for p in pieces]):
+                        form = "".join(parts)
+                        seen[(kind, form)] = seen.get((kind, form), frozenset()) | set(itertools.accumulate(map(len, parts)))
+            plain = re.sub(r"[\s、。?？!！]", "", fold(variant))
+            if _KANA_ONLY.match(plain):  # all kana: a reading as typed (Sudachi cuts かんでんち into particles)
+                for form in (plain, loose(plain)):
+                    seen.setdefault(("reading", form), frozenset(range(len(form) + 1)))
+            found: dict[int, tuple[float, str]] = {}
+            for (kind, q), ends in seen.items():
+                self._score(kind, q, found, ends)
+            for t, (score, key) in found.items():
+                if score * weight > best.get(t, (0.0, ""))[0]:
+                    best[t] = (score * weight, key)
+        return self._result(text, best, bool(_QUESTION_FRAME.search(fold(text))), limit)
+
+    def _search_english(self, text: str, limit: int) -> SearchResult:
+        """The items' English names; without a hit there, the glossary's Japanese words through the Japanese keys."""
+        best: dict[int, tuple[float, str]] = {t: (score, key) for t, score, key in self._english.search(text)}
+        if not best:
+            found: dict[int, tuple[float, str]] = {}
+            japanese, covered = to_japanese(text, self._glossary)
+            for word in japanese:
+                for kind, q in self.forms(word).items():
+                    for form in {q, loose(q)}:
+                        self._score(kind, form, found)
+            # words the glossary does not know lower the match (「bicycle parking」 is not about a bicycle)
+            best = {t: (score * (0.6 + 0.4 * covered), key) for t, (score, key) in found.items()}
+        return self._result(text, best, bool(_EN_FRAME.search(text)), limit, language="en")
+
+    def _result(
+        self, text: str, best: dict[int, tuple[float, str]], framed: bool, limit: int, language: str = "ja"
+    ) -> SearchResult:
+        folded = fold(text)
+        adjusted: dict[int, tuple[float, str]] = {}
+        for t, (score, key) in best.items():
+            if t in self._qualifiers and language == "ja":  # English names carry their own qualifiers
+                score = min(1.0, score + QUALIFIER_MET) if self._qualifier_met(t, folded) else score - QUALIFIED
+            adjusted[t] = (score, key)
+        # an item named in the question outranks a category word in it (「脚立は粗大ごみ？」)
+        item_named = any(s >= ITEM_OVER_CATEGORY and self._targets[t][0] is not None for t, (s, _) in adjusted.items())
+        # equal scores: the longer key is the more specific match (ほんだな: 本棚 before 本)
+        ranked = sorted(
+            adjusted.items(), key=lambda kv: (item_named and self._targets[kv[0]][0] is None, -kv[1][0], -len(kv[1][1]), kv[0])
+        )
         cands: list[Candidate] = []
         for t, (score, key) in ranked:
             if score < FLOOR or len(cands) >= limit:
                 break
             item, cat = self._targets[t]
             cands.append(Candidate(item, cat, round(score, 4), key))
-        top, second = (cands[0].score if cands else 0.0), (cands[1].score if len(cands) > 1 else 0.0)
+        rivals = [c for c in cands[1:] if c.item is not None or not item_named]
+        top, second = (cands[0].score if cands else 0.0), (rivals[0].score if rivals else 0.0)
         confident = (top >= SURE and (top - second >= MARGIN or (top == 1.0 and second < 1.0))) or (top >= ALONE and not second)
-        return SearchResult(text, tuple(cands), confident, framed)
+        return SearchResult(text, tuple(cands), confident, framed, language)
 
-    def _score(self, kind: str, q: str, best: dict[int, tuple[float, str]]) -> None:
+    def _score(self, kind: str, q: str, best: dict[int, tuple[float, str]], ends: frozenset[int] | None = None) -> None:
+        """``ends``: where the query's words end (None: anywhere); a name that ends inside a longer word is not the
+        head of it (傘立て, カーテンレール name other things; 絵本, ビニール傘 are kinds of 本, 傘)."""
         if not q:
             return
         for k in self._exact.get((kind, q), ()):
@@ -309,6 +445,8 @@ class ItemIndex:
             t, _, key_text, kg = self._keys[k]
             if len(key_text) < len(q) and key_text in q:  # a name inside a longer phrase: 割れた皿, 絵本
                 score = 0.6 + 0.3 * len(key_text) / len(q)
+                if ends is not None and not _ends_a_word(q, key_text, ends):
+                    score *= NON_HEAD
             elif kind != "reading" and len(q) < len(key_text) and q in key_text:  # part of a name: 油 → 食用油
                 score = 0.55 + 0.35 * len(q) / len(key_text)
             else:
@@ -316,6 +454,20 @@ class ItemIndex:
                 score = min(0.97, 0.6 * dice + 0.4 * inter / len(kg))
             if score > best.get(t, (0.0, ""))[0]:
                 best[t] = (score, key_text)
+
+
+def _ends_a_word(q: str, key: str, ends: frozenset[int]) -> bool:
+    at = q.find(key)
+    while at >= 0:
+        if at + len(key) in ends:
+            return True
+        at = q.find(key, at + 1)
+    return False
+
+
+@functools.cache
+def default_glossary() -> tuple[tuple[tuple[str, ...], str], ...]:
+    return tuple(load_glossary())
 
 
 class LazyAnalyzer:

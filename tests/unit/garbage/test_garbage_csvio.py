@@ -24,6 +24,16 @@ def test_round_trip_keeps_everything(demo_ds):
     assert parse_files(to_files(demo_ds)) == demo_ds
 
 
+def test_english_names_are_an_optional_column(demo_files, demo_ds):
+    assert all(i.english_names() for i in demo_ds.items)  # the demo list names every item in English too
+    pan = next(i for i in demo_ds.items if i.name == "フライパン")
+    assert pan.english_names()[0] == "frying pan"
+    lines = demo_files["target.csv"].decode("utf-8").splitlines()
+    without = "\n".join(line.rsplit(",", 1)[0] for line in lines).encode()  # name_en is the last column
+    ds = parse_files({**demo_files, "target.csv": without})
+    assert [i.name for i in ds.items] == [i.name for i in demo_ds.items] and not any(i.name_en for i in ds.items)
+
+
 def test_shift_jis_files_are_read(demo_files, demo_ds):
     sjis = {name: data.decode("utf-8-sig").encode("cp932") for name, data in demo_files.items()}
     assert parse_files(sjis) == demo_ds
