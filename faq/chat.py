@@ -53,7 +53,7 @@ class ConfidencePolicy:
     unanswerable questions): a question with a word the FAQ never uses is not answered directly (``Hit.novel``).
     """
 
-    weights: tuple[float, ...] = (-2.102, 3.084, -2.052, 5.729, 0.29)
+    weights: tuple[float, ...] = (-2.119, 3.11, -2.061, 5.806, 0.275)
     answer_p: float = 0.80  # answer when P(right) is at least this …
     answer_min: float = 0.55  # … and the lexical confidence at least this
     nothing_below: float = 0.10  # below this lexical confidence, no entry is worth showing

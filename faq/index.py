@@ -5,8 +5,8 @@ Dense evidence is fused into the lexical score (scaled by the query's top lexica
 tenant's own entries at every build (truncated SVD; no download, no artefact file, works for any tenant's FAQ).
 On LocalGovFAQ dev: Recall@10 0.691 → 0.738 (bench/faq_localgovfaq.py --ablation shows each step). A learned second
 stage (``faq.rerank``: a linear pairwise ranker over per-field BM25, character-bigram, word-pair, coverage, length and
-dense features) re-orders the first stage's top 50 keeping its top hit: 0.738 → 0.765 cross-fitted on dev halves
-(0.750 → 0.782 and 0.726 → 0.747).
+dense features) re-orders the first stage's top 50 keeping its top hit: 0.738 → 0.763 cross-fitted on dev halves
+(0.750 → 0.778 and 0.726 → 0.748); without word vectors 0.679 → 0.725.
 
 Also implemented, measured, and off by default (see bench/faq_localgovfaq.py --ablation): RM3 pseudo-relevance
 feedback, query-term → answer-term associations learned from the FAQ's own question/answer pairs, SudachiDict
@@ -33,7 +33,7 @@ import numpy as np
 
 from faq.lang import ForeignIndex, glossary
 from faq.models import FaqEntry, FaqFeedback, query_hash
-from faq.rerank import RERANK_FEATURES, RERANK_WEIGHTS, Bag, FieldBM25, adjacent_pairs, char_bigrams, window_pairs
+from faq.rerank import RERANK_FEATURES, RERANK_WEIGHTS, Bag, FieldBM25, adjacent_pairs, char_bigrams
 from faq.store import FaqStore
 from faq.text import Analyzer, normalize
 from faq.vectors import WordVectors
@@ -449,7 +449,6 @@ class FaqIndex:
             "a": second.a.scores(terms)[cand],
             "c": second.c.scores(kanji_chars(terms))[cand],
             "biq": second.biq.scores(char_bigrams(query))[cand],
-            "bia": second.bia.scores(char_bigrams(query))[cand],
             "covq": second.q.coverage(known)[cand] / total,
             "cova": second.a.coverage(known)[cand] / total,
             "qlen": second.q_len[cand],
@@ -459,8 +458,6 @@ class FaqIndex:
             "pvec": pvec,
             "pq": second.pq.scores(adjacent_pairs(terms))[cand],
             "pa": second.pa.scores(adjacent_pairs(terms))[cand],
-            "uq": second.uq.scores(window_pairs(terms))[cand],
-            "ua": second.ua.scores(window_pairs(terms))[cand],
         }
         return cand, np.stack([np.asarray(columns[f], dtype=np.float32) for f in RERANK_FEATURES], axis=1)
 
@@ -564,7 +561,7 @@ class FaqIndex:
         return None if i is None else self.entries[i]
 
 
-SECOND_STAGE_FIELDS = ("q", "a", "c", "biq", "bia", "pq", "pa", "uq", "ua")
+SECOND_STAGE_FIELDS = ("q", "a", "c", "biq", "pq", "pa")
 
 
 def _second_stage_bags(d: _Doc) -> dict[str, Bag]:
@@ -574,9 +571,7 @@ def _second_stage_bags(d: _Doc) -> dict[str, Bag]:
         d.bags = {
             "q": Bag.of(question), "a": Bag.of(d.a), "c": Bag.of(d.c),
             "biq": Bag.of([g for text in (d.entry.question, *d.entry.alternatives) for g in char_bigrams(text)]),
-            "bia": Bag.of(char_bigrams(d.entry.answer)),
             "pq": Bag.of(adjacent_pairs(question)), "pa": Bag.of(adjacent_pairs(d.a)),
-            "uq": Bag.of(window_pairs(question)), "ua": Bag.of(window_pairs(d.a)),
         }
     return d.bags
 
@@ -588,8 +583,7 @@ class _SecondStage:
         bags = [_second_stage_bags(d) for d in docs]
         fields = {f: FieldBM25([b[f] for b in bags]) for f in SECOND_STAGE_FIELDS}
         self.q, self.a, self.c = fields["q"], fields["a"], fields["c"]
-        self.biq, self.bia = fields["biq"], fields["bia"]
-        self.pq, self.pa, self.uq, self.ua = fields["pq"], fields["pa"], fields["uq"], fields["ua"]
+        self.biq, self.pq, self.pa = fields["biq"], fields["pq"], fields["pa"]
         self.q_len = np.log1p(np.array([len(d.q) for d in docs], dtype=np.float32))
         self.a_len = np.log1p(np.array([len(d.a) for d in docs], dtype=np.float32))
 

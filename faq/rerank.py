@@ -3,8 +3,8 @@
 The first stage (``faq.index.FaqIndex.rank``: BM25F + word vectors + the tenant's latent space, hand-fused) finds the
 candidates; this stage re-orders its top ``RankerConfig.rerank_depth`` with ``score = Σ weight × feature``, keeping the
 first stage's top hit in place (``rerank_keep``: what the chat answers with and calibrates on). The features are
-single-field BM25 scores (question with editors' alternatives, answer, kanji characters, character bigrams, word
-pairs), the dense similarities, how much of the query each field covers, lengths, the first-stage rank, and how close
+single-field BM25 scores (question with editors' alternatives, answer, kanji characters, character bigrams of the
+question, adjacent word pairs), the dense similarities, how much of the query each field covers, lengths, the first-stage rank, and how close
 an entry is to the first stage's best candidates (in the latent space and in word-vector space). Every score is
 divided by the query's best so the weights carry over between tenants and queries.
 
@@ -33,7 +33,6 @@ RERANK_FEATURES: tuple[str, ...] = (
     "a",  # BM25 on the answer alone
     "c",  # BM25 on the kanji characters of question, keywords and alternatives
     "biq",  # BM25 on character bigrams of the question (+ alternatives)
-    "bia",  # … of the answer
     "covq",  # idf share of the query's words found in the question
     "cova",  # … in the answer
     "qlen",  # log(1 + words in the question)
@@ -43,15 +42,13 @@ RERANK_FEATURES: tuple[str, ...] = (
     "pvec",  # word-vector closeness to the first stage's top 5
     "pq",  # BM25 on adjacent word pairs of the question
     "pa",  # … of the answer
-    "uq",  # BM25 on unordered word pairs within 3 words, question
-    "ua",  # … answer
 )
 
 # Fitted on all of LocalGovFAQ dev (239 queries) by ``bench/faq_localgovfaq.py --fit-reranker`` (pairwise, L2 100,
 # top 50 candidates, features divided by their standard deviation on dev and folded into the weights).
 RERANK_WEIGHTS: tuple[float, ...] = (
-    2.5926, 2.9898, -0.7424, 1.8554, 1.5456, -1.5978, -0.5471, 0.4169, 1.9053, -0.0502, -0.2716, 0.898, -0.8698,
-    0.471, 0.0146, 2.8978, -0.7119, 0.7651, 0.6404, -0.082, 0.7507,
+    2.6367, 3.2303, -0.7698, 1.8481, 1.5496, -1.6393, -0.3609, 0.4053, 1.8873, -0.3267, 0.9047, -0.8717, 0.4633,
+    0.0106, 2.9305, -0.7644, 0.7163, 0.9776,
 )
 
 
@@ -63,10 +60,6 @@ def char_bigrams(text: str) -> list[str]:
 
 def adjacent_pairs(terms: Sequence[str]) -> list[str]:
     return [a + "\x1f" + b for a, b in zip(terms, terms[1:])]
-
-
-def window_pairs(terms: Sequence[str], window: int = 3) -> list[str]:
-    return ["\x1f".join(sorted((a, b))) for i, a in enumerate(terms) for b in terms[i + 1 : i + 1 + window]]
 
 
 @dataclass(frozen=True)

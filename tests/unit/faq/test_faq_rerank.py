@@ -12,7 +12,7 @@ import pytest
 
 from faq.index import FaqIndex, RankerConfig, analyse
 from faq.models import FaqEntry
-from faq.rerank import RERANK_FEATURES, RERANK_WEIGHTS, Bag, FieldBM25, char_bigrams, fit_pairwise, window_pairs
+from faq.rerank import RERANK_FEATURES, RERANK_WEIGHTS, Bag, FieldBM25, adjacent_pairs, char_bigrams, fit_pairwise
 from faq.text import Analyzer
 
 ROWS = [
@@ -56,7 +56,7 @@ def test_field_bm25_scores_only_entries_with_the_term_and_divides_by_the_best():
 
 def test_char_bigrams_and_pairs_ignore_width_and_punctuation():
     assert char_bigrams("ｺﾞﾐ、出す") == char_bigrams("ゴミ出す") == ["ゴミ", "ミ出", "出す"]
-    assert window_pairs(["a", "b", "c"], 1) == ["a\x1fb", "b\x1fc"]
+    assert adjacent_pairs(["a", "b", "c"]) == ["a\x1fb", "b\x1fc"]
 
 
 def test_the_pairwise_fit_finds_the_informative_feature():
