@@ -39,9 +39,10 @@ def detect_language(text: str, preferred: str = "ja") -> str:
     """The language a message is written in: kana → Japanese (``ja-easy`` kept when preferred); Hangul → ``ko``;
     Chinese characters without kana → the resident's language when it is Chinese (romanized Japanese words mixed
     in or not: 「juminhyo在哪里办」), else Japanese; Latin words (two or more, or any for a resident who did not
-    choose Japanese) → ``vi`` with Vietnamese letters, else the resident's Latin-script language or ``en`` —
-    whichever glossary knows more of the words (a Vietnamese resident typing without accents stays Vietnamese, an
-    English sentence is English); text in another script → the resident's language."""
+    choose Japanese) → ``vi`` with Vietnamese letters, else the resident's language or ``en``, whichever glossary
+    knows more of the words, the resident's on a tie (a Vietnamese resident typing without accents stays Vietnamese,
+    a Chinese resident's 「gomi」 is answered as theirs, an English sentence is English); text in another script →
+    the resident's language."""
     sample = unicodedata.normalize("NFKC", text or "")
     japanese = preferred if preferred.startswith("ja") else "ja"
     if _KANA.search(sample):
@@ -57,11 +58,11 @@ def detect_language(text: str, preferred: str = "ja") -> str:
     if latin and sentence and latin >= han:
         if _VIETNAMESE.search(sample):
             return "vi"
-        if preferred.startswith(("ja", "zh", "ko")) or preferred == "en":
+        if preferred.startswith("ja") or preferred == "en":
             return "en"
         own, english = glossary(preferred), glossary("en")
-        if own is None or english is None:
-            return preferred
+        if own is None or english is None:  # a Latin-script language without a glossary: the resident's
+            return "en" if preferred.startswith(("zh", "ko")) else preferred
         return preferred if own.known(sample) >= english.known(sample) else "en"
     if not han and not latin and any(c.isalpha() for c in sample) and not preferred.startswith("ja"):
         return preferred  # Thai, Devanagari, …: the resident's own language

@@ -71,6 +71,8 @@ def test_vietnamese_translations_are_indexed_with_and_without_accents():
     ("juminhyo在哪里办", "zh-Hans", "zh-Hans"),  # romanized Japanese inside Chinese: still Chinese
     ("toi muon vut ghe sofa", "vi", "vi"),  # Vietnamese typed without accents
     ("How do I throw away a sofa?", "vi", "en"),  # an English sentence from a Vietnamese resident
+    ("gomi", "zh-Hans", "zh-Hans"), ("juminhyo", "ko", "ko"),  # a Japanese word in Latin letters: the resident's
+    ("Can I keep chickens in my garden?", "ko", "en"),
     ("대형 쓰레기", "zh-Hans", "ko"), ("ขยะ ทิ้ง", "th", "th"), ("粗大ごみ", "vi", "ja"),
 ])
 def test_detect_language_for_mixed_and_unaccented_text(text, preferred, expected):
