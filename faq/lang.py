@@ -36,7 +36,8 @@ EN_STOP = frozenset(["a", "an", "the", "and", "or", "but", "if", "of", "to", "in
 
 
 def detect_language(text: str, preferred: str = "ja") -> str:
-    """The language a message is written in: kana → Japanese (``ja-easy`` kept when preferred); Hangul → ``ko``;
+    """The language a message is written in: hiragana, or any kana from a resident who chose Japanese → Japanese
+    (``ja-easy`` kept when preferred; katakana alone is a Japanese word mixed into another language); Hangul → ``ko``;
     Chinese characters without kana → the resident's language when it is Chinese (romanized Japanese words mixed
     in or not: 「juminhyo在哪里办」), else Japanese; Latin words (two or more, or any for a resident who did not
     choose Japanese) → ``vi`` with Vietnamese letters, else the resident's language or ``en``, whichever glossary
@@ -45,7 +46,8 @@ def detect_language(text: str, preferred: str = "ja") -> str:
     the resident's language."""
     sample = unicodedata.normalize("NFKC", text or "")
     japanese = preferred if preferred.startswith("ja") else "ja"
-    if _KANA.search(sample):
+    # hiragana is Japanese; katakana alone may be a Japanese word mixed into another language (ゴミ怎么扔)
+    if _KANA.search(sample) and (preferred.startswith("ja") or _HIRAGANA.search(sample)):
         return japanese
     if _HANGUL.search(sample):
         return "ko"
@@ -123,7 +125,17 @@ def fold_diacritics(text: str) -> str:
 # A glossary unit: a Latin-script word, or one character of a script written without spaces between words (Han,
 # kana, Hangul — Korean puts spaces between phrases, not before particles, so Hangul is matched like Chinese).
 _UNIT = re.compile(r"[a-z0-9\u00c0-\u024f\u1e00-\u1eff']+|[\u3041-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7a3]")
-_HANGUL_UNIT = re.compile(r"[\uac00-\ud7a3]")
+_HIRAGANA = re.compile(r"[\u3041-\u3096]")
+
+
+def _script(unit: str) -> str:
+    """"latin", "kana", "hangul" or "han" for a glossary unit."""
+    first = unit[0]
+    if first < "\u3000":
+        return "latin"
+    if first <= "\u30ff":
+        return "kana"
+    return "hangul" if "\uac00" <= first <= "\ud7a3" else "han"
 ROMAJI = "ja-Latn"  # romanized Japanese (gomi, juminhyo, my number): merged into every language's glossary
 
 
@@ -205,7 +217,8 @@ class Glossary:
         Content words: Latin words (English stop-words and numbers aside) count one each; a run of Han characters
         no phrase covers counts one per two characters (a rough word); a Hangul run left over next to a phrase in
         the same word (a particle or an ending: 쓰레기**를**, 신청**하려면**) counts nothing, a whole unknown
-        Hangul word one."""
+        Hangul word one. A kana run no phrase covers is a Japanese word the resident mixed in: it joins the query
+        as it is, covered."""
         found = units(text, self.lang)
         stop = EN_STOP_STEMMED if self.lang == "en" else frozenset()
         out: list[str] = []
@@ -229,14 +242,18 @@ class Glossary:
             if u.latin:
                 if u.text not in stop and not u.text.isdigit():
                     content += 1
-            elif leftovers and not leftovers[-1][-1].latin and leftovers[-1][-1].word == u.word and \
-                    found[i - 1] is leftovers[-1][-1]:
+            elif leftovers and found[i - 1] is leftovers[-1][-1] and leftovers[-1][-1].word == u.word and \
+                    _script(leftovers[-1][-1].text) == _script(u.text):
                 leftovers[-1].append(u)
             else:
                 leftovers.append([u])
             i += 1
         for run in leftovers:
-            if _HANGUL_UNIT.match(run[0].text):
+            if _script(run[0].text) == "kana":  # a Japanese word mixed in (ゴミ, マイナンバー): it goes as it is
+                out.append("".join(u.text for u in run))
+                covered += 1
+                content += 1
+            elif _script(run[0].text) == "hangul":
                 if run[0].word not in matched_words or len(run) > 3:
                     content += 1
             else:

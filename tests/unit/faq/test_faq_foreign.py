@@ -60,6 +60,11 @@ def test_vietnamese_is_matched_with_and_without_accents_and_keeps_tax_apart_from
     assert fold_diacritics("Đăng ký jūminhyō") == "Dang ky juminhyo"
 
 
+def test_a_katakana_word_mixed_into_another_language_goes_to_the_japanese_query_as_it_is():
+    g = Glossary.parse("zh-Hans", "什么时候\t-\n收\t収集\n")
+    assert g.translate("ゴミ什么时候收") == ("収集 ゴミ", 1.0)
+
+
 def test_vietnamese_translations_are_indexed_with_and_without_accents():
     assert "~rac" in terms("rác", "vi") and "~rac_chay" in terms("rác cháy", "vi")
     index = ForeignIndex("vi", [(0, "Rác cháy được thu gom vào ngày nào?", "Hai lần một tuần."),
@@ -73,6 +78,8 @@ def test_vietnamese_translations_are_indexed_with_and_without_accents():
     ("How do I throw away a sofa?", "vi", "en"),  # an English sentence from a Vietnamese resident
     ("gomi", "zh-Hans", "zh-Hans"), ("juminhyo", "ko", "ko"),  # a Japanese word in Latin letters: the resident's
     ("Can I keep chickens in my garden?", "ko", "en"),
+    ("ゴミ什么时候收", "zh-Hans", "zh-Hans"), ("マイナンバー카드", "ko", "ko"),  # a katakana word mixed in
+    ("ゴミは何曜日", "zh-Hans", "ja"), ("マイナンバー", "ja", "ja"),  # hiragana, or a Japanese resident: Japanese
     ("대형 쓰레기", "zh-Hans", "ko"), ("ขยะ ทิ้ง", "th", "th"), ("粗大ごみ", "vi", "ja"),
 ])
 def test_detect_language_for_mixed_and_unaccented_text(text, preferred, expected):
