@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from bot import i18n
 from bot.chat import Incoming
 from bot.config import Tenant
-from bot.messages import menu_text
+from bot.messages import button_intent, menu_text
 from bot.users import User, UserStore
 
 log = logging.getLogger("civicbot.router")
@@ -37,6 +37,16 @@ class Parse(Protocol):
 
     @property
     def intent(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ButtonParse:
+    """The parse of a text one of the bot's buttons sent (``bot.messages.button_intent``): certain, no NLU asked."""
+
+    intent: str
+    confidence: float = 1.0
+    source: str = "button"
+    entities: tuple[object, ...] = ()
 
 
 class NluPort(Protocol):
@@ -196,8 +206,12 @@ class Dispatcher:
             return reply("not_yet")
         if incoming.kind == "text" and incoming.text:
             parse = data.get("parse")
-            if parse is None and rooms.nlu is not None:
-                parse = await rooms.nlu.parse(incoming.text)
+            if parse is None:
+                button = button_intent(incoming.text)  # the bot's own buttons, in any language: no guessing
+                if button is not None:
+                    parse = ButtonParse(button)
+                elif rooms.nlu is not None:
+                    parse = await rooms.nlu.parse(incoming.text)
                 data["parse"] = parse
             intent = getattr(parse, "intent", None)
             if intent in _SMALL_TALK:  # answered by the bot itself, with the main menu
