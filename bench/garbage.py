@@ -35,13 +35,14 @@ import redis.asyncio as aioredis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bot.quiet import QuietHours  # noqa: E402
 from bot.redis_server import embedded_redis  # noqa: E402
 from bot.roster import RECORDS_PER_BUCKET, Roster  # noqa: E402
 from bot.users import RedisUserStore, User  # noqa: E402
 from broadcasts.audience import AudienceQuery  # noqa: E402
 from broadcasts.engine import RedisDeliverer  # noqa: E402
 from broadcasts.jobs import DeliveryJob  # noqa: E402
-from garbage import DEMO_DATA, GarbageAudience, ItemIndex, QuietWindow, Reminder, load_lexicon, parse_files, read_dir  # noqa: E402
+from garbage import DEMO_DATA, GarbageAudience, ItemIndex, Reminder, load_lexicon, parse_files, read_dir  # noqa: E402
 from garbage.calendar import collected  # noqa: E402
 from garbage.model import Area, Dataset  # noqa: E402
 from garbage.service import AUDIENCE_TAG, reminder_messages  # noqa: E402
@@ -151,7 +152,7 @@ def synthetic_areas(rng: random.Random) -> list[Area]:
 
 async def seed(r: aioredis.Redis, areas: list[Area], n: int, rng: random.Random) -> None:
     users, store = RedisUserStore(r), RedisReminderStore(r, RedisUserStore.active_key)
-    quiet = QuietWindow("19:00", "08:00")
+    quiet = QuietHours("19:00", "08:00")
     t0 = time.perf_counter()
     for lo in range(0, n, CHUNK):
         ids = [f"U{j:032x}" for j in range(lo, min(lo + CHUNK, n))]
@@ -184,7 +185,7 @@ async def scan_baseline(r: aioredis.Redis, plan: dict[str, list[str]]) -> int:
             for docs in await pipe.execute():
                 for raw in docs:
                     d = json.loads(raw)
-                    if d["s"] != "eve" or (d["q"] and QuietWindow.decode(d["q"]).contains(EVENING)):
+                    if d["s"] != "eve" or ((q := QuietHours.decode(d["q"])) is not None and q.contains(EVENING)):
                         continue
                     if any(c in d["c"] for c in plan.get(d["a"], ())):
                         found += 1

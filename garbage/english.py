@@ -38,6 +38,9 @@ STOP = frozenset(
 # size and state words that do name a variant (「カーペット（大きいもの）」= large carpet): kept in glossary phrases
 _NAME_KEEP = frozenset({"big", "large", "small", "little", "used", "empty", "old"})
 MIN_SCORE = 0.5
+SEATS = 0.1  # a count of seats or people in the question within an item's count (3-seater → two or more seats), or not
+_NUMBERS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split(), start=1)}
+_COUNT = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten)[ -]?(or more )?(seater|seats?|persons?|people)\b")
 _FUNCTION = frozenset(
     "a an the of and or for with to in on at by from as my your our their its this that these those some any "
     "i me we us you it they them he she".split()
@@ -94,8 +97,11 @@ class EnglishNames:
     def __init__(self, items: Sequence[Item]) -> None:
         self._names: list[tuple[int, frozenset[str], str, bool, str]] = []  # (item, words, head word, first?, name)
         self._by_word: dict[str, list[int]] = defaultdict(list)
+        self._counts: dict[int, tuple[int, bool]] = {}  # item → (n, or more) of seats/people its names state
         for pos, item in enumerate(items):
             for n, name in enumerate(item.english_names()):
+                if found := counts(name):
+                    self._counts[pos] = found[0]
                 main = name_words(_PAREN.sub(" ", name))
                 if not main:
                     continue
@@ -120,9 +126,18 @@ class EnglishNames:
             covered = meant / len(content) if content else 1.0
             # first name, and more words matched (「large carpet」 over 「carpet」), break ties
             score = 0.55 + 0.3 * matched / len(ws) + 0.13 * covered + 0.01 * first + 0.01 * min(1.0, (matched - 1) / 3)
+            if pos in self._counts and (asked := counts(text)):
+                n, more = self._counts[pos]
+                score += SEATS if any(c == n or (more and c > n) for c, _ in asked) else -SEATS
             if score > best.get(pos, (0.0, ""))[0]:
                 best[pos] = (min(score, 1.0), name)
         return sorted(((p, s, key) for p, (s, key) in best.items() if s >= MIN_SCORE), key=lambda t: (-t[1], t[0]))
+
+
+def counts(text: str) -> list[tuple[int, bool]]:
+    """Counts of seats or people (「3-seater」「two or more seats」 → (3, False), (2, True))."""
+    norm = unicodedata.normalize("NFKC", text or "").lower()
+    return [(int(m[1]) if m[1].isdigit() else _NUMBERS[m[1]], bool(m[2])) for m in _COUNT.finditer(norm)]
 
 
 def _paren(name: str) -> str:

@@ -31,6 +31,8 @@ from nlu.normalize import Morpheme, default_analyzer
 from nlu.rasa_components.textfold import fold, fold_small_kana
 
 LEXICON = Path(__file__).parent / "lexicon.tsv"
+CONTAINED = Path(__file__).parent / "contained.tsv"
+QUALIFIERS = Path(__file__).parent / "qualifiers.tsv"
 SURE = 0.8  # top score at or above this, with MARGIN over a different item: answer directly
 MARGIN = 0.08
 ALONE = 0.7  # a lone candidate this good is answered too (枯れた花 → 花)
@@ -41,6 +43,10 @@ ITEM_OVER_CATEGORY = 0.6  # an item this good ranks above a category word (「�
 NON_HEAD = 0.55  # a name inside a longer word but not at its end (傘 in 傘立て) names something else
 QUALIFIED = 0.02  # a qualified name (カレンダー（汚れたもの）) met without its qualifier ranks below the plain one…
 QUALIFIER_MET = 0.03  # …and above its siblings when the question names the qualifier (陶器の植木鉢)
+TYPO = 0.85  # a word that is a name of TYPO_MIN_LEN or more kana with one kana's voicing mark wrong (ぺっどぼとる)
+TYPO_MIN_LEN = 4  # shorter names are one mark away from other words (かき, かぎ)
+IN_CONTAINER = 0.98  # 「時計の電池」: the word of the container table (ボタン電池), just below a name met exactly
+NOUNS_ONLY = 0.95  # 「障子の破れた紙」 read as 障子紙: the nouns of a description, its verbs and adjectives dropped
 _DROP_POS = {"助詞", "助動詞", "補助記号", "空白", "接続詞", "感動詞"}
 _PREFIX = "接頭辞"  # お皿 → 皿 for queries; kept in item names (おたま is not たま)
 _STOP = {
@@ -174,6 +180,12 @@ _FRAME_SPLIT = re.compile(
 )
 _QUALIFIER_STOP = {"もの", "物", "以上", "製", "用", "式", "入り", "の", "など"}
 _NEGATED = re.compile(r"^([てで]い?|く)?(ない|ません|なかっ)|^ず")  # 汚れてない, 大きくない: the qualifier denied
+_NOUN_POS = {"名詞", "接頭辞", "接尾辞"}
+_DESCRIBING_POS = {"動詞", "形容詞", "形状詞", "副詞", "連体詞"}  # dropped between nouns for the NOUNS_ONLY variant
+# a count of people: 3人掛け, 二人用, ふたりがけ, 2P (sofas, tables); folded text (NFKC, lower case, hiragana)
+_PEOPLE = re.compile(r"(\d+|[一二三四五六七八九十]|ひと|ふた)\s*(?:人|にん|り|p(?![a-z])|しーたー)")
+_PEOPLE_QUALIFIER = re.compile(r"(\d+)人用(以上)?")
+_KANJI_NUMBER = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)} | {"ひと": 1, "ふた": 2}
 _KANA_ONLY = re.compile(r"^[ぁ-ゖー]{2,}$")
 _LOOSE = str.maketrans({"ー": None, "・": None, "-": None, " ": None, "　": None})
 KINDS = ("surface", "reading", "normalized")
@@ -236,10 +248,17 @@ class ItemIndex:
         analyzer: Analyzer,
         lexicon: Sequence[tuple[str, str]] = (),
         glossary: Sequence[tuple[tuple[str, ...], str]] | None = None,
+        contained: Sequence[tuple[tuple[str, ...], tuple[str, ...], str]] | None = None,
+        qualifier_words: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
-        """``glossary``: English → Japanese garbage words (``garbage.english``); None = the one shipped."""
+        """``glossary``: English → Japanese garbage words (``garbage.english``); ``contained``: (containers, contents,
+        word) — 「時計の電池」 → ボタン電池; ``qualifier_words``: qualifier stem → words naming it (汚れ: 真っ黒 …);
+        None = the ones shipped."""
         self._an = analyzer
         self._lexicon = list(lexicon)
+        self._contained = list(default_contained() if contained is None else contained)
+        self._qualifier_words = default_qualifier_words() if qualifier_words is None else qualifier_words
+        self._people: dict[int, tuple[int, bool]] = {}  # target → (n, or more) of a 「N人用(以上)」 qualifier
         # the lexicon's Latin-script common names (PS5, iPad, VHS) count for questions in English too
         latin = [(tuple(words(alias)), word) for alias, word in self._lexicon if is_english(alias) and words(alias)]
         self._glossary = sorted([*latin, *(default_glossary() if glossary is None else glossary)], key=lambda p: -len(p[0]))
@@ -258,6 +277,8 @@ class ItemIndex:
             paren = _PAREN.search(item.name)
             if paren:
                 self._qualifiers[len(self._targets)] = self._stems(paren.group(0)[1:-1])
+                if people := _PEOPLE_QUALIFIER.search(unicodedata.normalize("NFKC", paren.group(0))):
+                    self._people[len(self._targets)] = (int(people.group(1)), bool(people.group(2)))
             self._add((item, self._cats.get(item.category)), names, item.furigana)
         for cat in ds.categories:
             short = cat.sublabel if cat.sublabel and len(cat.sublabel) <= 6 and "・" not in cat.sublabel else ""
@@ -276,12 +297,18 @@ class ItemIndex:
         return tuple(out)
 
     def _qualifier_met(self, t: int, folded: str) -> bool:
+        """The question names the qualifier: one of its stems or their words (汚れ: 真っ黒, におい), not negated; a
+        count of people within a 「N人用(以上)」 qualifier (3人掛け → 2人用以上)."""
+        if t in self._people and (counts := _people_counts(folded)):
+            n, more = self._people[t]
+            return any(c == n or (more and c > n) for c in counts)
         for stem in self._qualifiers.get(t, ()):
-            at = folded.find(stem)
-            while at >= 0:
-                if not _NEGATED.match(folded[at + len(stem) :]):
-                    return True
-                at = folded.find(stem, at + 1)
+            for word in (stem, *self._qualifier_words.get(stem, ())):
+                at = folded.find(word)
+                while at >= 0:
+                    if not _NEGATED.match(folded[at + len(word) :]):
+                        return True
+                    at = folded.find(word, at + 1)
         return False
 
     def _add(self, target: tuple[Item | None, Category | None], names: Iterable[str], furigana: str) -> None:
@@ -313,9 +340,8 @@ class ItemIndex:
         return {kind: "".join(words) for kind, words in pieces.items()}
 
     @staticmethod
-    def _pieces(morphemes: list[Morpheme], *, keep_prefix: bool = True) -> dict[str, list[str]]:
-        """The content words among ``morphemes``, one string per word, in each form."""
-        ms = [
+    def _content(morphemes: list[Morpheme], *, keep_prefix: bool = True) -> list[Morpheme]:
+        return [
             m
             for m in morphemes
             if m.pos not in _DROP_POS
@@ -323,6 +349,11 @@ class ItemIndex:
             and m.surface not in _STOP
             and (keep_prefix or m.pos != _PREFIX)
         ]
+
+    @classmethod
+    def _pieces(cls, morphemes: list[Morpheme], *, keep_prefix: bool = True) -> dict[str, list[str]]:
+        """The content words among ``morphemes``, one string per word, in each form."""
+        ms = cls._content(morphemes, keep_prefix=keep_prefix)
         if not ms:
             return {}
         return {
@@ -340,7 +371,41 @@ class ItemIndex:
         m = _FRAME_SPLIT.match(text)
         item = m.group("item") if m and m.group("item").strip() else ""
         bases = [(item, 1.0), (text, BEYOND_FRAME)] if item else [(text, 1.0)]
-        return [(v, weight) for base, weight in bases for v in (base, *self._aliased(base))]
+        out = [(v, weight) for base, weight in bases for v in (base, *self._aliased(base))]
+        nouns = self._nouns_only(item or text)
+        if nouns:
+            out += [(v, NOUNS_ONLY) for v in (nouns, *self._aliased(nouns))]
+        if word := self._in_container(text):
+            out.append((word, IN_CONTAINER))
+        return out
+
+    def _nouns_only(self, text: str) -> str:
+        """「障子の破れた紙」 → 障子紙: the nouns when verbs or adjectives stand between them ("" otherwise)."""
+        kept: list[str] = []
+        between = dropped = False
+        for m in self._an.morphemes(text):
+            if m.pos in _DROP_POS or m.normalized in _STOP or m.surface in _STOP:
+                continue
+            if m.pos in _NOUN_POS:
+                between = between or (bool(kept) and dropped)
+                kept.append(m.surface)
+                dropped = False
+            elif m.pos in _DESCRIBING_POS and kept:
+                dropped = True
+        # a description ends in its noun (「…紙」); one that ends in a verb (「…引き取ってもらえる」) is no name
+        return "".join(kept) if between and not dropped and len(kept) >= 2 else ""
+
+    def _in_container(self, text: str) -> str:
+        """The word of the container table whose container and contents the question names, in that order (the
+        longest container first): 「腕時計から出てきた丸い電池」 → ボタン電池."""
+        folded = fold(text)
+        best, best_len = "", 0
+        for containers, contents, word in self._contained:
+            for container in containers:
+                at = folded.find(container)
+                if at >= 0 and len(container) > best_len and any(folded.find(c, at + len(container)) >= 0 for c in contents):
+                    best, best_len = word, len(container)
+        return best
 
     def _aliased(self, text: str) -> list[str]:
         nfkc = unicodedata.normalize("NFKC", text).lower().replace("〜", "ー").replace("~", "ー")
@@ -452,8 +517,28 @@ class ItemIndex:
             else:
                 dice = 2 * inter / (len(grams) + len(kg))
                 score = min(0.97, 0.6 * dice + 0.4 * inter / len(kg))
+                if ends is not None and len(key_text) >= TYPO_MIN_LEN and inter >= len(kg) - 2:
+                    score = max(score, _typo_score(q, key_text, ends))
             if score > best.get(t, (0.0, ""))[0]:
                 best[t] = (score, key_text)
+
+
+def _typo_score(q: str, key: str, ends: frozenset[int]) -> float:
+    """A word of the query that is the key with one kana's voicing mark added or dropped (ぺっどぼとる, ふらいばん;
+    a kanji typo such as 充電気 is caught by its reading じゅうでんき): ``TYPO`` when it is the whole query, less
+    inside a longer one; 0 otherwise. Other one-character changes too often make another word (ぷりんたー, ぷらんたー)."""
+    n = len(key)
+    for start in (0, *sorted(ends)):
+        window = q[start : start + n]
+        diff = [(a, b) for a, b in zip(window, key) if a != b]
+        if len(window) == n and start + n in ends and len(diff) == 1 and _base_kana(diff[0][0]) == _base_kana(diff[0][1]):
+            return TYPO if n == len(q) else 0.6 + 0.25 * n / len(q)
+    return 0.0
+
+
+def _base_kana(char: str) -> str:
+    """The kana without its (semi-)voicing mark: ど → と, ぱ → は (a kanji stays itself)."""
+    return unicodedata.normalize("NFD", char)[0]
 
 
 def _ends_a_word(q: str, key: str, ends: frozenset[int]) -> bool:
@@ -463,6 +548,44 @@ def _ends_a_word(q: str, key: str, ends: frozenset[int]) -> bool:
             return True
         at = q.find(key, at + 1)
     return False
+
+
+def _people_counts(folded: str) -> list[int]:
+    return [int(n) if n.isdigit() else _KANJI_NUMBER[n] for n in (m.group(1) for m in _PEOPLE.finditer(folded))]
+
+
+def load_contained(path: Path = CONTAINED) -> list[tuple[tuple[str, ...], tuple[str, ...], str]]:
+    """(containers, contents, word), folded; lines ``container|…<TAB>content|…<TAB>word``, ``#`` comments."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if line.startswith("#") or len(parts) != 3:
+            continue
+        containers, contents = (tuple(fold(w.strip()) for w in p.split("|") if w.strip()) for p in parts[:2])
+        if containers and contents and parts[2].strip():
+            out.append((containers, contents, parts[2].strip()))
+    return out
+
+
+def load_qualifier_words(path: Path = QUALIFIERS) -> dict[str, tuple[str, ...]]:
+    """Qualifier stem → words naming it, folded; lines ``stem<TAB>word|…``, ``#`` comments."""
+    out: dict[str, tuple[str, ...]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stem, _, words_ = line.partition("\t")
+        if line.startswith("#") or not stem.strip() or not words_.strip():
+            continue
+        out[fold(stem.strip())] = out.get(fold(stem.strip()), ()) + tuple(fold(w.strip()) for w in words_.split("|") if w.strip())
+    return out
+
+
+@functools.cache
+def default_contained() -> tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]:
+    return tuple(load_contained())
+
+
+@functools.cache
+def default_qualifier_words() -> dict[str, tuple[str, ...]]:
+    return load_qualifier_words()
 
 
 @functools.cache

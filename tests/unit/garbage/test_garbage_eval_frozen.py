@@ -41,15 +41,20 @@ def _questions(path: Path = EVAL) -> list[str]:
         return [row[QUESTION_COLUMN] for row in csv.DictReader(f, delimiter="\t")]
 
 
+SYNONYM_FILES = ("lexicon.tsv", "glossary_en.tsv", "contained.tsv", "qualifiers.tsv")
+
+
 def _synonyms() -> set[str]:
-    """Every entry of the search's synonym files (lexicon, English glossary), normalized."""
+    """Every entry of the search's synonym files (lexicon, English glossary, container table, qualifier words),
+    normalized."""
     return {
-        _norm(part)
-        for name in ("lexicon.tsv", "glossary_en.tsv")
+        _norm(word)
+        for name in SYNONYM_FILES
         for line in (REPO / "garbage" / name).read_text(encoding="utf-8").splitlines()
         if not line.startswith("#")
         for part in line.split("\t")
-        if part.strip()
+        for word in (part, *part.split("|"))
+        if word.strip()
     }
 
 
