@@ -5,10 +5,12 @@ keys in three forms: the folded surface (NFKC, width, katakana → hiragana), th
 normalized form (``nlu.normalize``) — each with question words, particles and auxiliaries dropped, and in a loose
 variant (no ー, small kana folded). A query gets the same forms for a few variants: dialect disposal verbs dropped
 (ほかしたい), the part before a question frame (「かんでんちはなにごみ」 → かんでんち, also read as typed when all kana),
-and up to two common names of the lexicon replaced (スマホ → スマートフォン). Keys are scored by character bigrams
-(Dice + how much of the key the query covers), with an exact match scoring 1; candidates are items ranked by their
-best key, then two tie-breaks: a qualified name (カレンダー（汚れたもの）) ranks just below the plain one unless the
-question names its qualifier (then just above its siblings), and an item named in the question ranks above a
+up to two common names of the lexicon replaced (スマホ → スマートフォン), the nouns of a description (障子の破れた紙 →
+障子紙) and the word of the container table (``contained.tsv``: 時計の電池 → ボタン電池). Keys are scored by character bigrams
+(Dice + how much of the key the query covers), with an exact match scoring 1 and a kana slip (ぺっどぼとる) 0.85;
+candidates are items ranked by their best key, then two tie-breaks: a qualified name (カレンダー（汚れたもの）) ranks just
+below the plain one unless the question names its qualifier, its words (``qualifiers.tsv``: 真っ黒 → 汚れ) or a count
+of people in its range (3人掛け → 2人用以上) — then just above its siblings —, and an item named in the question ranks above a
 category word in it (「脚立は粗大ごみ？」). Questions in English go to ``garbage.english`` (the items' English names,
 else the English→Japanese glossary through the Japanese keys).
 """
@@ -36,14 +38,15 @@ QUALIFIERS = Path(__file__).parent / "qualifiers.tsv"
 SURE = 0.8  # top score at or above this, with MARGIN over a different item: answer directly
 MARGIN = 0.08
 ALONE = 0.7  # a lone candidate this good is answered too (枯れた花 → 花)
-FLOOR = 0.45  # below: not found
+FLOOR = 0.52  # below: not found (look-alikes of things not in the list: カーテンレール → スカート at 0.49)
 BEYOND_FRAME = 0.97  # the whole question, when the part before its frame is searched on its own
 MAX_ALIASES = 2  # common names replaced per question, each in a variant of its own
 ITEM_OVER_CATEGORY = 0.6  # an item this good ranks above a category word (「脚立は粗大ごみ？」 is about the 脚立)
 NON_HEAD = 0.55  # a name inside a longer word but not at its end (傘 in 傘立て) names something else
+MADE_FOR = 0.75  # a query that is only the X of an 「X用Y」 name (プリンター) names another thing
 QUALIFIED = 0.02  # a qualified name (カレンダー（汚れたもの）) met without its qualifier ranks below the plain one…
 QUALIFIER_MET = 0.03  # …and above its siblings when the question names the qualifier (陶器の植木鉢)
-TYPO = 0.85  # a word that is a name of TYPO_MIN_LEN or more kana with one kana's voicing mark wrong (ぺっどぼとる)
+TYPO = 0.85  # a word that is a name of TYPO_MIN_LEN or more kana with one voicing mark wrong or two kana swapped
 TYPO_MIN_LEN = 4  # shorter names are one mark away from other words (かき, かぎ)
 IN_CONTAINER = 0.98  # 「時計の電池」: the word of the container table (ボタン電池), just below a name met exactly
 NOUNS_ONLY = 0.95  # 「障子の破れた紙」 read as 障子紙: the nouns of a description, its verbs and adjectives dropped
@@ -179,13 +182,17 @@ _FRAME_SPLIT = re.compile(
     r"燃え|燃や|もえ|もや|不燃|可燃|粗大|そだい|資源|しげん|有害|ごみ|ゴミ)"
 )
 _QUALIFIER_STOP = {"もの", "物", "以上", "製", "用", "式", "入り", "の", "など"}
-_NEGATED = re.compile(r"^([てで]い?|く)?(ない|ません|なかっ)|^ず")  # 汚れてない, 大きくない: the qualifier denied
+# 汚れてない, 大きくない, 汚れなし, カビのない: the qualifier denied
+_NEGATED = re.compile(r"^([てで]い?|く)?(ない|ません|なかっ)|^ず|^[がの]?(ない|無い|なし|無し)")
 _NOUN_POS = {"名詞", "接頭辞", "接尾辞"}
 _DESCRIBING_POS = {"動詞", "形容詞", "形状詞", "副詞", "連体詞"}  # dropped between nouns for the NOUNS_ONLY variant
 # a count of people: 3人掛け, 二人用, ふたりがけ, 2P (sofas, tables); folded text (NFKC, lower case, hiragana)
 _PEOPLE = re.compile(r"(\d+|[一二三四五六七八九十]|ひと|ふた)\s*(?:人|にん|り|p(?![a-z])|しーたー)")
 _PEOPLE_QUALIFIER = re.compile(r"(\d+)人用(以上)?")
 _KANJI_NUMBER = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)} | {"ひと": 1, "ふた": 2}
+_CLAUSE_END = re.compile(r"[、。,.!?！？\s]")
+_KATAKANA = re.compile(r"[ァ-ヺー]")
+_KANJI = re.compile(r"[\u4e00-\u9fff々]")
 _KANA_ONLY = re.compile(r"^[ぁ-ゖー]{2,}$")
 _LOOSE = str.maketrans({"ー": None, "・": None, "-": None, " ": None, "　": None})
 KINDS = ("surface", "reading", "normalized")
@@ -396,15 +403,27 @@ class ItemIndex:
         return "".join(kept) if between and not dropped and len(kept) >= 2 else ""
 
     def _in_container(self, text: str) -> str:
-        """The word of the container table whose container and contents the question names, in that order (the
-        longest container first): 「腕時計から出てきた丸い電池」 → ボタン電池."""
-        folded = fold(text)
-        best, best_len = "", 0
+        """The word of the container table whose container and contents the question names, in that order and in
+        one clause (「腕時計から出てきた丸い電池」 → ボタン電池; not 「リモコン捨てたい、電池は抜いた」). Of several, the
+        one whose contents come last (the head of the phrase: 唐揚げの油を吸った紙 is a paper), then the longest
+        container."""
+        nfkc = unicodedata.normalize("NFKC", text)
+        folded = fold(nfkc)  # one character for one
+        best, rank = "", (-1, 0)
         for containers, contents, word in self._contained:
             for container in containers:
                 at = folded.find(container)
-                if at >= 0 and len(container) > best_len and any(folded.find(c, at + len(container)) >= 0 for c in contents):
-                    best, best_len = word, len(container)
+                if at < 0:
+                    continue
+                start = at + len(container)
+                clause = _CLAUSE_END.search(folded, start)
+                stop = clause.start() if clause else len(folded)
+                for content in contents:
+                    found = folded.find(content, start, stop)
+                    if found < 0 or _inside_a_word(nfkc, found, len(content)):
+                        continue
+                    if (found + len(content), len(container)) > rank:
+                        best, rank = word, (found + len(content), len(container))
         return best
 
     def _aliased(self, text: str) -> list[str]:
@@ -514,10 +533,13 @@ class ItemIndex:
                     score *= NON_HEAD
             elif kind != "reading" and len(q) < len(key_text) and q in key_text:  # part of a name: 油 → 食用油
                 score = 0.55 + 0.35 * len(q) / len(key_text)
+                # only what the item is for: a プリンター is no プリンター用インクカートリッジ
+                if key_text.startswith(q) and key_text[len(q) :].lstrip("ー").startswith("用"):
+                    score *= MADE_FOR
             else:
                 dice = 2 * inter / (len(grams) + len(kg))
                 score = min(0.97, 0.6 * dice + 0.4 * inter / len(kg))
-                if ends is not None and len(key_text) >= TYPO_MIN_LEN and inter >= len(kg) - 2:
+                if ends is not None and len(key_text) >= TYPO_MIN_LEN and inter >= len(kg) - 3:
                     score = max(score, _typo_score(q, key_text, ends))
             if score > best.get(t, (0.0, ""))[0]:
                 best[t] = (score, key_text)
@@ -530,10 +552,23 @@ def _typo_score(q: str, key: str, ends: frozenset[int]) -> float:
     n = len(key)
     for start in (0, *sorted(ends)):
         window = q[start : start + n]
-        diff = [(a, b) for a, b in zip(window, key) if a != b]
-        if len(window) == n and start + n in ends and len(diff) == 1 and _base_kana(diff[0][0]) == _base_kana(diff[0][1]):
+        if len(window) == n and start + n in ends and _one_kana_slip(window, key):
             return TYPO if n == len(q) else 0.6 + 0.25 * n / len(q)
     return 0.0
+
+
+def _inside_a_word(text: str, at: int, length: int) -> bool:
+    """``text[at:at+length]`` ends a longer word: ボトル in ペットボトル (katakana), 紙 in 古紙 (one kanji after one)."""
+    before = text[at - 1] if at > 0 else ""
+    return bool(_KATAKANA.match(text[at]) and _KATAKANA.match(before)) or bool(length == 1 and _KANJI.match(before))
+
+
+def _one_kana_slip(typed: str, key: str) -> bool:
+    """One kana's voicing mark wrong (ぺっどぼとる) or two neighbours swapped (かみおつむ)."""
+    diff = [i for i, (a, b) in enumerate(zip(typed, key)) if a != b]
+    if len(diff) == 1:
+        return _base_kana(typed[diff[0]]) == _base_kana(key[diff[0]])
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and typed[diff[0]] == key[diff[1]] and typed[diff[1]] == key[diff[0]]
 
 
 def _base_kana(char: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from garbage import ItemIndex, load_lexicon
 from garbage.english import counts
-from garbage.search import load_contained, load_qualifier_words
+from garbage.search import _inside_a_word, load_contained, load_qualifier_words
 from nlu.normalize import default_analyzer
 
 
@@ -110,3 +110,41 @@ def test_other_one_letter_changes_are_other_words(index):
 ])
 def test_short_and_brand_names(index, query, name):
     assert _best(index, query) == name
+
+
+def test_the_container_and_its_contents_are_in_one_clause(index):
+    # the resident throws the remote away and took the batteries out: not a question about 乾電池
+    assert _best(index, "リモコン捨てたい、電池は抜いてある") != "乾電池"
+
+
+def test_of_two_container_phrases_the_later_contents_are_the_head(index):
+    # 油 is the contents of 唐揚げ, and 新聞 soaked with it is the thing thrown away
+    assert _best(index, "唐揚げの油がしみこんだ新聞") == "油のついた紙"
+
+
+def test_contents_ending_a_longer_word_are_not_contents():
+    assert _inside_a_word("ソースのペットボトル", 7, 3)  # ボトル in ペットボトル
+    assert _inside_a_word("油のついた古紙", 6, 1)  # 紙 in 古紙
+    assert not _inside_a_word("油をふいた紙", 5, 1)
+    assert not _inside_a_word("ソースのボトル", 4, 3)
+
+
+def test_a_qualifier_denied_with_nashi_or_nai_does_not_count(index):
+    assert _best(index, "カビのないタオル") == "タオル"
+    assert _best(index, "においなしのタオル") == "タオル"
+
+
+@pytest.mark.parametrize("query,name", [("ふらぱいん", "フライパン"), ("ぺっとぼると", "ペットボトル")])
+def test_two_swapped_kana_are_a_typo(index, query, name):
+    r = index.search(query)
+    assert _best(index, query) == name and r.confident
+
+
+def test_what_an_item_is_for_is_not_the_item(index):
+    assert _best(index, "プリンター") != "プリンター用インクカートリッジ"
+    assert _best(index, "インクカートリッジ") == "プリンター用インクカートリッジ"
+    assert _best(index, "コピー用紙") == "コピー用紙"
+
+
+def test_a_weak_look_alike_of_a_thing_not_in_the_list_is_no_answer(index):
+    assert index.search("ベビーゲート").candidates == ()  # not a ベビーカー (0.47 by bigrams)
