@@ -15,6 +15,7 @@ import sys
 from app import commands
 from app.commands import entry
 from bot.config import ConfigError, Settings
+from bot.native_threads import limit_native_threads
 
 # ---------------------------------------------------------------- entry point
 
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings()
+        limit_native_threads(settings.native_threads)
         return int(args.func(args, settings) or 0)
     except ConfigError as exc:
         print(f"civicbot: configuration error: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bot.native_threads import limit_native_threads, native_threads  # noqa: E402
 from nlu import server as rasa_server  # noqa: E402
 from nlu.breaker import CircuitBreaker  # noqa: E402
 from nlu.cli import triage_lines  # noqa: E402
@@ -105,10 +107,40 @@ async def eval_crisis(name: str, nlu: Nlu, crisis: list[tuple[str, str]], ordina
           + (f"  {alarms}" if alarms else ""))
 
 
+async def parse_latencies(nlu: Nlu, texts: list[str]) -> tuple[float, float]:
+    latencies = []
+    for text in texts:
+        t0 = time.perf_counter()
+        await nlu.parse(text)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return pct(latencies, 50), pct(latencies, 95)
+
+
+async def blas_threads_under_load(fallback: Nlu, texts: list[str], load: int) -> None:
+    """The fallback's parse latency with the BLAS pool as numpy starts it, then capped at one thread as the app's
+    processes run (``bot.native_threads``), while ``load`` busy processes compete for the cores. The cap is the
+    last thing this bench does to the process: threadpoolctl cannot reliably restore a pool it reduced."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
+    try:
+        time.sleep(0.5)
+        default = native_threads().get("blas")
+        p50, p95 = await parse_latencies(fallback, texts)
+        print(f"  BLAS {default} threads (numpy's default)  parse p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
+        limit_native_threads(1)
+        p50_1, p95_1 = await parse_latencies(fallback, texts)
+        print(f"  BLAS 1 thread (the app's setting)    parse p50 {p50_1:6.2f} ms  p95 {p95_1:6.2f} ms"
+              f"  (p50 ×{p50 / p50_1:.1f} faster)")
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rasa-url", help="a running rasa server (rasa run --enable-api)")
     parser.add_argument("--start-rasa", action="store_true", help="serve nlu/models/civicbot-nlu.tar.gz for the run")
+    parser.add_argument("--load", type=int, default=2, help="busy processes while comparing BLAS thread counts")
     args = parser.parse_args()
 
     intents, crisis, ordinary = load_sets()
@@ -166,6 +198,9 @@ async def main() -> None:
     finally:
         if server:
             server.stop()
+
+    print(f"\nfallback parse, BLAS threads, {args.load} busy processes beside (same run)")
+    await blas_threads_under_load(fallback, [t for _, t in intents], args.load)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     loading_after_seconds: float = 0.4
     nlu_url: str = "http://127.0.0.1:5005"
     nlu_timeout_seconds: float = 0.6
+    # BLAS/OpenMP threads per process (bot/native_threads.py): small matrix products on shared cores wait for busy
+    # ones when split; the processes are the parallelism
+    native_threads: int = Field(default=1, ge=1)
     public_base_url: str | None = None
     jma_feed_base_url: str | None = None  # unset = JMA's own feeds; make demo points it at the local mock feed
     jma_poll_seconds: int = 60  # 0 disables polling

@@ -444,7 +444,7 @@ class DeliveryWorker:
             if await self._preempted(tenant, w.lane):
                 await self.store.requeue(batch, w.lane, w.entry_id)
                 return
-            if attempt:
+            if attempt or monthly_since is not None:  # a retry ("monthly limit" ones do not count as attempts)
                 await self._touch(w)
             await acquire(self.limiter, tenant, batch.endpoint)
             outcome = await self._call(tenant, batch, messages)

@@ -246,16 +246,7 @@ class MemoryDeliveryStore:
         raw = self._batches.get(Keys(tenant_of(job_id)).batch(job_id, n))
         if not raw or "state" not in raw:
             return None
-        return Batch(
-            job_id=job_id,
-            n=int(n),
-            lang=raw["lang"],
-            endpoint=raw["ep"],
-            to=tuple(raw["to"].split(",")) if raw["to"] else (),
-            retry_key=raw["key"],
-            state=raw["state"],
-            attempts=int(raw.get("attempts", 0)),
-        )
+        return Batch.from_hash(job_id, n, raw)
 
     async def note_attempt(self, batch: Batch, status: int) -> None:
         raw = self._batches[Keys(tenant_of(batch.job_id)).batch(batch.job_id, batch.n)]

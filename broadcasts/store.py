@@ -307,6 +307,20 @@ class Batch:
     state: str
     attempts: int
 
+    @classmethod
+    def from_hash(cls, job_id: str, n: int, raw: dict[str, str]) -> Batch:
+        """A batch from its stored hash (``lang ep to key state attempts``), in Redis or in memory alike."""
+        return cls(
+            job_id=job_id,
+            n=int(n),
+            lang=raw["lang"],
+            endpoint=raw["ep"],
+            to=tuple(raw["to"].split(",")) if raw["to"] else (),
+            retry_key=raw["key"],
+            state=raw["state"],
+            attempts=int(raw.get("attempts", 0)),
+        )
+
 
 @dataclass
 class JobStatus:
@@ -611,18 +625,7 @@ class RedisDeliveryStore:
     # --- batches ----------------------------------------------------------------------------------------------
     async def batch(self, job_id: str, n: int) -> Batch | None:
         raw = await self.r.hgetall(Keys(tenant_of(job_id)).batch(job_id, n))
-        if not raw:
-            return None
-        return Batch(
-            job_id=job_id,
-            n=int(n),
-            lang=raw["lang"],
-            endpoint=raw["ep"],
-            to=tuple(raw["to"].split(",")) if raw["to"] else (),
-            retry_key=raw["key"],
-            state=raw["state"],
-            attempts=int(raw.get("attempts", 0)),
-        )
+        return Batch.from_hash(job_id, n, raw) if raw else None
 
     async def note_attempt(self, batch: Batch, status: int) -> None:
         k = Keys(tenant_of(batch.job_id))

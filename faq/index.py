@@ -108,9 +108,9 @@ class _Doc:
 
 
 def _matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """matrix @ vector without BLAS: on a shared 2-core host, multithreaded BLAS for a 2-MFLOP product waits for
-    busy cores (p95 300+ ms measured); einsum's single-threaded loop takes ~1 ms."""
-    return np.einsum("ij,j->i", matrix, vector, optimize=False)
+    """matrix @ vector. BLAS runs single-threaded in the bot's processes (``bot.native_threads``, set by the
+    composition root): split over a shared host's busy cores, a 2-MFLOP product waited 300+ ms at p95."""
+    return matrix @ vector
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:

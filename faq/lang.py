@@ -21,6 +21,7 @@ from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
+from bot.english import stem_en
 from bot.router import NluPort, Parse
 
 GLOSSARIES = Path(__file__).parent / "glossary"
@@ -69,21 +70,6 @@ def detect_language(text: str, preferred: str = "ja") -> str:
     if not han and not latin and any(c.isalpha() for c in sample) and not preferred.startswith("ja"):
         return preferred  # Thai, Devanagari, …: the resident's own language
     return japanese
-
-
-def stem_en(word: str) -> str:
-    """A light English stemmer (plural, -ing, -ed, -ies): enough to meet 'bins'/'bin', 'moving'/'move'."""
-    if len(word) <= 3:
-        return word
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            stem = word[: len(word) - len(suffix)] + repl
-            if suffix in ("ing", "ed") and len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-                stem = stem[:-1]  # stopped → stop, running → run
-            if suffix == "es" and not stem.endswith(("sh", "ch", "x", "s", "z", "o")):
-                stem = word[:-1]  # boxes → box, but houses → house
-            return stem
-    return word
 
 
 EN_STOP_STEMMED = EN_STOP | {stem_en(w) for w in EN_STOP}

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.english import stem_plural
 from garbage.model import Item
 
 GLOSSARY = Path(__file__).parent / "glossary_en.tsv"
@@ -54,28 +55,11 @@ def is_english(text: str) -> bool:
     return bool(re.search(r"[A-Za-z]", norm)) and not _JAPANESE.search(norm)
 
 
-def stem(word: str) -> str:
-    """Plurals only (batteries → battery, boxes → box, cans → can): enough for item names."""
-    if len(word) <= 3 or word.endswith("ss"):
-        return word
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith("ives"):  # knives → knife
-        return word[:-3] + "fe"
-    if word.endswith(("lves", "eaves")):  # shelves → shelf, leaves → leaf
-        return word[:-3] + "f"
-    if word.endswith(("ches", "shes", "xes", "sses")) or (word.endswith("oes") and len(word) > 5):  # potatoes; shoes
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("us", "is")):
-        return word[:-1]
-    return word
-
-
 def words(text: str, *, keep: frozenset[str] = frozenset()) -> list[str]:
     norm = unicodedata.normalize("NFKC", text or "").lower().replace("’", "'").replace("-", " ")
     out = [w.removesuffix("'s").strip("'") for w in _WORD.findall(norm)]
     kept = [w for i, w in enumerate(out) if w and (w not in STOP or w in keep or (w == "can" and not _modal(out, i)))]
-    return [stem(w) for w in kept]
+    return [stem_plural(w) for w in kept]
 
 
 def name_words(text: str) -> list[str]:
@@ -83,7 +67,7 @@ def name_words(text: str) -> list[str]:
     its 'waste', 「empty can」 its 'empty')."""
     norm = unicodedata.normalize("NFKC", text or "").lower().replace("’", "'").replace("-", " ")
     out = [w.removesuffix("'s").strip("'") for w in _WORD.findall(norm)]
-    return [stem(w) for i, w in enumerate(out) if w and w not in _FUNCTION and not (w == "can" and _modal(out, i))]
+    return [stem_plural(w) for i, w in enumerate(out) if w and w not in _FUNCTION and not (w == "can" and _modal(out, i))]
 
 
 def _modal(ws: list[str], i: int) -> bool:

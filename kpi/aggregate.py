@@ -66,9 +66,11 @@ PEOPLE_MEASURES: tuple[str, ...] = (
     R.CONSULT_TAKEN,
     R.ALERT_RECIPIENTS,
     R.BROADCAST_RECIPIENTS,
+    R.REMINDER_RECIPIENTS,
 )
-# Counts of things the service sent (JMA alerts, staff broadcasts) and of reports (public one by one in Open311): exact.
-EXACT_MEASURES: tuple[str, ...] = (R.ALERTS, R.BROADCASTS, R.REPORTS_OPENED, R.REPORTS_CLOSED)
+# Counts of things the service sent (JMA alerts, staff broadcasts, garbage reminders) and of reports (public one by
+# one in Open311): exact.
+EXACT_MEASURES: tuple[str, ...] = (R.ALERTS, R.BROADCASTS, R.REMINDERS, R.REPORTS_OPENED, R.REPORTS_CLOSED)
 SNAPSHOT_MEASURES: tuple[str, ...] = (R.SNAP_FRIENDS, R.SNAP_SUBSCRIBERS)
 # breakdown name -> (total measure, additive?, from snapshot?)
 BREAKDOWNS: dict[str, tuple[str, bool, bool]] = {

@@ -67,6 +67,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("alert_latency_p95_seconds", "配信遅延 p95（秒）", "Alert latency p95 (s)", "seconds", "From JMA's report time to the last recipient, 95th percentile.", R.LATENCY),
     Column("broadcasts", "一斉配信件数", "Broadcasts", "exact_count", "Staff broadcasts sent (exact).", R.BROADCASTS),
     Column("broadcast_recipients", "一斉配信の延べ受信者数", "Broadcast recipients", "count", "Sum of recipients over the day's broadcasts.", R.BROADCAST_RECIPIENTS),
+    Column("reminders", "ごみ出しリマインダーの配信件数", "Garbage reminders", "exact_count", "Garbage collection reminders sent (exact).", R.REMINDERS),
+    Column("reminder_recipients", "ごみ出しリマインダーの延べ受信者数", "Reminder recipients", "count", "Sum of recipients over the day's garbage reminders.", R.REMINDER_RECIPIENTS),
     Column("reports_opened", "通報の受付件数", "Reports opened", "exact_count", "Reports (通報: roads, lights, parks…) filed from LINE or Open311 (exact: each report is public in Open311).", R.REPORTS_OPENED),
     Column("reports_closed", "通報の完了件数", "Reports closed", "exact_count", "Reports moved to 完了 (fixed) or 対応できません (declined) that day (exact).", R.REPORTS_CLOSED),
 )

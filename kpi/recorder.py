@@ -53,6 +53,8 @@ ALERTS = "alerts"
 ALERT_RECIPIENTS = "alert_recipients"
 BROADCASTS = "broadcasts"
 BROADCAST_RECIPIENTS = "broadcast_recipients"
+REMINDERS = "reminders"  # garbage collection reminders (scheduled pushes, not staff broadcasts nor alerts)
+REMINDER_RECIPIENTS = "reminder_recipients"
 REPORTS_OPENED = "reports_opened"  # 通報 filed (LINE or Open311); breakdown by category id
 REPORTS_CLOSED = "reports_closed"  # 通報 moved to 完了 or 対応できません; breakdown by category id
 # histograms
@@ -142,6 +144,7 @@ class KpiRecorder(Protocol):
     async def consultation_taken(self, tenant: str, category: str, wait_seconds: float, day: dt.date | None = None) -> None: ...
     async def alert_delivered(self, tenant: str, kind: str, recipients: int, latency_seconds: float, day: dt.date | None = None) -> None: ...
     async def broadcast_sent(self, tenant: str, recipients: int, day: dt.date | None = None) -> None: ...
+    async def reminder_sent(self, tenant: str, recipients: int, day: dt.date | None = None) -> None: ...
     async def report_opened(self, tenant: str, category: str, day: dt.date | None = None) -> None: ...
     async def report_closed(self, tenant: str, category: str, day: dt.date | None = None) -> None: ...
     async def subscribers_snapshot(
@@ -223,6 +226,9 @@ class _Base:
 
     async def broadcast_sent(self, tenant: str, recipients: int, day: dt.date | None = None) -> None:
         await self._inc(tenant, day, {BROADCASTS: 1, BROADCAST_RECIPIENTS: max(0, int(recipients))})
+
+    async def reminder_sent(self, tenant: str, recipients: int, day: dt.date | None = None) -> None:
+        await self._inc(tenant, day, {REMINDERS: 1, REMINDER_RECIPIENTS: max(0, int(recipients))})
 
     async def report_opened(self, tenant: str, category: str, day: dt.date | None = None) -> None:
         await self._inc(tenant, day, {REPORTS_OPENED: 1, f"{REPORTS_OPENED}|{label(category)}": 1})

@@ -75,7 +75,10 @@ async def test_alerts_and_broadcasts(rec):
     assert d.get(R.ALERTS) == 2 and d.get(R.ALERT_RECIPIENTS) == 200
     assert d.breakdown(R.ALERTS) == {"VPWW55": 1, "VXSE53": 1}
     assert sum(d.histogram(R.LATENCY)) == 2
+    await rec.reminder_sent("demo", recipients=45, day=DAY)
+    (d,) = await rec.days("demo", [DAY])
     assert (d.get(R.BROADCASTS), d.get(R.BROADCAST_RECIPIENTS)) == (1, 300)
+    assert (d.get(R.REMINDERS), d.get(R.REMINDER_RECIPIENTS)) == (1, 45) and d.get(R.ALERTS) == 2
 
 
 async def test_snapshot_replaces_the_days_previous_snapshot(rec):

@@ -3,8 +3,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.delivery_kpis import memory_marker, record_finished_jobs, redis_marker
-from kpi.recorder import ALERT_RECIPIENTS, ALERTS, BROADCASTS, LATENCY, MemoryKpiRecorder
+from app.delivery_kpis import delivery_class, memory_marker, record_finished_jobs, redis_marker
+from kpi.recorder import ALERT_RECIPIENTS, ALERTS, BROADCASTS, LATENCY, REMINDER_RECIPIENTS, REMINDERS, MemoryKpiRecorder
 
 
 @dataclass
@@ -58,3 +58,26 @@ async def test_report_status_notices_are_not_counted_as_alerts_or_broadcasts():
     assert await record_finished_jobs(Lister(jobs), kpi, memory_marker(), ["demo"]) == 1
     (day,) = await kpi.days("demo", [dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()])
     assert day.get(ALERTS) == 1 and day.breakdown(ALERTS) == {"police": 1} and day.get(BROADCASTS) == 0
+
+
+async def test_garbage_reminders_are_counted_as_reminders_not_alerts():
+    kpi = MemoryKpiRecorder()
+    jobs = [
+        Job("g", "garbage:reminder", "done", 40, duration=3.0),
+        Job("a", "jma:VPWW55:cancel", "done", 5, latency_last=10.0),
+        Job("x", "something:new", "done", 8, duration=1.0),
+    ]
+    assert await record_finished_jobs(Lister(jobs), kpi, memory_marker(), ["demo"]) == 2
+    (day,) = await kpi.days("demo", [dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()])
+    assert (day.get(REMINDERS), day.get(REMINDER_RECIPIENTS)) == (1, 40)
+    assert day.get(ALERTS) == 1 and day.breakdown(ALERTS) == {"VPWW55:cancel": 1} and day.get(ALERT_RECIPIENTS) == 5
+    assert day.get(BROADCASTS) == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("broadcast", "broadcast"), ("garbage:reminder", "reminder"), ("reports:status", "report_notice"),
+     ("jma:VXSE53", "alert"), ("police", "alert"), ("garbage", None), ("", None)],
+)
+def test_delivery_class_by_kind(kind, expected):
+    assert delivery_class(kind) == expected

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -301,6 +302,20 @@ async def test_monthly_limit_429_is_retried_for_emergencies(deliverer, redis, li
     job_id = await deliver(deliverer, make_worker(redis, line, users), job(priority="emergency"))
     assert (await deliverer.status(job_id)).sent == 3
     assert_exactly_once(line, "t1", ids)
+
+
+async def test_monthly_limit_retries_keep_the_entry_so_no_worker_takes_it_over(deliverer, redis, line, users, caplog):
+    # an emergency batch retried on "monthly limit" longer than the reclaim idle time is still this worker's:
+    # it must not be reclaimed (and sent a second time in parallel) by this or another worker
+    await add_users(users, "t1", 3)
+    line.latency = 0.002
+    line.queue(*[SendOutcome(429, "You have reached your monthly limit.")] * 10_000)
+    opts = replace(FAST, reclaim_idle_seconds=0.3, reclaim_idle_emergency_seconds=0.3, monthly_limit_retry_seconds=1.2)
+    caplog.set_level("INFO", logger="broadcasts.engine")
+    job_id = await deliver(deliverer, make_worker(redis, line, users, options=opts), job(priority="emergency"))
+    st = await deliverer.status(job_id)
+    assert (st.sent, st.failed, st.failure_reasons) == (0, 3, {"monthly_limit": 3})
+    assert not [r for r in caplog.records if r.getMessage() == "reclaimed entry"]
 
 
 async def test_monthly_limit_429_holds_routine(deliverer, redis, line, users):
