@@ -7,8 +7,11 @@ Detectors (all in-process; none needs Rasa):
 
 Operating point (README, "Crisis layer"): a hotline shown to someone who did not need it costs little; a missed person
 costs everything. So any detector at high confidence → ``crisis``; weaker evidence → ``concern`` (a warm check-in with
-two hotlines and the offer of a person). Context: the model's risk scores of the resident's last messages (numbers
-only, never text, kept for ``CONTEXT_WINDOW_S``) raise the level — 「もう疲れた」 then 「全部終わりにしたい」 is a crisis.
+two hotlines and the offer of a person). A lexicon crisis hit that the model scores as plainly everyday (P(risk) below
+``lexicon_veto``) is such weaker agreement: on corpora the lexicon was not tuned on, its figurative false alarms
+(蚊に殺される, ゲームでしにました) looked like that. Context: the model's risk scores of the resident's last messages
+(numbers only, never text, kept for ``CONTEXT_WINDOW_S``) raise the level — 「もう疲れた」 then 「全部終わりにしたい」 is a
+crisis.
 """
 
 from __future__ import annotations
@@ -31,14 +34,16 @@ CONTEXT_TURNS = 5
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Chosen on the development evaluation sets A and B (see nlu/crisis_eval/README.md), then frozen."""
+    """Chosen on the development evaluation sets A and B by rules stated in advance (nlu/crisis_eval/README.md, round 5;
+    ``bench/crisis_thresholds.py`` applies them), then frozen."""
 
-    crisis: float = 0.80  # P(crisis) of the model alone → crisis
+    crisis: float = 0.70  # P(crisis) of the model alone → crisis: lowest with ≤ 2 % figurative, ≤ 1 % everyday on A+B
     risk_crisis: float = 0.97  # P(risk) so high that it is a crisis even if the crisis head hesitates
-    concern: float = 0.50  # P(risk) → concern: everyday check-ins just under 5 % on A+B (the alarm budget, spent)
+    concern: float = 0.45  # P(risk) → concern: everyday check-ins just under 5 % on A+B (the alarm budget, spent)
     context_concern: float = 0.40  # P(risk) of this message → concern when the recent ones were risky
     context_prior: float = 0.50  # a recent message's P(risk) that counts as "risky" for context
     context_crisis: float = 0.50  # P(crisis) of this message → crisis when the recent ones were risky
+    lexicon_veto: float = 0.40  # a lexicon crisis hit on Japanese text with P(risk) below → concern (≤ 1 point of A+B recall)
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,11 @@ class RiskAssessor:
             risk = s.risk
             signals.append(f"model:{s.risk:.2f}/{s.crisis:.2f}")
             context = max(recent, default=0.0)
+            if level == "crisis" and analysis.japanese and s.risk < t.lexicon_veto:
+                # one detector sure, the other far from it: weaker agreement → a check-in, never silence. Japanese
+                # text only: the model has seen few foreign messages, so its doubt there says little
+                signals.append(f"veto:{s.risk:.2f}")
+                level, severity = "concern", None
             if level != "crisis" and (s.crisis >= t.crisis or s.risk >= t.risk_crisis):
                 level, severity = "crisis", "high"
                 category = category or s.category

@@ -38,16 +38,29 @@ class FakeModel:
         return self.scores
 
 
-def assessor(model=None) -> RiskAssessor:
+def assessor(model=None, thresholds: Thresholds | None = None) -> RiskAssessor:
     analyzer = default_analyzer()
     return RiskAssessor(CrisisDetector(analyzer=analyzer), IntlCrisisLexicon(), model, LANGUAGES, analyzer,
-                        Thresholds())
+                        thresholds or Thresholds())
 
 
-def test_a_lexicon_hit_is_a_crisis_even_when_the_model_says_nothing():
-    a = assessor(FakeModel(0.01, 0.01)).assess("今から飛び降りる")
+def test_a_lexicon_hit_is_a_crisis_when_the_model_does_not_call_it_everyday():
+    t = Thresholds(lexicon_veto=0.3)
+    a = assessor(FakeModel(0.3, 0.01), t).assess("今から飛び降りる")
     assert (a.level, a.category, a.severity) == ("crisis", "suicide", "immediate")
     assert "lex:suicide.imminent_act" in a.signals and a.risk >= 0.9  # remembered as risky context
+
+
+def test_a_lexicon_hit_the_model_calls_plainly_everyday_is_a_check_in_never_silence():
+    t = Thresholds(lexicon_veto=0.3)
+    a = assessor(FakeModel(0.29, 0.01), t).assess("今から飛び降りる")
+    assert (a.level, a.category, a.severity) == ("concern", "suicide", None)
+    assert "veto:0.29" in a.signals and a.risk >= 0.9  # still remembered as risky context
+    # the model can still raise it again, and without the model the lexicon decides alone
+    assert assessor(FakeModel(0.29, t.crisis), t).assess("今から飛び降りる").level == "crisis"
+    assert assessor(None, t).assess("今から飛び降りる").level == "crisis"
+    # the model knows few foreign messages: its doubt does not demote another language's lexicon
+    assert assessor(FakeModel(0.01, 0.01), t).assess("I want to kill myself").level == "crisis"
 
 
 def test_the_model_alone_raises_concern_then_crisis_as_its_confidence_grows():
