@@ -24,11 +24,13 @@ from nlu.rasa_components.textfold import fold
 REPO = Path(__file__).resolve().parents[3]
 EVAL = REPO / "garbage" / "eval" / "questions.tsv"
 TEST2 = REPO / "garbage" / "eval" / "test2.tsv"
+TEST3 = REPO / "garbage" / "eval" / "test3.tsv"  # written with dev2 by one colleague as two independent samples
 DEV = REPO / "garbage" / "eval" / "dev.tsv"
 DEV2 = REPO / "garbage" / "eval" / "dev2.tsv"
 FROZEN = {
     EVAL: "71f3507804b3d4f55b823ee9837c086ba83882cad43b2c8bc3001d1c56c24744",
     TEST2: "b433a8341ffc555f8b5a32817479015b72faa47c16dcf5febf0d603ad72367ea",
+    TEST3: "cbba7eb6a3f9eaeddc0c32479a4a7970d2c204ff4c89df5c22c5e65dcf4641f6",
 }
 QUESTION_COLUMN = "question"
 
