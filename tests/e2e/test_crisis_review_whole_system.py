@@ -19,8 +19,8 @@ from tests.system import REPO
 
 pytestmark = pytest.mark.browser
 # A warning sign the crisis layer does not flag (belongings given away): the case a counsellor's mark is for.
-# (The former example, 「…いなくなったほうがいいと思う」, is now caught; a flagged message is not a "missed" one.)
-MISSED = "部屋の片付けは全部終わりました。大事なものは妹に渡しておきました"
+# (Former examples, 「…いなくなったほうがいいと思う」 and 「部屋の片付けは全部終わりました…」, are now caught; a flagged message is not a "missed" one.)
+MISSED = "家のことは全部片付けました。猫は友だちに預けました"
 
 
 def test_the_example_is_one_the_crisis_layer_misses():
