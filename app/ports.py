@@ -15,12 +15,12 @@ from alerts.jma.parser import Telegram
 from alerts.notices import NoticeAudience, NoticeDeps, NoticesConfig, RedisIncidentStore
 from alerts.service import AlertDeps, RedisAlertLedger, RedisTelegramArchive, drill_recorder
 from alerts.subscriptions import RedisSubscriptionStore, SubscriptionAudience
-from app.reports_delivery import ReportsAudience
+from app.reports_delivery import NOTICE_TAG, ReportsAudience
 from bot.config import Settings, Tenant
 from bot.quiet import QuietHours
 from bot.redis_client import RedisClient
 from bot.users import RedisUserStore, UserStore
-from broadcasts.audience import AudienceSource
+from broadcasts.audience import AudienceRouter, AudienceSource
 from broadcasts.engine import RedisDeliverer
 from broadcasts.jobs import Deliverer
 from disaster import DisasterDeps, on_telegram, wire_disaster
@@ -32,6 +32,7 @@ from faq.vectors import load_ginza_vectors
 from garbage import GarbageDeps
 from garbage import RedisPorts as GarbagePorts
 from garbage.search import LazyAnalyzer
+from garbage.service import AUDIENCE_TAG as GARBAGE_TAG
 from kpi.recorder import BestEffortRecorder, RedisKpiRecorder
 from nlu.rasa_components.textfold import fold
 from reports.store import RedisReportStore
@@ -175,10 +176,12 @@ def build_ports(settings: Settings, tenants: dict[str, Tenant], client: RedisCli
         deliverer=deliverer,
         alerts=wired,
         notices=notices,
-        engine_audience=ReportsAudience(
-            RedisReportStore(client),
-            users,
-            garbage.GarbageAudience(gports.reminders, NoticeAudience(wired.audience, wired.store, wired.gazetteer)),
+        engine_audience=AudienceRouter(
+            NoticeAudience(wired.audience, wired.store, wired.gazetteer),
+            {
+                NOTICE_TAG: ReportsAudience(RedisReportStore(client), users),
+                GARBAGE_TAG: garbage.GarbageAudience(gports.reminders),
+            },
         ),
         faq_store=faq_store,
         faq_index=LiveIndex(faq_store, vectors=load_ginza_vectors()),

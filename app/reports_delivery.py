@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from bot.users import UserStore
-from broadcasts.audience import AudienceQuery, AudienceSource, Recipient
+from broadcasts.audience import AudienceQuery, Recipient, tagged
 from broadcasts.jobs import Deliverer, DeliveryJob
 from reports.service import StatusNotice, notice_audience
 from reports.store import ReportStore
@@ -36,20 +36,13 @@ class EngineNotices:
 
 
 class ReportsAudience:
-    """``AudienceSource`` for status notices (``@reports:<id>``); any other query goes to ``inner``."""
+    """``AudienceSource`` for status notices (``@reports:<id>``; routed here by ``AudienceRouter``)."""
 
-    def __init__(self, reports: ReportStore, users: UserStore, inner: AudienceSource | None) -> None:
+    def __init__(self, reports: ReportStore, users: UserStore) -> None:
         self._reports = reports
         self._users = users
-        self._inner = inner
 
     async def resolve(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
-        tags = [c for c in query.categories if c.startswith(NOTICE_TAG)]
-        if not tags:
-            if self._inner is not None:
-                async for recipient in self._inner.resolve(query):
-                    yield recipient
-            return
-        for tag in tags:
-            for user_id, language in await notice_audience(self._reports, self._users, query.tenant, tag[len(NOTICE_TAG) :]):
+        for report_id in tagged(query, NOTICE_TAG):
+            for user_id, language in await notice_audience(self._reports, self._users, query.tenant, report_id):
                 yield Recipient(user_id, language)

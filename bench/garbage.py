@@ -226,7 +226,7 @@ async def bench_reminders(n: int) -> None:
         handed_s = time.perf_counter() - t0
         total = sum(g.count for g in groups)
         t0 = time.perf_counter()
-        audience = GarbageAudience(store, None)
+        audience = GarbageAudience(store)
         walked = 0
         for g in groups:
             async for _ in audience.resolve(AudienceQuery(tenant=T, categories=(AUDIENCE_TAG + g.handle,))):

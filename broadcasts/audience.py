@@ -6,7 +6,7 @@ Shared vocabulary between `alerts/` (which knows who subscribed to what, where) 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,3 +38,27 @@ class AudienceSource(Protocol):
     def resolve(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
         """Yield each active recipient at most once."""
         ...
+
+
+class AudienceRouter:
+    """One ``AudienceSource`` for the engine: a query naming a tagged audience (a category starting with one of
+    ``routes``' prefixes, e.g. ``@garbage:`` or ``@reports:``) goes to that prefix's source, in ``routes`` order;
+    any other query goes to ``default`` (subscriptions)."""
+
+    def __init__(self, default: AudienceSource | None, routes: Mapping[str, AudienceSource]) -> None:
+        self._default = default
+        self._routes = dict(routes)
+
+    async def resolve(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
+        source = next(
+            (src for prefix, src in self._routes.items() if any(c.startswith(prefix) for c in query.categories)),
+            self._default,
+        )
+        if source is not None:
+            async for recipient in source.resolve(query):
+                yield recipient
+
+
+def tagged(query: AudienceQuery, prefix: str) -> list[str]:
+    """The ids after ``prefix`` in the query's categories (``@garbage:g1`` → ``g1``)."""
+    return [c[len(prefix) :] for c in query.categories if c.startswith(prefix)]

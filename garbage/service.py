@@ -13,7 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.chat import text
-from broadcasts.audience import AudienceQuery, AudienceSource, Recipient
+from broadcasts.audience import AudienceQuery, Recipient, tagged
 from broadcasts.jobs import DeliveryJob
 from garbage import texts
 from garbage.calendar import collected
@@ -210,21 +210,14 @@ async def tick(
 
 
 class GarbageAudience:
-    """``broadcasts.audience.AudienceSource`` for reminder jobs (``@garbage:<group>``); other queries go to
-    ``inner`` (the alerts/notices audience)."""
+    """``broadcasts.audience.AudienceSource`` for reminder jobs (``@garbage:<group>``; the composition root routes
+    those queries here with ``broadcasts.audience.AudienceRouter``)."""
 
-    def __init__(self, reminders: ReminderStore, inner: AudienceSource | None) -> None:
+    def __init__(self, reminders: ReminderStore) -> None:
         self._reminders = reminders
-        self._inner = inner
 
     async def resolve(self, query: AudienceQuery) -> AsyncIterator[Recipient]:
-        tags = [c for c in query.categories if c.startswith(AUDIENCE_TAG)]
-        if not tags:
-            if self._inner is not None:
-                async for r in self._inner.resolve(query):
-                    yield r
-            return
-        for tag in tags:
-            async for batch in self._reminders.members(query.tenant, tag[len(AUDIENCE_TAG) :]):
+        for group in tagged(query, AUDIENCE_TAG):
+            async for batch in self._reminders.members(query.tenant, group):
                 for uid, lang in batch:
                     yield Recipient(uid, lang)

@@ -37,7 +37,7 @@ async def env(redis):
         await users.save(User(tenant="demo", user_id=uid, language=lang))
         await ports.reminders.save(Reminder("demo", uid, area, cats, language=lang))
     line = FakeLinePort()
-    worker = DeliveryWorker(redis, line, GarbageAudience(ports.reminders, None), users, ["demo"],
+    worker = DeliveryWorker(redis, line, GarbageAudience(ports.reminders), users, ["demo"],
                             limiter=RedisRateLimiter(redis, {}), options=OPTS, rng=random.Random(1))
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))

@@ -65,7 +65,7 @@ async def world(redis):
     deliverer = RedisDeliverer(redis)
     deps, *_ = make_deps()
     deps.reports, deps.users, deps.notices = reports, users, EngineNotices(deliverer)
-    worker = DeliveryWorker(redis, line, ReportsAudience(reports, users, None), users, ["demo"],
+    worker = DeliveryWorker(redis, line, ReportsAudience(reports, users), users, ["demo"],
                             limiter=RedisRateLimiter(redis, {}), options=OPTS, rng=random.Random(18))
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))

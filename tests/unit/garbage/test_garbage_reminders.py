@@ -68,7 +68,7 @@ class Env:
 
     async def recipients(self) -> dict[str, tuple[str, str]]:
         """user → (language, message text) over every submitted job, through the engine's audience."""
-        audience = GarbageAudience(self.deps.reminders, None)
+        audience = GarbageAudience(self.deps.reminders)
         out: dict[str, tuple[str, str]] = {}
         for job in self.deliverer.jobs.values():
             async for r in audience.resolve(job.audience):
