@@ -59,6 +59,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from faq.chat import ConfidencePolicy, classify, confidence_features  # noqa: E402
 from faq.index import FaqIndex, Hit, LiveIndex, RankerConfig, _Doc, analyse, build_index  # noqa: E402
 from faq.io import import_entries, parse_bytes  # noqa: E402
 from faq.rerank import RERANK_FEATURES, RERANK_WEIGHTS, fit_pairwise  # noqa: E402
@@ -228,7 +229,6 @@ def fit_policy(hits: dict[str, list[Hit]], qrels: dict[str, dict[str, int]], tra
                junk: dict[str, list[Hit]]):
     """ConfidencePolicy's P(right) model and thresholds fitted on ``train`` (utility UTILITY; no off-topic message
     may be answered)."""
-    from faq.chat import ConfidencePolicy, classify, confidence_features
 
     ordered = sorted(train)
     x = np.array([confidence_features(hits.get(q, [])) for q in ordered])
@@ -251,7 +251,6 @@ def fit_policy(hits: dict[str, list[Hit]], qrels: dict[str, dict[str, int]], tra
 async def calibrate_on_dev(index: LiveIndex, hits: dict[str, list[Hit]], qrels: dict[str, dict[str, int]]) -> None:
     """The answer / もしかして / don't-know policy on the cross-fitted hits: fitted on one half, reported on the other
     (both ways), beside the shipped policy and the pre-issue-21 rule."""
-    from faq.chat import ConfidencePolicy, classify
 
     half_a, half_b = halves(qrels)
     junk = {q: await index.search(TENANT, q, 10) for q in OFF_TOPIC}
